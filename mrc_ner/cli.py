@@ -1,0 +1,25 @@
+"""The ``mrc-ner`` command line: one typer app joining the modules in :mod:`mrc_ner.commands`."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="mrc-ner",
+    help="Biomedical NER as machine reading comprehension: train, compare, evaluate, extract.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # Imported here so `import mrc_ner.cli` stays cheap and the list reads as the command index.
+    # Each command module adds its line here: `app.command("name")(module.name)`.
+    pass
+
+
+_register()
+
+if __name__ == "__main__":
+    app()

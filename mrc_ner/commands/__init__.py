@@ -1,0 +1,1 @@
+"""One module per ``mrc-ner`` command; :mod:`mrc_ner.cli` joins them into one app."""
