@@ -13,10 +13,18 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def main() -> None:
+    """Biomedical NER as machine reading comprehension: train, compare, evaluate, extract."""
+
+
 def _register() -> None:
     # Imported here so `import mrc_ner.cli` stays cheap and the list reads as the command index.
-    # Each command module adds its line here: `app.command("name")(module.name)`.
-    pass
+    from mrc_ner.commands import encoders, evaluate, stats
+
+    app.command("stats")(stats.stats)
+    app.command("evaluate")(evaluate.evaluate)
+    app.add_typer(encoders.app, name="encoders")
 
 
 _register()

@@ -14,6 +14,7 @@ Every problem is an :class:`~mrc_ner.errors.InputError` naming ``path:line``.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
@@ -27,18 +28,27 @@ DOCSTART = "-DOCSTART-"
 
 
 def read_text_lines(path: Path) -> list[str]:
-    """Decode a UTF-8 file (BOM allowed) into lines without line endings."""
-    data = path.read_bytes()
+    """Decode a UTF-8 file (BOM allowed) into lines without line endings.
+
+    Only LF, CRLF and CR end a line; U+2028, U+0085, form feed… are characters of a
+    token or of a JSON string (``str.splitlines`` would break lines there).
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", path=path) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise InputError(f"not valid UTF-8 (byte {data[e.start]:#04x} at offset {e.start})", path=path, line=line) from None
-    return text.splitlines()
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 def _split_columns(line: str, tab: bool) -> list[str]:
-    return line.split("\t") if tab else line.split()
+    # Runs of ASCII spaces/tabs only: a token may be U+3000, NBSP… (a character of the text).
+    return line.split("\t") if tab else re.split(r"[ \t]+", line.strip(" \t"))
 
 
 def _parse_blocks(path: Path, lines: list[str]) -> list[list[list[tuple[int, str, str]]]]:
@@ -97,9 +107,8 @@ def read_conll(path: str | os.PathLike, *, scheme: str = "auto", level: Level = 
     path = Path(path)
     blocks = _parse_blocks(path, read_text_lines(path))
     all_rows = [row for doc in blocks for sent in doc for row in sent]
-    allowed = {"B", "I", "E", "S", "M"} if scheme == "auto" else get_scheme(scheme).prefixes
-    _check_tags(path, all_rows, allowed)
     name = scheme if scheme != "auto" else detect_scheme([t for _, _, t in all_rows])
+    _check_tags(path, all_rows, get_scheme(name).prefixes)  # locates a tag of another scheme at its own line
     char_level = level == "char" or (level == "auto" and all(len(tok) == 1 for _, tok, _ in all_rows))
     stem = doc_id or path.name.split(".")[0]
     docs = []

@@ -1,0 +1,43 @@
+"""``mrc-ner evaluate GOLD PRED``: score predicted column files against gold ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mrc_ner.commands._common import console, handles_input_errors, print_json
+from mrc_ner.corpus.conll import read_corpus
+from mrc_ner.errors import InputError
+from mrc_ner.evaluation.metrics import check_same_sentences, score_sentences
+from mrc_ner.evaluation.report import scores_table
+
+
+@handles_input_errors
+def evaluate(
+    gold: Annotated[Path, typer.Argument(help="Gold annotations: a column/JSONL file or a directory of them.", show_default=False)],
+    pred: Annotated[
+        Optional[Path],
+        typer.Argument(help="Predictions for the same sentences, in the same order: a file or a directory.", show_default=False),
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the scores as JSON instead of a table.")] = False,
+    partial: Annotated[
+        bool, typer.Option("--partial", help="Count a prediction as correct when it overlaps a gold mention of the same type (one-to-one).")
+    ] = False,
+) -> None:
+    """Precision, recall and F1 per type and micro/macro/weighted (strict match = seqeval's figures)."""
+    if pred is None:
+        raise InputError("missing PRED: give the predictions to score, e.g. `mrc-ner evaluate gold.bio pred.bio`")
+    gold_sents = read_corpus(gold).sentences
+    pred_sents = read_corpus(pred).sentences
+    try:
+        check_same_sentences(gold_sents, pred_sents)
+    except InputError as e:
+        raise InputError(f"{e.message} (gold: {gold})", path=pred) from None
+    match = "partial" if partial else "strict"
+    scores = score_sentences(gold_sents, pred_sents, match=match)
+    if json_:
+        print_json(scores.to_dict())
+        return
+    console.print(scores_table(scores, title=f"{match} match, {len(gold_sents)} sentences"))

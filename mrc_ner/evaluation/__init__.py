@@ -1,0 +1,38 @@
+"""Evaluation layer: mention-level scores, aggregation over folds, significance, tables.
+
+Every metric uses the package's span convention (character offsets, ``end``
+exclusive) and, in strict mode, gives seqeval's figures.
+"""
+
+from mrc_ner.evaluation.aggregate import FoldSummary, MeanStd, MetricSummary, aggregate, format_mean_std, mean_std, paired_ttest
+from mrc_ner.evaluation.metrics import (
+    Match,
+    Scores,
+    TypeScore,
+    check_same_sentences,
+    match_partial,
+    mutual_f1,
+    score_sentences,
+    score_spans,
+)
+from mrc_ner.evaluation.report import scores_table, summary_table
+
+__all__ = [
+    "FoldSummary",
+    "Match",
+    "MeanStd",
+    "MetricSummary",
+    "Scores",
+    "TypeScore",
+    "aggregate",
+    "check_same_sentences",
+    "format_mean_std",
+    "match_partial",
+    "mean_std",
+    "mutual_f1",
+    "paired_ttest",
+    "score_sentences",
+    "score_spans",
+    "scores_table",
+    "summary_table",
+]

@@ -1,0 +1,134 @@
+"""``mrc-ner evaluate``: table and JSON output, partial matching, bad input as one line with exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mrc_ner.cli import app
+
+runner = CliRunner()
+
+GOLD = """\
+BRCA1\tB-gene
+mutations\tO
+cause\tO
+breast\tB-disease
+cancer\tI-disease
+.\tO
+
+TP53\tB-protein
+binds\tO
+DNA\tO
+.\tO
+"""
+
+# the disease mention is one word short (partial match only); TP53 is typed as a gene
+PRED = """\
+BRCA1\tB-gene
+mutations\tO
+cause\tO
+breast\tO
+cancer\tB-disease
+.\tO
+
+TP53\tB-gene
+binds\tO
+DNA\tO
+.\tO
+"""
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    gold, pred = tmp_path / "gold.tsv", tmp_path / "pred.tsv"
+    gold.write_text(GOLD, encoding="utf-8")
+    pred.write_text(PRED, encoding="utf-8")
+    return gold, pred
+
+
+def run_json(*args: str) -> dict:
+    result = runner.invoke(app, ["evaluate", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_table_output(files):
+    gold, pred = files
+    result = runner.invoke(app, ["evaluate", str(gold), str(pred)])
+    assert result.exit_code == 0, result.output
+    for word in ("precision", "recall", "f1", "support", "gene", "disease", "protein", "micro", "macro", "weighted"):
+        assert word in result.stdout
+    assert "strict match, 2 sentences" in result.stdout
+
+
+def test_json_output(files):
+    d = run_json(*map(str, files))
+    assert list(d) == ["per_type", "micro", "macro", "weighted"]
+    assert sorted(d["per_type"]) == ["disease", "gene", "protein"]
+    assert d["per_type"]["gene"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1, "predicted": 2, "correct": 1}
+    assert (d["micro"]["precision"], d["micro"]["recall"], d["micro"]["support"]) == (pytest.approx(1 / 3), pytest.approx(1 / 3), 3)
+
+
+def test_partial_changes_the_score(files):
+    strict = run_json(*map(str, files))
+    partial = run_json(*map(str, files), "--partial")
+    assert strict["per_type"]["disease"]["f1"] == 0.0
+    assert partial["per_type"]["disease"]["f1"] == 1.0
+    assert partial["micro"]["f1"] == pytest.approx(2 / 3)
+    assert strict["micro"]["f1"] == pytest.approx(1 / 3)
+
+
+def test_directories(files, tmp_path: Path):
+    gold, pred = files
+    gdir, pdir = tmp_path / "g", tmp_path / "p"
+    gdir.mkdir()
+    pdir.mkdir()
+    (gdir / "a.tsv").write_text(GOLD, encoding="utf-8")
+    (pdir / "a.tsv").write_text(PRED, encoding="utf-8")
+    assert run_json(str(gdir), str(pdir)) == run_json(str(gold), str(pred))
+
+
+def test_gold_against_itself(files):
+    gold, _ = files
+    assert run_json(str(gold), str(gold))["micro"]["f1"] == 1.0
+
+
+def assert_one_line_error(result, *needles: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error:")
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_mismatched_sentences(files, tmp_path: Path):
+    gold, _ = files
+    other = tmp_path / "other.tsv"
+    other.write_text(GOLD.replace("TP53", "MDM2"), encoding="utf-8")
+    result = runner.invoke(app, ["evaluate", str(gold), str(other)])
+    assert_one_line_error(result, str(other), "sentence 2", "MDM2")
+
+
+def test_missing_sentences(files, tmp_path: Path):
+    gold, _ = files
+    short = tmp_path / "short.tsv"
+    short.write_text(GOLD.split("\n\n")[0] + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["evaluate", str(gold), str(short)])
+    assert_one_line_error(result, str(short), "gold has 2 sentences but prediction has 1")
+
+
+def test_missing_pred_argument(files):
+    gold, _ = files
+    assert_one_line_error(runner.invoke(app, ["evaluate", str(gold)]), "missing PRED")
+
+
+def test_missing_file(files, tmp_path: Path):
+    gold, _ = files
+    missing = tmp_path / "nope.tsv"
+    assert_one_line_error(runner.invoke(app, ["evaluate", str(gold), str(missing)]), str(missing), "no such file")
