@@ -1,0 +1,89 @@
+"""Model outputs → spans: MRC start/end pairing, flat overlap resolution, tag decoding.
+
+All functions here work on *units* (see :mod:`mrc_ner.encoding.alignment`) and
+return unit ranges ``(first, last_exclusive, label)`` with scores; the tagger maps
+them to character spans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from mrc_ner.corpus.schemes import tags_to_chunks
+
+
+@dataclass(frozen=True, order=True)
+class Candidate:
+    """A scored unit range ``[start, end)`` of one type."""
+
+    score: float
+    start: int
+    end: int
+    label: str
+
+
+def nearest_match(starts: Sequence[bool], ends: Sequence[bool]) -> list[tuple[int, int]]:
+    """Pair each start with the nearest end at or after it, with no later start in between.
+
+    Returns unit ranges ``(first, last_exclusive)``. A start whose nearest end lies
+    beyond the next start is dropped (it has no end of its own).
+
+    >>> nearest_match([1, 0, 0, 1, 0], [0, 1, 0, 0, 1])
+    [(0, 2), (3, 5)]
+    >>> nearest_match([1, 1, 0], [0, 0, 1])
+    [(1, 3)]
+    """
+    n = len(starts)
+    pairs = []
+    start_pos = [i for i in range(n) if starts[i]]
+    end_pos = [j for j in range(n) if ends[j]]
+    e = 0
+    for k, s in enumerate(start_pos):
+        while e < len(end_pos) and end_pos[e] < s:
+            e += 1
+        if e == len(end_pos):
+            break
+        nxt = start_pos[k + 1] if k + 1 < len(start_pos) else n
+        if end_pos[e] < nxt:
+            pairs.append((s, end_pos[e] + 1))
+    return pairs
+
+
+def mrc_candidates(start_probs: np.ndarray, end_probs: np.ndarray, label: str) -> list[Candidate]:
+    """Candidates of one type from per-unit start/end probabilities (argmax = prob > 0.5).
+
+    A span's score is the mean of its start and end probabilities.
+    """
+    starts = start_probs > 0.5
+    ends = end_probs > 0.5
+    return [Candidate(float((start_probs[a] + end_probs[b - 1]) / 2), a, b, label) for a, b in nearest_match(starts, ends)]
+
+
+def resolve_flat(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """A flat (non-overlapping) labelling: keep candidates by descending score.
+
+    Ties are broken by the longer span, then the earlier start. Returned in text order.
+
+    >>> c = [Candidate(0.9, 0, 3, "gene"), Candidate(0.8, 2, 5, "protein"), Candidate(0.7, 5, 6, "gene")]
+    >>> [(x.start, x.end, x.label) for x in resolve_flat(c)]
+    [(0, 3, 'gene'), (5, 6, 'gene')]
+    """
+    taken = []
+    occupied: set[int] = set()
+    for c in sorted(candidates, key=lambda c: (-c.score, -(c.end - c.start), c.start)):
+        if not occupied.intersection(range(c.start, c.end)):
+            taken.append(c)
+            occupied.update(range(c.start, c.end))
+    return sorted(taken, key=lambda c: c.start)
+
+
+def tags_to_candidates(tags: Sequence[str], scores: Sequence[float] | None = None) -> list[Candidate]:
+    """IOB2 tags over units → candidates; a chunk's score is the mean of its units' scores."""
+    out = []
+    for a, b, label in tags_to_chunks(list(tags), "IOB2"):
+        score = float(np.mean(scores[a:b])) if scores is not None else 1.0
+        out.append(Candidate(score, a, b, label))
+    return out

@@ -1,0 +1,9 @@
+"""Taggers: one base class (:class:`Tagger`), one module per method.
+
+Importing this package registers every method under its name (``mrc``, ``softmax``, …).
+"""
+
+from mrc_ner.models.base import Feature, Tagger, load_tagger, method_names, register, tagger_class
+from mrc_ner.models import mrc, softmax  # noqa: F401  (register the methods)
+
+__all__ = ["Feature", "Tagger", "load_tagger", "method_names", "register", "tagger_class"]

@@ -1,0 +1,383 @@
+"""The tagger base class every method shares: ``fit / predict / evaluate / save / load``.
+
+A tagger is a ``torch.nn.Module`` made of a pretrained encoder and method-specific
+heads. The pipeline for every method is the same three steps, each testable alone:
+
+1. *processor* – :meth:`Tagger.features`: sentences → model inputs. Each sentence is
+   aligned (:mod:`mrc_ner.encoding.alignment`), split into windows that fit the
+   encoder (:mod:`mrc_ner.encoding.windows`), and each window becomes one or more
+   :class:`Feature` (one per entity type for MRC).
+2. *model* – :meth:`Tagger.forward`: a padded batch → logits (and the loss when
+   labels are given).
+3. *decoder* – :meth:`Tagger.decode`: per-feature outputs, merged back over windows
+   to one output per unit, → character spans.
+
+A saved model is a directory: ``config.json`` (method, labels, options, the
+encoder's config), ``model.safetensors``, the tokenizer files, ``README.md`` (model
+card) and, after training, ``training_args.json`` and ``dev_scores.json``.
+:meth:`Tagger.load` restores it offline in one call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.encoding.alignment import Aligned, align
+from mrc_ner.encoding.batching import length_sorted_batches, pad_sequences
+from mrc_ner.encoding.windows import owner_of_positions, plan_windows
+from mrc_ner.errors import InputError
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+FORMAT_VERSION = 1
+
+_REGISTRY: dict[str, type["Tagger"]] = {}
+
+
+def register(name: str):
+    """Class decorator: make a tagger class available under a method name."""
+
+    def deco(cls: type["Tagger"]) -> type["Tagger"]:
+        cls.method = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def method_names() -> list[str]:
+    """Registered method names (importing :mod:`mrc_ner.models` registers them all)."""
+    import mrc_ner.models  # noqa: F401  (registers the methods)
+
+    return sorted(_REGISTRY)
+
+
+def tagger_class(method: str) -> type["Tagger"]:
+    """The tagger class for a method name, or an InputError listing the known ones."""
+    names = method_names()
+    if method not in _REGISTRY:
+        raise InputError(f"unknown method {method!r}; choose one of {', '.join(names)}")
+    return _REGISTRY[method]
+
+
+@dataclass
+class Feature:
+    """One model input: a window of one sentence (and, for MRC, one entity type).
+
+    ``input_ids`` include the special tokens. Context token ``window[0] + k`` of the
+    sentence sits at input position ``context_start + k``. ``labels`` holds per-input
+    position label lists (-100 = ignored), keyed by name.
+    """
+
+    input_ids: list[int]
+    token_type_ids: list[int]
+    sentence: int
+    window: tuple[int, int]
+    context_start: int = 1
+    type_index: int = -1
+    labels: dict[str, list[int]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+class Tagger(nn.Module):
+    """Base class: an encoder plus heads, with the shared predict/evaluate/save/load logic.
+
+    Subclasses set ``method`` (via :func:`register`), implement :meth:`build_heads`,
+    :meth:`sentence_features`, :meth:`forward` and :meth:`decode_sentence`.
+    """
+
+    method: ClassVar[str] = ""
+    #: options a subclass understands, with their defaults (saved in config.json)
+    default_options: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, encoder: nn.Module, tokenizer, *, labels: Sequence[str], encoder_name: str, align_mode: str = "auto", max_length: int = 512, overlap: int = 64, options: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        if not labels:
+            raise InputError("no entity types: the training data has no labelled mentions")
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.labels = list(labels)
+        self.encoder_name = encoder_name
+        self.align_mode = align_mode
+        limit = int(getattr(encoder.config, "max_position_embeddings", 512))
+        self.max_length = min(int(max_length), limit)
+        self.overlap = int(overlap)
+        self.options = {**self.default_options, **(options or {})}
+        unknown = set(self.options) - set(self.default_options)
+        if unknown:
+            raise InputError(f"method {self.method!r} has no option(s) {', '.join(sorted(unknown))}")
+        self.hidden_size = int(encoder.config.hidden_size)
+        self.build_heads()
+
+    # ------------------------------------------------------------------ creation
+    @classmethod
+    def create(cls, encoder: str, labels: Sequence[str], **kwargs: Any) -> "Tagger":
+        """A new tagger on a pretrained encoder (name, hub id or directory)."""
+        from mrc_ner.encoding.encoders import load_encoder
+
+        enc = load_encoder(encoder)
+        return cls(enc.model, enc.tokenizer, labels=labels, encoder_name=str(encoder), **kwargs)
+
+    def build_heads(self) -> None:
+        """Create the method's layers (called from ``__init__``)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ processor
+    def mode_for(self, sentence: Sentence) -> str:
+        """The alignment mode for a sentence: the saved mode, or char/word by corpus type."""
+        if not sentence.char_level:
+            return "word"
+        return "char" if self.align_mode in ("auto", "word") else self.align_mode
+
+    def align(self, sentence: Sentence) -> Aligned:
+        """Tokenize a sentence with this tagger's alignment mode."""
+        return align(sentence, self.tokenizer, self.mode_for(sentence))
+
+    def context_budget(self, extra_tokens: int = 0) -> int:
+        """How many context tokens fit in one window next to the specials and ``extra_tokens``."""
+        n_special = self.tokenizer.num_special_tokens_to_add(pair=extra_tokens > 0)
+        return self.max_length - n_special - extra_tokens
+
+    def windows(self, n_tokens: int, extra_tokens: int = 0) -> list[tuple[int, int]]:
+        """Window plan for a context of ``n_tokens`` tokens."""
+        size = self.context_budget(extra_tokens)
+        if size < 8:
+            raise InputError(f"max_length {self.max_length} leaves only {size} context tokens per window")
+        return plan_windows(n_tokens, size=size, overlap=min(self.overlap, size // 2))
+
+    def features(self, sentences: Sequence[Sentence], *, with_labels: bool) -> tuple[list[Feature], list[Aligned]]:
+        """All features of all sentences, and each sentence's alignment."""
+        feats: list[Feature] = []
+        aligned: list[Aligned] = []
+        for i, s in enumerate(sentences):
+            al = self.align(s)
+            aligned.append(al)
+            feats.extend(self.sentence_features(i, s, al, with_labels=with_labels))
+        return feats, aligned
+
+    def sentence_features(self, index: int, sentence: Sentence, aligned: Aligned, *, with_labels: bool) -> list[Feature]:
+        """The features of one sentence."""
+        raise NotImplementedError
+
+    def collate(self, feats: Sequence[Feature]) -> dict[str, torch.Tensor]:
+        """Pad a list of features into a batch of tensors (dynamic padding)."""
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        ids = pad_sequences([f.input_ids for f in feats], pad)
+        batch = {
+            "input_ids": ids,
+            "attention_mask": pad_sequences([[1] * len(f) for f in feats], 0),
+            "token_type_ids": pad_sequences([f.token_type_ids for f in feats], 0),
+        }
+        if feats and feats[0].labels:
+            for key in feats[0].labels:
+                batch[key] = pad_sequences([f.labels[key] for f in feats], -100)
+        if any(f.type_index >= 0 for f in feats):
+            batch["type_index"] = torch.tensor([f.type_index for f in feats], dtype=torch.long)
+        return batch
+
+    def encode(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Run the encoder; returns the last hidden states ``(batch, length, hidden)``."""
+        kwargs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+        if getattr(self.encoder.config, "type_vocab_size", 0) > 1:
+            kwargs["token_type_ids"] = batch["token_type_ids"]
+        return self.encoder(**kwargs).last_hidden_state
+
+    # ------------------------------------------------------------------ model
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Logits for a batch, plus ``loss`` when the batch carries labels."""
+        raise NotImplementedError
+
+    def outputs_per_feature(self, out: dict[str, torch.Tensor], feats: Sequence[Feature]) -> list[dict[str, np.ndarray]]:
+        """Split a batch's outputs into per-feature arrays over the context positions."""
+        res = []
+        arrays = {k: v.float().cpu().numpy() for k, v in out.items() if k != "loss" and v.dim() >= 2}
+        for row, f in enumerate(feats):
+            n = f.window[1] - f.window[0]
+            res.append({k: a[row, f.context_start:f.context_start + n] for k, a in arrays.items()})
+        return res
+
+    # ------------------------------------------------------------------ decoder
+    @staticmethod
+    def merge_windows(n_tokens: int, pieces: Sequence[tuple[tuple[int, int], np.ndarray]]) -> np.ndarray:
+        """Per-window arrays → one array over the sentence's tokens.
+
+        Each token takes the row from the window in which it is farthest from an edge.
+        """
+        windows = [w for w, _ in pieces]
+        first = pieces[0][1]
+        out = np.zeros((n_tokens,) + first.shape[1:], dtype=first.dtype)
+        owner = owner_of_positions(n_tokens, windows)
+        for t in range(n_tokens):
+            (a, _), arr = pieces[owner[t]]
+            out[t] = arr[t - a]
+        return out
+
+    @staticmethod
+    def unit_rows(aligned: Aligned, per_token: np.ndarray) -> np.ndarray:
+        """Rows of ``per_token`` at each unit's first token, in unit order."""
+        idx = np.zeros(len(aligned.units), dtype=np.int64)
+        for t, u in enumerate(aligned.token_unit):
+            if u >= 0:
+                idx[u] = t
+        return per_token[idx] if len(idx) else per_token[:0]
+
+    def decode_sentence(self, sentence: Sentence, aligned: Aligned, outputs: list[tuple[Feature, dict[str, np.ndarray]]]) -> list[Span]:
+        """Spans of one sentence from the outputs of its features."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ public surface
+    @torch.inference_mode()
+    def predict(self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None) -> list[list[Span]]:
+        """Predicted spans for every sentence (character offsets, end exclusive).
+
+        Features are batched by length with dynamic padding; long sentences are
+        windowed and merged, so every sentence gets an output and nothing is truncated.
+        ``progress`` is an optional callable taking the number of features done.
+        """
+        was_training = self.training
+        self.eval()
+        feats, aligned = self.features(sentences, with_labels=False)
+        per_feature: list[dict[str, np.ndarray] | None] = [None] * len(feats)
+        device = next(self.parameters()).device
+        for b in length_sorted_batches([len(f) for f in feats], batch_size):
+            chunk = [feats[i] for i in b]
+            batch = {k: v.to(device) for k, v in self.collate(chunk).items()}
+            for i, o in zip(b, self.outputs_per_feature(self(batch), chunk)):
+                per_feature[i] = o
+            if progress is not None:
+                progress(len(b))
+        by_sentence: list[list[tuple[Feature, dict[str, np.ndarray]]]] = [[] for _ in sentences]
+        for f, o in zip(feats, per_feature):
+            by_sentence[f.sentence].append((f, o))  # type: ignore[arg-type]
+        result = [self.decode_sentence(s, al, outs) if al.units else [] for s, al, outs in zip(sentences, aligned, by_sentence)]
+        self.train(was_training)
+        return result
+
+    def predict_sentences(self, sentences: Sequence[Sentence], **kw: Any) -> list[Sentence]:
+        """Copies of the sentences carrying predicted spans."""
+        return [s.with_spans(sp) for s, sp in zip(sentences, self.predict(sentences, **kw))]
+
+    def evaluate(self, sentences: Sequence[Sentence], *, batch_size: int = 32, match: str = "strict"):
+        """Entity-level scores of this tagger's predictions against the sentences' gold spans."""
+        from mrc_ner.evaluation import score_spans
+
+        pred = self.predict(sentences, batch_size=batch_size)
+        return score_spans([s.spans for s in sentences], pred, match=match)  # type: ignore[arg-type]
+
+    def fit(self, train: Sequence[Sentence], dev: Sequence[Sentence] | None = None, args=None, **kw: Any):
+        """Train on ``train``, selecting on ``dev`` (see :func:`mrc_ner.training.train`)."""
+        from mrc_ner.training import TrainArgs, train as run_training
+
+        return run_training(self, train, dev, args or TrainArgs(), **kw)
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """Parameters outside the encoder (they get the head learning rate)."""
+        enc = {id(p) for p in self.encoder.parameters()}
+        return [p for p in self.parameters() if id(p) not in enc]
+
+    # ------------------------------------------------------------------ persistence
+    def config_dict(self) -> dict[str, Any]:
+        """Everything needed to rebuild this tagger (without weights)."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "method": self.method,
+            "encoder_name": self.encoder_name,
+            "encoder_config": self.encoder.config.to_dict(),
+            "labels": self.labels,
+            "align_mode": self.align_mode,
+            "max_length": self.max_length,
+            "overlap": self.overlap,
+            "options": self.options,
+        }
+
+    def save(self, directory: str | Path, *, extra_files: dict[str, Any] | None = None) -> Path:
+        """Write the model directory atomically (temp dir beside it, then rename)."""
+        from safetensors.torch import save_file
+
+        from mrc_ner.models.card import model_card
+
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        try:
+            (tmp / CONFIG_NAME).write_text(json.dumps(self.config_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+            state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+            save_file(_untie(state), str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
+            self.tokenizer.save_pretrained(str(tmp))
+            for name, obj in (extra_files or {}).items():
+                (tmp / name).write_text(json.dumps(obj, ensure_ascii=False, indent=2), encoding="utf-8")
+            (tmp / "README.md").write_text(model_card(self, extra_files or {}), encoding="utf-8")
+            directory.mkdir(parents=True, exist_ok=True)
+            # Replace file by file (each os.replace is atomic) so that other files in the
+            # directory – a training checkpoint, the training log – survive; weights last.
+            names = sorted((f.name for f in tmp.iterdir()), key=lambda n: n == WEIGHTS_NAME)
+            for name in names:
+                os.replace(tmp / name, directory / name)
+            shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Tagger":
+        """Restore a saved tagger from its directory, offline, in one call."""
+        from safetensors.torch import load_file
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        directory = Path(directory)
+        cfg_path = directory / CONFIG_NAME
+        if not cfg_path.is_file():
+            raise InputError("not an mrc-ner model directory (no config.json)", path=directory)
+        try:
+            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise InputError(f"invalid JSON: {e.msg}", path=cfg_path, line=e.lineno) from None
+        if "method" not in cfg or "encoder_config" not in cfg:
+            raise InputError("config.json is not an mrc-ner tagger config (no 'method')", path=cfg_path)
+        klass = tagger_class(cfg["method"])
+        enc_cfg = dict(cfg["encoder_config"])
+        model_type = enc_cfg.pop("model_type", "bert")
+        encoder = AutoModel.from_config(AutoConfig.for_model(model_type, **enc_cfg))
+        tokenizer = AutoTokenizer.from_pretrained(str(directory))
+        tagger = klass(encoder, tokenizer, labels=cfg["labels"], encoder_name=cfg["encoder_name"], align_mode=cfg["align_mode"], max_length=cfg["max_length"], overlap=cfg["overlap"], options=cfg["options"])
+        state = load_file(str(directory / WEIGHTS_NAME))
+        missing, unexpected = tagger.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not _is_tied(tagger, k)]
+        if missing or unexpected:
+            raise InputError(f"weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})", path=directory / WEIGHTS_NAME)
+        tagger.eval()
+        return tagger
+
+
+def _untie(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """safetensors refuses shared storage: give every tensor its own copy when needed."""
+    seen: set[int] = set()
+    out = {}
+    for k, v in state.items():
+        ptr = v.untyped_storage().data_ptr()
+        out[k] = v.clone() if ptr in seen else v
+        seen.add(ptr)
+    return out
+
+
+def _is_tied(tagger: Tagger, key: str) -> bool:
+    return key.endswith("position_ids")
+
+
+def load_tagger(directory: str | Path) -> Tagger:
+    """Load any saved mrc-ner model directory."""
+    return Tagger.load(directory)

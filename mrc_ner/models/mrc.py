@@ -1,0 +1,144 @@
+"""``mrc``: NER as machine reading comprehension (Sun et al., BioBERT-MRC).
+
+Each entity type is a query. The encoder reads ``[CLS] context [SEP] query [SEP]``
+(context first, token type 0; the query and last ``[SEP]`` type 1). Two binary heads
+mark start and end positions over the context units:
+
+* start: ``linear(h) → 2``;
+* end, ``end_head="linear"`` (paper eq. 5): ``linear(h) → 2``;
+* end, ``end_head="start_aware"`` (paper eq. 6, default): ``linear([h; softmax(start_logits)]) → 2``.
+
+Design decision for eq. 6: the end head sees ``softmax(start_logits)`` in training
+*and* inference. The reference implementation feeds the gold one-hot start during
+training (teacher forcing), which makes the end head rely on perfect starts it never
+gets at test time; using the model's own start distribution in both phases keeps
+training and inference identical and lets the end loss also shape the start head.
+
+Loss: ``(1 − λ)·CE(start) + λ·CE(end)`` over context units only (λ = 0.5).
+Decoding: argmax per unit, each start paired with the nearest end at or after it
+with no later start in between (:func:`mrc_ner.decoding.nearest_match`); spans of
+different types that overlap are resolved to a flat labelling by span score
+(:func:`mrc_ner.decoding.resolve_flat`).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.decoding import mrc_candidates, resolve_flat
+from mrc_ner.encoding.alignment import Aligned, spans_to_unit_chunks, unit_chunks_to_spans
+from mrc_ner.errors import InputError
+from mrc_ner.models.base import Feature, Tagger, register
+
+END_HEADS = ("start_aware", "linear")
+
+
+@register("mrc")
+class MRCTagger(Tagger):
+    """Per-type queries with start/end binary heads over the context."""
+
+    default_options = {
+        "queries": {},
+        "query_kind": "examples",
+        "lambda": 0.5,
+        "end_head": "start_aware",
+        "dropout": 0.1,
+    }
+
+    @classmethod
+    def create(cls, encoder: str, labels: Sequence[str], *, train_sentences: Sequence[Sentence] = (), query_kind: str = "examples", query_template: str | None = None, query_k: int = 3, query_select: str = "frequency", seed: int = 0, **kwargs):
+        """A new MRC tagger; queries are built from ``train_sentences`` unless ``options['queries']`` is given."""
+        from mrc_ner.queries import build_queries
+
+        options = dict(kwargs.pop("options", {}) or {})
+        if not options.get("queries"):
+            options["queries"] = build_queries(labels, train_sentences, kind=query_kind, template=query_template, k=query_k, select=query_select, seed=seed)
+        options["query_kind"] = query_kind
+        return super().create(encoder, labels, options=options, **kwargs)
+
+    def build_heads(self) -> None:
+        """Start and end heads; the query token ids of every type."""
+        if self.options["end_head"] not in END_HEADS:
+            raise InputError(f"unknown end head {self.options['end_head']!r}; choose one of {', '.join(END_HEADS)}")
+        missing = [t for t in self.labels if t not in self.options["queries"]]
+        if missing:
+            raise InputError(f"no query for type(s) {', '.join(missing)}")
+        self.dropout = nn.Dropout(self.options["dropout"])
+        self.start_head = nn.Linear(self.hidden_size, 2)
+        extra = 2 if self.options["end_head"] == "start_aware" else 0
+        self.end_head = nn.Linear(self.hidden_size + extra, 2)
+        self.query_ids = {t: self.tokenizer(self.options["queries"][t], add_special_tokens=False)["input_ids"] for t in self.labels}
+
+    # ------------------------------------------------------------------ processor
+    def unit_start_end(self, sentence: Sentence, aligned: Aligned, label: str) -> tuple[list[int], list[int]]:
+        """Gold 0/1 start and end flags per unit for one type."""
+        n = len(aligned.units)
+        starts, ends = [0] * n, [0] * n
+        for a, b, lab in spans_to_unit_chunks(aligned.units, sentence.spans):
+            if lab == label:
+                starts[a] = 1
+                ends[b - 1] = 1
+        return starts, ends
+
+    def sentence_features(self, index: int, sentence: Sentence, aligned: Aligned, *, with_labels: bool) -> list[Feature]:
+        """One feature per window × type: ``[CLS] window [SEP] query [SEP]``."""
+        tok = self.tokenizer
+        longest_query = max(len(q) for q in self.query_ids.values())
+        windows = self.windows(len(aligned.input_ids), longest_query)
+        feats = []
+        for ti, label in enumerate(self.labels):
+            q = self.query_ids[label]
+            gold = self.unit_start_end(sentence, aligned, label) if with_labels else None
+            for a, b in windows:
+                ctx = aligned.input_ids[a:b]
+                ids = [tok.cls_token_id] + ctx + [tok.sep_token_id] + q + [tok.sep_token_id]
+                types = [0] * (len(ctx) + 2) + [1] * (len(q) + 1)
+                f = Feature(ids, types, index, (a, b), context_start=1, type_index=ti)
+                if gold is not None:
+                    units = aligned.token_unit[a:b]
+                    tail = [-100] * (len(q) + 2)
+                    f.labels["start_labels"] = [-100] + [gold[0][u] if u >= 0 else -100 for u in units] + tail
+                    f.labels["end_labels"] = [-100] + [gold[1][u] if u >= 0 else -100 for u in units] + tail
+                feats.append(f)
+        return feats
+
+    # ------------------------------------------------------------------ model
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``start_logits`` and ``end_logits`` (batch, length, 2), and ``loss`` with labels."""
+        h = self.dropout(self.encode(batch))
+        start_logits = self.start_head(h)
+        if self.options["end_head"] == "start_aware":
+            end_logits = self.end_head(torch.cat([h, start_logits.softmax(-1)], dim=-1))
+        else:
+            end_logits = self.end_head(h)
+        out = {"start_logits": start_logits, "end_logits": end_logits}
+        if "start_labels" in batch:
+            ce = nn.functional.cross_entropy
+            ls = ce(start_logits.reshape(-1, 2), batch["start_labels"].reshape(-1), ignore_index=-100)
+            le = ce(end_logits.reshape(-1, 2), batch["end_labels"].reshape(-1), ignore_index=-100)
+            lam = float(self.options["lambda"])
+            out["loss"] = (1 - lam) * ls + lam * le
+        return out
+
+    # ------------------------------------------------------------------ decoder
+    def decode_sentence(self, sentence: Sentence, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]) -> list[Span]:
+        """Nearest-match pairs per type, then one flat labelling by span score."""
+        n_tokens = len(aligned.input_ids)
+        candidates = []
+        for ti, label in enumerate(self.labels):
+            mine = [(f, o) for f, o in outputs if f.type_index == ti]
+            if not mine:
+                continue
+            probs = {}
+            for key in ("start_logits", "end_logits"):
+                merged = self.merge_windows(n_tokens, [(f.window, o[key]) for f, o in mine])
+                units = self.unit_rows(aligned, merged)
+                probs[key] = 1.0 / (1.0 + np.exp(units[:, 0] - units[:, 1]))  # softmax over 2 classes → P(1)
+            candidates.extend(mrc_candidates(probs["start_logits"], probs["end_logits"], label))
+        kept = resolve_flat(candidates)
+        return unit_chunks_to_spans(aligned.units, [(c.start, c.end, c.label) for c in kept], [c.score for c in kept])

@@ -1,0 +1,45 @@
+"""``softmax``: encoder + linear token classifier, full fine-tuning.
+
+The patents paper's "Supervised Original", BioBERT-Softmax, the PharmaCoNER baseline.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.encoding.alignment import Aligned
+from mrc_ner.models.base import Feature, register
+from mrc_ner.models.token_classification import TokenClassificationTagger
+
+
+@register("softmax")
+class SoftmaxTagger(TokenClassificationTagger):
+    """Linear layer over the encoder's hidden states, cross-entropy over IOB2 tags."""
+
+    default_options = {"dropout": 0.1}
+
+    def build_heads(self) -> None:
+        """Dropout + linear classifier."""
+        self.dropout = nn.Dropout(self.options["dropout"])
+        self.classifier = nn.Linear(self.hidden_size, self.num_tags)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``logits`` (batch, length, tags), and ``loss`` with labels."""
+        logits = self.classifier(self.dropout(self.encode(batch)))
+        out = {"logits": logits}
+        if "labels" in batch:
+            out["loss"] = nn.functional.cross_entropy(logits.reshape(-1, self.num_tags), batch["labels"].reshape(-1), ignore_index=-100)
+        return out
+
+    def decode_sentence(self, sentence: Sentence, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]) -> list[Span]:
+        """Argmax tag per unit, chunks by IOB2, scored by mean tag probability."""
+        em = self.unit_emissions(aligned, outputs)
+        probs = np.exp(em - em.max(-1, keepdims=True))
+        probs /= probs.sum(-1, keepdims=True)
+        ids = em.argmax(-1)
+        return self.tags_to_spans(aligned, ids.tolist(), probs[np.arange(len(ids)), ids].tolist())

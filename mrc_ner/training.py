@@ -1,0 +1,300 @@
+"""The one training loop, on ``accelerate``, shared by every method.
+
+Small named steps a test can call one by one: :func:`build_optimizer`,
+:func:`build_scheduler`, :func:`train_epoch`, :func:`evaluate_epoch`,
+:func:`select_best`, :func:`save_checkpoint` / :func:`load_checkpoint`; :func:`train`
+strings them together.
+
+* AdamW with a separate (larger) learning rate for the new heads — fine-tuning the
+  multilingual-e5-small conversion with one learning rate predicted all ``O``.
+* Linear warmup and decay, gradient accumulation, gradient clipping, optional bf16.
+* Model selection on the dev set by entity-level micro F1 (not by training loss),
+  early stopping with patience.
+* After every epoch a checkpoint (model, optimizer, scheduler, RNG states, loop state)
+  is written atomically to ``OUT/checkpoint``; ``resume=True`` continues from it.
+  The best model is saved to ``OUT`` as a normal model directory.
+* One JSON line per epoch in ``OUT/train_log.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from mrc_ner.corpus.model import Sentence
+from mrc_ner.encoding.batching import length_sorted_batches
+from mrc_ner.errors import InputError
+from mrc_ner.io import atomic_write_json
+
+
+@dataclass
+class TrainArgs:
+    """Hyper-parameters of a training run (saved as ``training_args.json``)."""
+
+    epochs: int = 3
+    batch_size: int = 16
+    encoder_lr: float = 5e-5
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    grad_accum: int = 1
+    max_grad_norm: float = 1.0
+    seed: int = 42
+    bf16: bool = False
+    patience: int = 3
+    eval_batch_size: int = 32
+    max_steps: int | None = None
+    freeze_embeddings: bool = True
+    max_tokens: int | None = None
+    out_dir: str | None = None
+    resume: bool = False
+    log_every: int = 10
+
+
+@dataclass
+class LoopState:
+    """Where a run stands; saved in every checkpoint."""
+
+    epoch: int = 0
+    step: int = 0
+    best_f1: float = -1.0
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    history: list[dict] = field(default_factory=list)
+
+
+def set_seed(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def freeze_embeddings(tagger) -> int:
+    """Freeze the encoder's embedding layer; returns the number of frozen parameters.
+
+    On multilingual-e5-small 96M of 117.7M parameters are the word-embedding matrix:
+    freezing it saves the optimizer state and most of the update time.
+    """
+    emb = tagger.encoder.get_input_embeddings()
+    n = 0
+    for p in emb.parameters():
+        p.requires_grad_(False)
+        n += p.numel()
+    return n
+
+
+def build_optimizer(tagger, args: TrainArgs) -> torch.optim.Optimizer:
+    """AdamW: encoder parameters at ``encoder_lr``, heads at ``head_lr``; no decay on biases/LayerNorm."""
+    head_ids = {id(p) for p in tagger.head_parameters()}
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, p in tagger.named_parameters():
+        if not p.requires_grad:
+            continue
+        no_decay = p.ndim < 2 or "LayerNorm" in name or "layer_norm" in name
+        groups.setdefault((id(p) in head_ids, no_decay), []).append(p)
+    param_groups = [
+        {"params": ps, "lr": args.head_lr if is_head else args.encoder_lr, "weight_decay": 0.0 if no_decay else args.weight_decay}
+        for (is_head, no_decay), ps in groups.items()
+    ]
+    kwargs: dict[str, Any] = {}
+    if "fused" in torch.optim.AdamW.__init__.__code__.co_varnames:
+        kwargs["fused"] = True  # measured: 0.57 s → 0.08 s per step on the 117.7M-parameter encoder
+    return torch.optim.AdamW(param_groups, **kwargs)
+
+
+def build_scheduler(optimizer, total_steps: int, warmup_ratio: float):
+    """Linear warmup for ``warmup_ratio`` of the steps, then linear decay to zero."""
+    warmup = int(total_steps * warmup_ratio)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class FeatureBatches(torch.utils.data.Dataset):
+    """Pre-built batches of features (length-sorted buckets), collated on access."""
+
+    def __init__(self, tagger, feats, batches) -> None:
+        self.tagger, self.feats, self.batches = tagger, feats, batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.tagger.collate([self.feats[j] for j in self.batches[i]])
+
+
+def make_loader(tagger, feats, args: TrainArgs, epoch: int) -> torch.utils.data.DataLoader:
+    """A loader over length-bucketed batches, reshuffled per epoch with the seed."""
+    batches = length_sorted_batches([len(f) for f in feats], args.batch_size, shuffle=True, seed=args.seed + epoch, max_tokens=args.max_tokens)
+    return torch.utils.data.DataLoader(FeatureBatches(tagger, feats, batches), batch_size=None, shuffle=False)
+
+
+def train_epoch(tagger, loader, optimizer, scheduler, accelerator, args: TrainArgs, state: LoopState, *, on_step: Callable[[float, int], None] | None = None) -> dict:
+    """One pass over the loader; returns mean loss, steps, examples/s and tokens/s."""
+    tagger.train()
+    total, count, examples, tokens = 0.0, 0, 0, 0
+    t0 = time.perf_counter()
+    for batch in loader:
+        with accelerator.accumulate(tagger):
+            loss = tagger(batch)["loss"]
+            accelerator.backward(loss)
+            if accelerator.sync_gradients and args.max_grad_norm:
+                accelerator.clip_grad_norm_(tagger.parameters(), args.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+        if accelerator.sync_gradients:
+            state.step += 1
+        total += float(loss.detach())
+        count += 1
+        examples += int(batch["input_ids"].shape[0])
+        tokens += int(batch["attention_mask"].sum())
+        if on_step is not None:
+            on_step(float(loss.detach()), 1)
+        if args.max_steps is not None and state.step >= args.max_steps:
+            break
+    secs = max(time.perf_counter() - t0, 1e-9)
+    return {"loss": total / max(count, 1), "batches": count, "examples_per_s": examples / secs, "tokens_per_s": tokens / secs, "seconds": secs}
+
+
+def evaluate_epoch(tagger, dev: Sequence[Sentence], args: TrainArgs) -> dict:
+    """Dev scores as a dict (micro/macro/per type)."""
+    return tagger.evaluate(dev, batch_size=args.eval_batch_size).to_dict()
+
+
+def select_best(state: LoopState, f1: float, epoch: int) -> bool:
+    """Record ``f1`` for ``epoch``; True when it is a new best (ties keep the earlier epoch)."""
+    if f1 > state.best_f1:
+        state.best_f1, state.best_epoch, state.bad_epochs = f1, epoch, 0
+        return True
+    state.bad_epochs += 1
+    return False
+
+
+def save_checkpoint(accelerator, out: Path, state: LoopState) -> None:
+    """Write ``out/checkpoint`` atomically: accelerator state + loop state."""
+    final = out / "checkpoint"
+    tmp = out / ".checkpoint.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    accelerator.save_state(str(tmp), safe_serialization=True)
+    (tmp / "loop_state.json").write_text(json.dumps(asdict(state)), encoding="utf-8")
+    old = out / ".checkpoint.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_checkpoint(accelerator, out: Path) -> LoopState:
+    """Restore ``out/checkpoint``; returns the loop state to continue from."""
+    ckpt = out / "checkpoint"
+    if not (ckpt / "loop_state.json").is_file():
+        raise InputError("nothing to resume: no checkpoint found", path=ckpt)
+    accelerator.load_state(str(ckpt))
+    return LoopState(**json.loads((ckpt / "loop_state.json").read_text(encoding="utf-8")))
+
+
+def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence] | None, args: TrainArgs, *, progress: bool = True, log: Callable[[str], None] | None = None) -> LoopState:
+    """Train ``tagger`` in place; the best epoch's model is saved to ``args.out_dir``.
+
+    Without dev sentences the last epoch is kept. Returns the final loop state.
+    """
+    from accelerate import Accelerator
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    say = log or (lambda msg: None)
+    if not train_sentences:
+        raise InputError("the training set is empty")
+    set_seed(args.seed)
+    if args.freeze_embeddings:
+        freeze_embeddings(tagger)
+    accelerator = Accelerator(gradient_accumulation_steps=args.grad_accum, mixed_precision="bf16" if args.bf16 else "no", cpu=not torch.cuda.is_available())
+    feats, _ = tagger.features(train_sentences, with_labels=True)
+    if not feats:
+        raise InputError("the training set produced no model inputs (all sentences empty?)")
+    steps_per_epoch = math.ceil(len(length_sorted_batches([len(f) for f in feats], args.batch_size, max_tokens=args.max_tokens)) / args.grad_accum)
+    total_steps = steps_per_epoch * args.epochs
+    if args.max_steps is not None:
+        total_steps = min(total_steps, args.max_steps)
+    optimizer = build_optimizer(tagger, args)
+    scheduler = build_scheduler(optimizer, total_steps, args.warmup_ratio)
+    model, optimizer, scheduler = accelerator.prepare(tagger, optimizer, scheduler)
+    out = Path(args.out_dir) if args.out_dir else None
+    state = LoopState()
+    if args.resume:
+        if out is None:
+            raise InputError("--resume needs an output directory")
+        state = load_checkpoint(accelerator, out)
+        say(f"resumed after epoch {state.epoch} (step {state.step}, best dev F1 {state.best_f1:.4f})")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    columns = [TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.fields[rate]:.1f} ex/s"), TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, disable=not progress or not accelerator.is_main_process, transient=False) as bar:
+        for epoch in range(state.epoch, args.epochs):
+            if args.max_steps is not None and state.step >= args.max_steps:
+                break
+            loader = accelerator.prepare(make_loader(tagger, feats, args, epoch))
+            task = bar.add_task("train", total=len(loader), epoch=epoch + 1, loss=0.0, rate=0.0)
+            t0, seen = time.perf_counter(), [0]
+
+            def on_step(loss: float, n: int, task=task, t0=t0, seen=seen) -> None:
+                seen[0] += 1
+                rate = seen[0] * args.batch_size / max(time.perf_counter() - t0, 1e-9)
+                bar.update(task, advance=n, loss=loss, rate=rate)
+
+            stats = train_epoch(model, loader, optimizer, scheduler, accelerator, args, state, on_step=on_step)
+            record: dict[str, Any] = {"epoch": epoch + 1, "step": state.step, **stats}
+            if dev_sentences:
+                scores = evaluate_epoch(tagger, dev_sentences, args)
+                record["dev"] = scores
+                f1 = scores["micro"]["f1"]
+            else:
+                scores, f1 = None, float(epoch)  # no dev set: the last epoch wins
+            improved = select_best(state, f1, epoch + 1)
+            record["best"] = improved
+            state.epoch = epoch + 1
+            state.history.append({k: v for k, v in record.items() if k != "dev"} | ({"dev_micro_f1": f1} if dev_sentences else {}))
+            say(f"epoch {epoch + 1}: loss {stats['loss']:.4f}, {stats['examples_per_s']:.1f} ex/s" + (f", dev micro F1 {f1:.4f}" + (" (best)" if improved else "") if dev_sentences else ""))
+            if out is not None and accelerator.is_main_process:
+                with open(out / "train_log.jsonl", "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                if improved:
+                    extra = {"training_args.json": asdict(args)}
+                    if scores is not None:
+                        extra["dev_scores.json"] = scores
+                    accelerator.unwrap_model(model).save(out, extra_files=extra)
+                save_checkpoint(accelerator, out, state)
+            if dev_sentences and state.bad_epochs >= args.patience:
+                say(f"early stopping: no dev improvement for {args.patience} epochs")
+                break
+    if out is not None and state.best_epoch > 0 and dev_sentences:
+        best = type(tagger).load(out)
+        tagger.load_state_dict(best.state_dict())  # leave the caller holding the best model
+    return state
+
+
+def train_args_from_dict(d: dict) -> TrainArgs:
+    """A TrainArgs from a dict, ignoring unknown keys."""
+    known = {f for f in TrainArgs.__dataclass_fields__}
+    return TrainArgs(**{k: v for k, v in d.items() if k in known})
+
+
+def default_threads() -> int:
+    """Threads for torch on this machine (``OMP_NUM_THREADS`` if set, else all cores)."""
+    return int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1))
