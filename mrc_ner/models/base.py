@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -120,7 +121,11 @@ class Tagger(nn.Module):
         if unknown:
             raise InputError(f"method {self.method!r} has no option(s) {', '.join(sorted(unknown))}")
         self.hidden_size = int(encoder.config.hidden_size)
-        self.build_heads()
+        # Heads are initialised from a fixed seed, not from whatever the global RNG
+        # holds, so the same command builds the same model.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            self.build_heads()
 
     # ------------------------------------------------------------------ creation
     @classmethod
@@ -141,6 +146,16 @@ class Tagger(nn.Module):
         if not sentence.char_level:
             return "word"
         return "char" if self.align_mode in ("auto", "word") else self.align_mode
+
+    def make_sentence(self, text: str, **kw: Any) -> Sentence:
+        """A sentence from raw text, tokenized the way this tagger was trained.
+
+        Word-level models (``align_mode == "word"``) get words and punctuation as
+        tokens; character-level models get one token per character.
+        """
+        if self.align_mode == "word":
+            return word_sentence(text, **kw)
+        return Sentence.from_text(text, **kw)
 
     def align(self, sentence: Sentence) -> Aligned:
         """Tokenize a sentence with this tagger's alignment mode."""
@@ -376,6 +391,18 @@ def _untie(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def _is_tied(tagger: Tagger, key: str) -> bool:
     return key.endswith("position_ids")
+
+
+_WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+def word_sentence(text: str, **kw: Any) -> Sentence:
+    """A word-level sentence over ``text``: runs of word characters and single punctuation marks.
+
+    Token offsets point into ``text`` as given (whitespace is kept), so spans stay exact.
+    """
+    tokens = [(m.start(), m.end()) for m in _WORD_RE.finditer(text)]
+    return Sentence(text=text, tokens=tokens, char_level=False, **kw)
 
 
 def load_tagger(directory: str | Path) -> Tagger:

@@ -1,0 +1,132 @@
+"""``mrc-ner train``: fit one method on a training set, select on dev, score on test."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from mrc_ner.commands._common import console, handles_input_errors
+from mrc_ner.errors import InputError
+
+DEFAULT_ENCODER = "multilingual-e5-small"
+
+
+def parse_options(items: list[str]) -> dict[str, Any]:
+    """``["trainable_layers=4", "dropout=0.2"]`` → ``{"trainable_layers": 4, "dropout": 0.2}`` (JSON values where they parse)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--option expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_length: int, overlap: int, options: dict[str, Any], query_kind: str, query_template: Optional[str], query_k: int, query_select: str, seed: int, init_from: Optional[Path] = None):
+    """A new tagger for ``method`` (or one initialised from a trained model directory)."""
+    from mrc_ner.models import load_tagger, tagger_class
+
+    labels = sorted({sp.label for s in splits_train for sp in s.spans})
+    if align == "auto":
+        align = "char" if all(s.char_level for s in splits_train[:200]) else "word"
+    cls = tagger_class(method)
+    kw: dict[str, Any] = {"align_mode": align, "max_length": max_length, "overlap": overlap, "options": options}
+    if method == "mrc":
+        kw.update(train_sentences=splits_train, query_kind=query_kind, query_template=query_template, query_k=query_k, query_select=query_select, seed=seed)
+    if init_from is None:
+        return cls.create(encoder, labels, **kw)
+    # Transfer learning: start from a trained model's weights; heads whose shape
+    # changed with the label set are re-initialised.
+    old = load_tagger(init_from)
+    from transformers import AutoModel
+
+    enc = AutoModel.from_config(old.encoder.config)
+    enc.load_state_dict(old.encoder.state_dict())
+    if method == "mrc":
+        from mrc_ner.queries import build_queries
+
+        kw["options"] = {**options, "queries": build_queries(labels, splits_train, kind=query_kind, template=query_template, k=query_k, select=query_select, seed=seed), "query_kind": query_kind}
+        for key in ("train_sentences", "query_kind", "query_template", "query_k", "query_select", "seed"):
+            kw.pop(key, None)
+    new = cls(enc, old.tokenizer, labels=labels, encoder_name=old.encoder_name, **kw)
+    own = new.state_dict()
+    compatible = {k: v for k, v in old.state_dict().items() if k in own and own[k].shape == v.shape}
+    new.load_state_dict(compatible, strict=False)
+    return new
+
+
+@handles_input_errors
+def train(
+    train: Annotated[str, typer.Option("--train", help="Training data: a column/JSONL file or directory, or a published fold's train_test_split.info.")],
+    out: Annotated[Path, typer.Option("--out", help="Output model directory.")],
+    method: Annotated[str, typer.Option("--method", help="mrc, softmax, crf, partbert-crf, bilstm-crf.")] = "mrc",
+    dev: Annotated[Optional[str], typer.Option("--dev", help="Dev data path, or a fraction (e.g. 0.1) of the training documents.")] = None,
+    test: Annotated[Optional[str], typer.Option("--test", help="Test data scored after training.")] = None,
+    corpus: Annotated[Optional[str], typer.Option("--corpus", help="Documents directory for a fold .info file (default: <folds>/../documents).")] = None,
+    encoder: Annotated[str, typer.Option("--encoder", help="Built-in offline encoder name, HF hub id or local directory.")] = DEFAULT_ENCODER,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 3,
+    batch_size: Annotated[int, typer.Option(help="Batch size (features per step).")] = 16,
+    encoder_lr: Annotated[float, typer.Option(help="Learning rate of the encoder.")] = 5e-5,
+    head_lr: Annotated[float, typer.Option(help="Learning rate of the new heads.")] = 1e-3,
+    warmup_ratio: Annotated[float, typer.Option(help="Share of steps with linear warmup.")] = 0.1,
+    grad_accum: Annotated[int, typer.Option(help="Gradient accumulation steps.")] = 1,
+    max_length: Annotated[int, typer.Option(help="Encoder input length; longer contexts are windowed.")] = 256,
+    overlap: Annotated[int, typer.Option(help="Overlap between windows, in tokens.")] = 64,
+    align: Annotated[str, typer.Option(help="auto, char, subword or word.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    patience: Annotated[int, typer.Option(help="Early stopping: epochs without dev improvement.")] = 3,
+    max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimizer steps.")] = None,
+    freeze_embeddings: Annotated[bool, typer.Option(help="Freeze the word embeddings (saves memory and time).")] = True,
+    negative_ratio: Annotated[float, typer.Option(help="Share of entity-free training features kept (1 = all).")] = 1.0,
+    bf16: Annotated[bool, typer.Option(help="bf16 autocast.")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run from OUT/checkpoint.")] = False,
+    init_from: Annotated[Optional[Path], typer.Option(help="Start from an already trained mrc-ner model directory.")] = None,
+    query_kind: Annotated[str, typer.Option(help="MRC queries: examples, simple or none.")] = "examples",
+    query_template: Annotated[Optional[str], typer.Option(help="MRC query template: en, zh, cbp or a JSON path.")] = None,
+    query_k: Annotated[int, typer.Option(help="MRC: examples per query.")] = 3,
+    query_select: Annotated[str, typer.Option(help="MRC: frequency or random examples.")] = "frequency",
+    end_head: Annotated[str, typer.Option(help="MRC end head: start_aware (eq. 6) or linear (eq. 5).")] = "start_aware",
+    lam: Annotated[float, typer.Option("--lambda", help="MRC loss weight of the end head.")] = 0.5,
+    option: Annotated[list[str], typer.Option("--option", "-o", help="Method option KEY=VALUE (repeatable), e.g. trainable_layers=4.")] = [],
+    threads: Annotated[Optional[int], typer.Option(help="torch CPU threads (default: all cores).")] = None,
+) -> None:
+    """Train one method; the best dev epoch is saved to OUT as a model directory."""
+    import torch
+
+    from mrc_ner.corpus.splits import load_splits
+    from mrc_ner.evaluation.report import scores_table
+    from mrc_ner.io import atomic_write_json
+    from mrc_ner.training import TrainArgs
+
+    if threads:
+        torch.set_num_threads(threads)
+    splits = load_splits(train, dev, test, corpus=corpus, seed=seed)
+    console.print(f"{splits.description}: {len(splits.train)} train, {len(splits.dev)} dev, {len(splits.test)} test sentences")
+    options = parse_options(option)
+    if method == "mrc":
+        options.setdefault("end_head", end_head)
+        options.setdefault("lambda", lam)
+    tagger = build_tagger(method, encoder, splits.train, align=align, max_length=max_length, overlap=overlap, options=options, query_kind=query_kind, query_template=query_template, query_k=query_k, query_select=query_select, seed=seed, init_from=init_from)
+    if method == "mrc":
+        for label, q in tagger.options["queries"].items():
+            console.print(f"query [bold]{label}[/]: {q}")
+    args = TrainArgs(epochs=epochs, batch_size=batch_size, encoder_lr=encoder_lr, head_lr=head_lr, warmup_ratio=warmup_ratio, grad_accum=grad_accum, seed=seed, bf16=bf16, patience=patience, max_steps=max_steps, freeze_embeddings=freeze_embeddings, negative_ratio=negative_ratio, out_dir=str(out), resume=resume)
+    t0 = time.perf_counter()
+    state = tagger.fit(splits.train, splits.dev or None, args, log=console.print)
+    wall = time.perf_counter() - t0
+    summary: dict[str, Any] = {"method": method, "encoder": encoder, "train_seconds": round(wall, 1), "best_epoch": state.best_epoch, "best_dev_micro_f1": state.best_f1 if splits.dev else None}
+    if splits.test:
+        t1 = time.perf_counter()
+        scores = tagger.evaluate(splits.test)
+        summary["test_seconds"] = round(time.perf_counter() - t1, 1)
+        summary["test"] = scores.to_dict()
+        console.print(scores_table(scores, title=f"{method} on test"))
+    atomic_write_json(out / "run_summary.json", summary)
+    console.print(f"trained in {wall / 60:.1f} min; model saved to [bold]{out}[/]")

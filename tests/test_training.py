@@ -1,0 +1,117 @@
+"""The accelerate training loop: optimizer groups, selection, checkpoints, resume, learning."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.models import load_tagger, tagger_class
+from mrc_ner.training import LoopState, TrainArgs, build_optimizer, build_scheduler, freeze_embeddings, sample_negatives, select_best
+
+
+def tagger(tiny_encoder, method="softmax", sents=()):
+    kw = {"train_sentences": list(sents)} if method == "mrc" else {}
+    return tagger_class(method).create(str(tiny_encoder), ["disease", "gene", "protein"], max_length=64, **kw)
+
+
+def test_optimizer_groups_use_head_lr_and_skip_frozen(tiny_encoder):
+    t = tagger(tiny_encoder)
+    n = freeze_embeddings(t)
+    assert n >= t.encoder.get_input_embeddings().weight.numel()
+    opt = build_optimizer(t, TrainArgs(encoder_lr=1e-5, head_lr=1e-2))
+    head = {id(p) for p in t.head_parameters()}
+    for g in opt.param_groups:
+        is_head = {id(p) in head for p in g["params"]}
+        assert len(is_head) == 1
+        assert g["lr"] == (1e-2 if is_head.pop() else 1e-5)
+        assert all(p.requires_grad for p in g["params"])
+    emb = t.encoder.get_input_embeddings().weight
+    assert all(emb is not p for g in opt.param_groups for p in g["params"])
+
+
+def test_scheduler_warms_up_then_decays(tiny_encoder):
+    t = tagger(tiny_encoder)
+    opt = torch.optim.SGD(t.parameters(), lr=1.0)
+    sched = build_scheduler(opt, total_steps=10, warmup_ratio=0.2)
+    lrs = []
+    for _ in range(10):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] == 0.5 and lrs[1] == 1.0 and lrs[-1] < lrs[2]
+
+
+def test_select_best_and_patience():
+    st = LoopState()
+    assert select_best(st, 0.3, 1) and not select_best(st, 0.3, 2) and select_best(st, 0.5, 3)
+    assert (st.best_epoch, st.bad_epochs) == (3, 0)
+    select_best(st, 0.1, 4)
+    assert st.bad_epochs == 1
+
+
+def test_negative_sampling_keeps_all_positives(tiny_encoder, sample_cbp_corpus):
+    t = tagger(tiny_encoder, "mrc", sample_cbp_corpus.sentences)
+    feats, _ = t.features(sample_cbp_corpus.sentences, with_labels=True)
+    kept = sample_negatives(feats, 0.0, 1)
+    positives = [f for f in feats if any(v > 0 for lab in f.labels.values() for v in lab)]
+    assert kept == positives and 0 < len(kept) < len(feats)
+    assert sample_negatives(feats, 1.0, 1) == feats
+
+
+def test_training_learns_and_saves_best(tmp_path, tiny_encoder, sample_cbp_corpus):
+    """A tiny model memorises a handful of sentences: dev (= train) F1 climbs well above 0."""
+    sents = [s for s in sample_cbp_corpus.sentences if s.spans][:12]
+    t = tagger(tiny_encoder)
+    args = TrainArgs(epochs=25, batch_size=4, encoder_lr=3e-3, head_lr=3e-2, warmup_ratio=0.0, out_dir=str(tmp_path / "m"), patience=25, freeze_embeddings=False, seed=1)
+    state = t.fit(sents, sents, args, progress=False)
+    assert state.best_f1 > 0.5
+    log = [json.loads(x) for x in (tmp_path / "m" / "train_log.jsonl").read_text().splitlines()]
+    assert len(log) == state.epoch and log[0]["loss"] > log[-1]["loss"]
+    saved = json.loads((tmp_path / "m" / "dev_scores.json").read_text())
+    assert abs(saved["micro"]["f1"] - state.best_f1) < 1e-12
+    assert abs(load_tagger(tmp_path / "m").evaluate(sents).micro.f1 - state.best_f1) < 1e-12
+    assert (tmp_path / "m" / "checkpoint" / "loop_state.json").is_file()
+
+
+def test_resume_continues_where_it_stopped(tmp_path, tiny_encoder, sample_cbp_corpus, monkeypatch):
+    """A run killed after epoch 2 and resumed ends with the same weights as an uninterrupted one."""
+    import mrc_ner.training as training
+
+    sents = sample_cbp_corpus.sentences[:16]
+    kw = dict(batch_size=4, encoder_lr=1e-3, head_lr=1e-2, seed=3, freeze_embeddings=False)
+    straight = tagger(tiny_encoder)
+    straight.fit(sents, None, TrainArgs(epochs=4, out_dir=str(tmp_path / "a"), **kw), progress=False)
+
+    real_save = training.save_checkpoint
+    calls = []
+
+    def crash_after_second(*a, **k):
+        real_save(*a, **k)
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C after epoch 2 was checkpointed
+
+    monkeypatch.setattr(training, "save_checkpoint", crash_after_second)
+    part = tagger(tiny_encoder)
+    with pytest.raises(KeyboardInterrupt):
+        part.fit(sents, None, TrainArgs(epochs=4, out_dir=str(tmp_path / "b"), **kw), progress=False)
+    monkeypatch.setattr(training, "save_checkpoint", real_save)
+    state = json.loads((tmp_path / "b" / "checkpoint" / "loop_state.json").read_text())
+    assert state["epoch"] == 2  # 16 sentences / 4 = 4 steps an epoch
+    resumed = tagger(tiny_encoder)
+    resumed.fit(sents, None, TrainArgs(epochs=4, resume=True, out_dir=str(tmp_path / "b"), **kw), progress=False)
+    for k, v in straight.state_dict().items():
+        assert torch.allclose(v, resumed.state_dict()[k], atol=1e-5), (k, [n for n, w in straight.state_dict().items() if not torch.allclose(w, resumed.state_dict()[n], atol=1e-5)], (v - resumed.state_dict()[k]).abs().max())
+
+
+def test_same_seed_same_weights(tmp_path, tiny_encoder, sample_cbp_corpus):
+    sents = sample_cbp_corpus.sentences[:8]
+    runs = []
+    for k in range(2):
+        t = tagger(tiny_encoder)
+        t.fit(sents, None, TrainArgs(epochs=1, batch_size=4, seed=7, out_dir=str(tmp_path / f"r{k}")), progress=False)
+        runs.append(t.state_dict())
+    assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
