@@ -1,0 +1,100 @@
+"""Every method end to end on the tiny encoder: train a few steps, save, load, same predictions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mrc_ner.evaluation import Scores
+from mrc_ner.models import load_tagger, tagger_class
+from mrc_ner.models.crf import encoder_layers
+from mrc_ner.training import TrainArgs
+
+METHODS = ["softmax", "crf", "partbert-crf", "bilstm-crf", "mrc"]
+
+
+def make(method: str, encoder, corpus, **kw):
+    extra = {"train_sentences": corpus.sentences, "query_kind": "simple"} if method == "mrc" else {}
+    return tagger_class(method).create(str(encoder), corpus.labels, max_length=kw.pop("max_length", 40 if method == "mrc" else 24), overlap=4, **extra, **kw)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_train_save_load_roundtrip(method, tiny_encoder, sample_cbp_corpus, tmp_path) -> None:
+    sents = sample_cbp_corpus.sentences
+    train, dev, test = sents[:24], sents[24:30], sents[30:42]
+    tagger = make(method, tiny_encoder, sample_cbp_corpus)
+    feats, _ = tagger.features(test, with_labels=False)
+    per_sentence = [sum(f.sentence == i for f in feats) for i in range(len(test))]
+    assert max(per_sentence) > min(per_sentence), "max_length should force some sentences into several windows"
+    state = tagger.fit(train, dev, TrainArgs(epochs=1, max_steps=3, batch_size=8, out_dir=str(tmp_path / "model")), progress=False)
+    assert state.step == 3
+    before = tagger.predict(test)
+    loaded = load_tagger(tmp_path / "model")
+    assert type(loaded) is type(tagger) and loaded.method == method
+    assert loaded.predict(test) == before
+    for k, v in tagger.state_dict().items():
+        assert torch.equal(v, loaded.state_dict()[k]), k
+    scores = loaded.evaluate(test)
+    assert isinstance(scores, Scores) and 0.0 <= scores.micro.f1 <= 1.0
+    for spans, s in zip(before, test):
+        for sp in spans:
+            assert 0 <= sp.start < sp.end <= len(s.text) and sp.score is not None and 0.0 <= sp.score <= 1.0 + 1e-6
+
+
+def test_partbert_freezes_all_but_the_last_layers(tiny_encoder, sample_cbp_corpus, tmp_path) -> None:
+    tagger = make("partbert-crf", tiny_encoder, sample_cbp_corpus, options={"trainable_layers": 1})
+    layers = encoder_layers(tagger.encoder)
+    assert len(layers) == 2
+    assert not any(p.requires_grad for p in tagger.encoder.embeddings.parameters())
+    assert not any(p.requires_grad for p in layers[0].parameters())
+    assert all(p.requires_grad for p in layers[1].parameters())
+    assert all(p.requires_grad for p in tagger.head_parameters())
+    frozen = {k: v.clone() for k, v in layers[0].state_dict().items()}
+    top = {k: v.clone() for k, v in layers[1].state_dict().items()}
+    tagger.fit(sample_cbp_corpus.sentences[:16], None, TrainArgs(epochs=1, max_steps=3, batch_size=8, encoder_lr=1e-2, warmup_ratio=0.0, freeze_embeddings=False, out_dir=str(tmp_path / "m")), progress=False)
+    assert all(torch.equal(v, layers[0].state_dict()[k]) for k, v in frozen.items())
+    assert any(not torch.equal(v, layers[1].state_dict()[k]) for k, v in top.items())
+    loaded = load_tagger(tmp_path / "m")
+    assert not any(p.requires_grad for p in encoder_layers(loaded.encoder)[0].parameters())
+    # more trainable layers than the encoder has: every layer trains, embeddings stay frozen
+    deep = make("partbert-crf", tiny_encoder, sample_cbp_corpus)
+    assert deep.options["trainable_layers"] == 4
+    assert all(p.requires_grad for p in encoder_layers(deep.encoder).parameters())
+    assert not any(p.requires_grad for p in deep.encoder.embeddings.parameters())
+
+
+@pytest.mark.parametrize("method", ["crf", "bilstm-crf"])
+def test_crf_taggers_memorize_a_few_sentences(method, tiny_encoder, sample_cbp_corpus) -> None:
+    sents = [s for s in sample_cbp_corpus.sentences if s.spans][:8]
+    tagger = make(method, tiny_encoder, sample_cbp_corpus, max_length=64)
+    assert tagger.evaluate(sents).micro.f1 < 0.2
+    torch.manual_seed(0)
+    tagger.fit(sents, None, TrainArgs(epochs=60, batch_size=8, encoder_lr=3e-3, head_lr=3e-2, warmup_ratio=0.0, freeze_embeddings=False, seed=0), progress=False)
+    assert tagger.evaluate(sents).micro.f1 >= 0.8
+
+
+def test_crf_decoding_spans_whole_sentence_across_windows(tiny_encoder, sample_cbp_corpus) -> None:
+    """With windows, Viterbi still runs once per sentence: the output is valid IOB2 over all units."""
+    tagger = make("crf", tiny_encoder, sample_cbp_corpus)
+    long = max(sample_cbp_corpus.sentences, key=lambda s: len(s.text))
+    al = tagger.align(long)
+    assert len(tagger.windows(len(al.input_ids))) > 1
+    feats, _ = tagger.features([long], with_labels=False)
+    with torch.inference_mode():
+        out = tagger.outputs_per_feature(tagger.eval()(tagger.collate(feats)), feats)
+    em = tagger.unit_emissions(al, list(zip(feats, out)))
+    path, probs = tagger.crf.decode(torch.as_tensor(em))
+    assert len(path) == len(al.units) and all(0.0 <= p <= 1.0 + 1e-6 for p in probs)
+    names = [tagger.tag_names[i] for i in path]
+    for prev, cur in zip(["O"] + names, names):
+        if cur.startswith("I-"):
+            assert prev[2:] == cur[2:], names
+
+
+def test_unknown_option_is_an_input_error(tiny_encoder, sample_cbp_corpus) -> None:
+    from mrc_ner.errors import InputError
+
+    with pytest.raises(InputError, match="no option"):
+        make("crf", tiny_encoder, sample_cbp_corpus, options={"trainable_layers": 2})
+    with pytest.raises(InputError, match="lstm_hidden"):
+        make("bilstm-crf", tiny_encoder, sample_cbp_corpus, options={"lstm_hidden": 3})

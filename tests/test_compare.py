@@ -1,0 +1,231 @@
+"""``mrc-ner compare``: report maths on fabricated cells, resume, --models mode, the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mrc_ner import comparison as cmp
+from mrc_ner.cli import app
+from mrc_ner.errors import InputError
+from mrc_ner.io import atomic_write_json
+from mrc_ner.models.base import Tagger
+from mrc_ner.training import TrainArgs
+
+runner = CliRunner()
+SAMPLE_CBP = Path(__file__).resolve().parents[1] / "data" / "sample_cbp"
+
+
+# --------------------------------------------------------------------------- fabricated cells
+
+
+def ts(p: float, r: float, f: float, support: int = 10) -> dict:
+    return {"precision": p, "recall": r, "f1": f, "support": support, "predicted": support, "correct": round(f * support)}
+
+
+def fake_cell(out: Path, fold: str, method: str, *, micro: float, macro: float, gene: float, protein: float | None, wall: float) -> None:
+    per_type = {"gene": ts(gene, gene, gene)}
+    if protein is not None:
+        per_type["protein"] = ts(protein, protein, protein)
+    scores = {"per_type": per_type, "micro": ts(micro, micro, micro), "macro": ts(macro, macro + 0.1, macro), "weighted": ts(micro, micro, micro)}
+    atomic_write_json(cmp.cell_dir(out, fold, method) / "result.json", {"fold": fold, "method": method, "scores": scores, "wall_seconds": wall})
+
+
+@pytest.fixture()
+def fabricated(tmp_path: Path) -> Path:
+    out = tmp_path / "cmp"
+    a = [(0.80, 0.70, 0.90, 0.50, 10.0), (0.70, 0.60, 0.80, None, 20.0), (0.90, 0.80, 1.00, 0.70, 30.0)]
+    b = [(0.60, 0.50, 0.60, 0.40, 5.0), (0.65, 0.55, 0.70, 0.30, 5.0), (0.70, 0.60, 0.80, 0.20, 5.0)]
+    for i, (x, y) in enumerate(zip(a, b)):
+        fake_cell(out, f"f{i}", "A", micro=x[0], macro=x[1], gene=x[2], protein=x[3], wall=x[4])
+        fake_cell(out, f"f{i}", "B", micro=y[0], macro=y[1], gene=y[2], protein=y[3], wall=y[4])
+    fake_cell(out, "f0", "C", micro=0.50, macro=0.40, gene=0.50, protein=0.50, wall=1.0)
+    return out
+
+
+def read_all_cells(out: Path) -> list[dict]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "cells").glob("*/*/result.json"))]
+
+
+def test_report_maths_against_hand_computed_figures(fabricated: Path) -> None:
+    report = cmp.build_report(read_all_cells(fabricated), ["B", "A", "C"])
+    assert [r.name for r in report.rows] == ["B", "A", "C"] and report.best == "A"
+    title, headers, rows = cmp.main_table(report)
+    assert headers == ["method", "gene F1", "protein F1", "micro F1", "macro F1", "p (vs best)", "folds", "time/cell (s)"]
+    by = {r[0]: r for r in rows}
+    # A: micro [.8 .7 .9] → 80 ± 10; macro [.7 .6 .8] → 70 ± 10; gene [.9 .8 1] → 90 ± 10;
+    # protein only in folds 0 and 2: [.5 .7] → 60 ± 14.14; time [10 20 30] → 20 ± 10
+    assert by["A"] == ["A", "90.00 ± 10.00", "60.00 ± 14.14", "80.00 ± 10.00", "70.00 ± 10.00", "best", "3", "20 ± 10"]
+    # B: micro [.6 .65 .7] → 65 ± 5; paired differences to A [-.2 -.05 -.2]: mean -.15, sd .0866,
+    # t = -.15 / (.0866 / √3) = -3.0, two-sided p with 2 d.o.f. = 1 - 3/√11 = 0.0955
+    assert by["B"][1:5] == ["70.00 ± 10.00", "30.00 ± 10.00", "65.00 ± 5.00", "55.00 ± 5.00"]
+    assert by["B"][5] == "0.095" and by["B"][6] == "3" and by["B"][7] == "5 ± 0"
+    row_b = report.rows[0]
+    assert row_b.t == pytest.approx(-3.0) and row_b.p_value == pytest.approx(1 - 3 / math.sqrt(11))
+    # C has one fold: std 0 and no test
+    assert by["C"][3] == "50.00 ± 0.00" and by["C"][5] == "—" and by["C"][6] == "1"
+    _, dh, drows = cmp.detail_table(report)
+    assert dh[1:4] == ["micro P", "micro R", "micro F1"]
+    assert drows[1][1:] == ["80.00 ± 10.00", "80.00 ± 10.00", "80.00 ± 10.00", "70.00 ± 10.00", "80.00 ± 10.00", "70.00 ± 10.00"]
+    _, ch, crows = cmp.cells_table(report)
+    assert ch == ["method", "f0", "f1", "f2"] and crows[2] == ["C", "50.00 (1 s)", "—", "—"]
+
+
+def test_report_files(fabricated: Path) -> None:
+    report = cmp.build_report(read_all_cells(fabricated), ["A", "B", "C"])
+    cmp.write_report(report, fabricated)
+    data = json.loads((fabricated / "results.json").read_text(encoding="utf-8"))
+    assert data["best"] == "A" and [m["method"] for m in data["methods"]] == ["A", "B", "C"]
+    a = data["methods"][0]["summary"]
+    assert a["micro"]["f1"]["mean"] == pytest.approx(0.8) and a["micro"]["f1"]["std"] == pytest.approx(0.1)
+    assert data["methods"][1]["ttest_vs_best"]["p"] == pytest.approx(1 - 3 / math.sqrt(11))
+    assert data["methods"][0]["ttest_vs_best"] is None and data["methods"][2]["ttest_vs_best"] is None
+    import csv
+
+    rows = list(csv.DictReader((fabricated / "results.csv").open(encoding="utf-8")))
+    assert [r["method"] for r in rows] == ["A", "B", "C"]
+    assert float(rows[0]["micro_f1_mean"]) == pytest.approx(0.8) and float(rows[0]["protein_f1_std"]) == pytest.approx(math.sqrt(0.02))
+    assert rows[2]["p"] == "" and float(rows[1]["p"]) == pytest.approx(0.0955, abs=1e-4)
+    md = (fabricated / "results.md").read_text(encoding="utf-8")
+    assert "| A | 90.00 ± 10.00 | 60.00 ± 14.14 | 80.00 ± 10.00 |" in md
+
+
+# --------------------------------------------------------------------------- method specs
+
+
+def test_method_variants() -> None:
+    specs = cmp.parse_methods("mrc:query=simple:end=linear, partbert-crf:layers=2, crf:head_lr=0.01, bilstm-crf:hidden=64, lm-mixed:lm_max_steps=5")
+    assert [s.slug for s in specs] == ["mrc_query=simple_end=linear", "partbert-crf_layers=2", "crf_head_lr=0.01", "bilstm-crf_hidden=64", "lm-mixed_lm_max_steps=5"]
+    assert specs[0].create == {"query_kind": "simple"} and specs[0].options == {"end_head": "linear"}
+    assert specs[1].options == {"trainable_layers": 2} and specs[2].train == {"head_lr": 0.01}
+    assert specs[3].options == {"lstm_hidden": 64} and specs[4].lm == {"max_steps": 5} and specs[4].tagger_method == "softmax"
+    with pytest.raises(InputError, match="unknown method 'nope'"):
+        cmp.parse_methods("softmax,nope")
+    with pytest.raises(InputError, match="no setting 'trainable_layers'"):
+        cmp.parse_methods("crf:layers=2")
+    with pytest.raises(InputError, match="twice"):
+        cmp.parse_methods("crf,crf")
+
+
+def test_explicit_split_folds(tmp_path: Path) -> None:
+    files = sorted(SAMPLE_CBP.iterdir())
+    folds = cmp.load_folds(f"{files[0]},,{files[2]}")
+    assert [f.name for f in folds] == ["split"] and folds[0].dev == [] and folds[0].labels
+    with pytest.raises(InputError, match="three paths"):
+        cmp.load_folds(f"{files[0]},{files[1]}")
+    with pytest.raises(InputError, match="needs --corpus"):
+        cmp.load_folds("k=3")
+
+
+# --------------------------------------------------------------------------- real tiny runs
+
+
+def tiny_settings(encoder: Path) -> cmp.Settings:
+    return cmp.Settings(encoder=str(encoder), train=TrainArgs(epochs=1, max_steps=2, batch_size=8), max_length=32, overlap=4, query_kind="simple")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_encoder, tmp_path_factory):
+    """One fold × (softmax, crf) trained for 2 steps; returns (out dir, folds, methods, settings)."""
+    out = tmp_path_factory.mktemp("compare") / "run"
+    folds = cmp.load_folds("k=3", SAMPLE_CBP, only=["k3-0"])
+    methods = cmp.parse_methods("softmax,crf")
+    settings = tiny_settings(tiny_encoder)
+    report = cmp.run_comparison(folds, methods, settings, out)
+    assert [r.name for r in report.rows] == ["softmax", "crf"]
+    return out, folds, methods, settings
+
+
+def test_cells_and_resume(tiny_run, monkeypatch) -> None:
+    out, folds, methods, settings = tiny_run
+    results = {m.name: cmp.cell_dir(out, "k3-0", m) / "result.json" for m in methods}
+    for m, path in results.items():
+        cell = json.loads(path.read_text(encoding="utf-8"))
+        assert cell["fold"] == "k3-0" and cell["method"] == m and cell["steps"] == 2 and cell["wall_seconds"] > 0
+        assert cell["args"]["train"]["max_steps"] == 2 and set(cell["scores"]) == {"per_type", "micro", "macro", "weighted"}
+        assert (path.parent / "model.safetensors").is_file() and not (path.parent / "checkpoint").exists()
+    mtimes = {m: p.stat().st_mtime_ns for m, p in results.items()}
+    calls: list[str] = []
+    real_fit = Tagger.fit
+
+    def counting_fit(self, *a, **kw):
+        calls.append(self.method)
+        return real_fit(self, *a, **kw)
+
+    monkeypatch.setattr(Tagger, "fit", counting_fit)
+    cmp.run_comparison(folds, methods, settings, out)
+    assert calls == [] and {m: p.stat().st_mtime_ns for m, p in results.items()} == mtimes
+    # an unfinished cell (no result.json) is the only one trained again
+    results["crf"].unlink()
+    report = cmp.run_comparison(folds, methods, settings, out)
+    assert calls == ["crf"] and results["crf"].is_file() and results["softmax"].stat().st_mtime_ns == mtimes["softmax"]
+    assert {r.name for r in report.rows} == {"softmax", "crf"}
+    assert (out / "results.json").is_file() and (out / "results.csv").is_file() and (out / "results.md").is_file()
+
+
+def test_models_mode(tiny_run, tmp_path: Path) -> None:
+    out, *_ = tiny_run
+    models = [cmp.cell_dir(out, "k3-0", "softmax"), cmp.cell_dir(out, "k3-0", "crf")]
+    test_file = sorted(SAMPLE_CBP.iterdir())[0]
+    dest = tmp_path / "models_cmp"
+    result = runner.invoke(app, ["compare", "--models", str(models[0]), "--models", str(models[1]), "--test", str(test_file), "--out", str(dest)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((dest / "results.json").read_text(encoding="utf-8"))
+    assert [m["method"] for m in data["methods"]] == ["softmax", "crf"]
+    assert all(m["folds"] == ["test"] for m in data["methods"])
+    assert "softmax" in result.output and "crf" in result.output
+    missing = runner.invoke(app, ["compare", "--models", str(models[0]), "--out", str(dest)])
+    assert missing.exit_code == 2 and "--test" in missing.stderr
+
+
+def test_lm_mixed_pretrains_once_per_fold_and_settings(tiny_encoder, tmp_path: Path, monkeypatch) -> None:
+    import mrc_ner.pretraining as pretraining
+
+    calls: list[str] = []
+    real = pretraining.pretrain
+
+    def counting(encoder, out, **kw):
+        calls.append(str(out))
+        return real(encoder, out, **kw)
+
+    monkeypatch.setattr(pretraining, "pretrain", counting)
+    folds = cmp.load_folds("k=3", SAMPLE_CBP, only=["k3-1"])
+    settings = tiny_settings(tiny_encoder)
+    settings.lm = {"max_steps": 2, "batch_size": 8}
+    out = tmp_path / "lm"
+    report = cmp.run_comparison(folds, cmp.parse_methods("lm-mixed,lm-mixed:dropout=0.2"), settings, out)
+    assert len(calls) == 1 and "k3-1" in calls[0]  # the second row reuses the fold's pretrained encoder
+    enc_dir = Path(calls[0])
+    assert (enc_dir / "mrc_ner_pretrain.json").is_file()
+    text = (enc_dir.parent / "train_text.txt").read_text(encoding="utf-8").splitlines()
+    assert text == [s.text for s in folds[0].train if s.text.strip()]
+    cell = json.loads((cmp.cell_dir(out, "k3-1", "lm-mixed") / "result.json").read_text(encoding="utf-8"))
+    assert cell["args"]["encoder"] == str(enc_dir) and cell["base_method"] == "lm-mixed"
+    assert json.loads((cmp.cell_dir(out, "k3-1", "lm-mixed") / "config.json").read_text(encoding="utf-8"))["method"] == "softmax"
+    assert [r.name for r in report.rows] == ["lm-mixed", "lm-mixed:dropout=0.2"]
+
+
+def test_cli_end_to_end_k3(tiny_encoder, tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    args = ["compare", "--corpus", str(SAMPLE_CBP), "--folds", "k=3", "--methods", "crf,mrc:query=simple", "--encoder", str(tiny_encoder), "--out", str(out),
+            "--max-steps", "2", "--epochs", "1", "--batch-size", "8", "--max-length", "40", "--overlap", "4"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert [m["method"] for m in data["methods"]] == ["crf", "mrc:query=simple"]
+    assert all(m["folds"] == ["k3-0", "k3-1", "k3-2"] for m in data["methods"])
+    assert len(data["cells"]) == 6 and data["tables"]["main"]["headers"][0] == "method"
+    assert (out / "cells" / "k3-1" / "mrc_query=simple" / "result.json").is_file()
+    assert "micro F1" in result.output and "mrc:query=simple" in (out / "results.md").read_text(encoding="utf-8")
+
+
+def test_cli_bad_method_is_one_error_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compare", "--corpus", str(SAMPLE_CBP), "--folds", "k=3", "--methods", "softmax,sofmax", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "sofmax" in lines[0], result.stderr
+    assert not (tmp_path / "x").exists()
