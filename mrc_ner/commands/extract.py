@@ -1,0 +1,83 @@
+"""``mrc-ner extract``: entities from a corpus of any size, with statistics and the gene network.
+
+Resumable (rerun the same command after a crash or Ctrl-C), and shardable over
+processes: ``accelerate launch --multi_gpu --num_processes N -m mrc_ner.cli extract …``
+or ``torchrun --nproc_per_node N -m mrc_ner.cli extract …`` (CPU processes use gloo).
+The pipeline itself is :mod:`mrc_ner.mining.extract`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mrc_ner.commands._common import console, err_console, handles_input_errors
+from mrc_ner.mining.extract import ExtractOptions
+
+
+def _process_state(cpu: bool):
+    """The accelerate process state; CPU (gloo) when asked or when there is no GPU."""
+    from datetime import timedelta
+
+    import torch
+    from accelerate import PartialState
+
+    # A long timeout: a process that finishes its shard early waits for the others.
+    return PartialState(cpu=cpu or not torch.cuda.is_available(), timeout=timedelta(days=7))
+
+
+def _split_types(values: list[str]) -> tuple[str, ...]:
+    return tuple(t.strip() for v in values for t in v.split(",") if t.strip())
+
+
+@handles_input_errors
+def extract(
+    inputs: Annotated[list[Path], typer.Argument(metavar="INPUT...", help="Plain-text files (one document each), JSONL ({\"id\", \"text\"} per line), column files (.bio/.tsv/.conll), or directories of them.", show_default=False)],
+    model: Annotated[Path, typer.Option("--model", help="Trained model directory.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Output directory (entities.jsonl, done.txt, stats.json, network/); rerun to resume.", show_default=False)],
+    iob: Annotated[bool, typer.Option("--iob", help="Also write predictions.bio: the cleaned sentences with predicted IOB2 tags.")] = False,
+    network: Annotated[bool, typer.Option("--network/--no-network", help="Build the co-occurrence network at the end (into OUT/network/).")] = True,
+    network_types: Annotated[list[str], typer.Option("--network-types", help="Entity type(s) of the network's nodes (repeat or comma-separate).")] = ["gene"],  # noqa: B006
+    window: Annotated[int, typer.Option("--window", min=1, help="Network edges link mentions less than this many sentences apart (1 = same sentence).")] = 2,
+    min_edge_weight: Annotated[int, typer.Option("--min-edge-weight", min=1, help="Keep network edges seen in at least this many documents.")] = 1,
+    max_sentence_chars: Annotated[int, typer.Option("--max-sentence-chars", min=1, help="Lines longer than this are also split after 。！？； (nothing is truncated; long sentences are windowed).")] = 2000,
+    whitespace: Annotated[str, typer.Option("--whitespace", help="Cleaning of whitespace: dash (cbp: 'SEQ ID' → 'SEQ-ID', other whitespace removed), space (one space per run), auto (space for word-level models).")] = "auto",
+    min_length: Annotated[int, typer.Option("--min-length", min=1, help="Post-processing: drop entities shorter than this many characters.")] = 2,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Model inputs per batch.")] = 32,
+    buffer_sentences: Annotated[int, typer.Option("--buffer-sentences", min=1, help="Sentences gathered across documents before predicting (length-sorted batches) and writing.")] = 2000,
+    top: Annotated[int, typer.Option("--top", min=0, help="Most frequent mentions listed per type.")] = 10,
+    cpu: Annotated[bool, typer.Option("--cpu", help="Run on the CPU even when a GPU is present.")] = False,
+) -> None:
+    """Extract entities with offsets into the original text, then statistics and the gene network."""
+    from mrc_ner.mining.extract import extraction_tables, run_extraction
+    from mrc_ner.models import load_tagger
+
+    options = ExtractOptions(
+        whitespace=whitespace, max_sentence_chars=max_sentence_chars, min_length=min_length, batch_size=batch_size,
+        buffer_sentences=buffer_sentences, iob=iob, network=network, network_types=_split_types(network_types) or ("gene",),
+        window=window, min_edge_weight=min_edge_weight, top=top,
+    )
+    options.check()
+    state = _process_state(cpu)
+
+    def load(path):
+        return load_tagger(path).to(state.device)
+
+    try:
+        stats = run_extraction(inputs, model, out, options, state=state, console=console, load=load)
+    except KeyboardInterrupt:
+        err_console.print(f"[yellow]interrupted[/]: finished documents are kept in {out}; run the same command again to continue", soft_wrap=True)
+        raise typer.Exit(code=130) from None
+    if stats is None:  # not the main process
+        return
+    for table in extraction_tables(stats):
+        console.print(table)
+    net = stats.get("network")
+    if net and "skipped" in net:
+        console.print(f"network: skipped ({net['skipped']})")
+    elif net:
+        console.print(f"network: {net['nodes']:,} nodes, {net['edges']:,} edges, {net['communities']} communities (types {net['types']}, window {net['window']}, min edge weight {net['min_edge_weight']})")
+    names = ["entities.jsonl", "done.txt", "stats.json"] + (["predictions.bio"] if iob else []) + (["network/"] if net and "skipped" not in net else [])
+    console.print(f"outputs in [bold]{out}[/]: {', '.join(names)}", soft_wrap=True)
