@@ -60,3 +60,24 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, tiny_encoder):
     assert r.exit_code == 2 and "fraction" in r.output
     r = runner.invoke(app, ["predict", "--model", str(tmp_path), str(SAMPLE_EN), "--out", str(tmp_path / "x.jsonl")])
     assert r.exit_code == 2 and "config.json" in r.output
+
+
+def test_evaluate_postprocess_applies_the_three_rules(tmp_path):
+    gold = tmp_path / "gold.bio"
+    pred = tmp_path / "pred.bio"
+    # gold: KRAS (gene) and p53 (protein)
+    chars = list("KRAS和p53。X")
+    gold_tags = ["B-gene", "I-gene", "I-gene", "I-gene", "O", "B-protein", "I-protein", "I-protein", "O", "O"]
+    # pred: KRAS switches type half-way, p53 starts with I-, 。X is an entity with an invalid symbol
+    pred_tags = ["B-gene", "I-gene", "I-protein", "I-protein", "O", "I-protein", "I-protein", "I-protein", "B-gene", "I-gene"]
+    gold.write_text("".join(f"{c} {t}\n" for c, t in zip(chars, gold_tags)), encoding="utf-8")
+    pred.write_text("".join(f"{c} {t}\n" for c, t in zip(chars, pred_tags)), encoding="utf-8")
+    plain = json.loads(run("evaluate", gold, pred, "--json").output)
+    # without post-processing: KR (gene), AS (protein), p53 (protein, repaired), 。X (gene)
+    assert plain["micro"]["predicted"] == 4 and plain["micro"]["correct"] == 1
+    r = runner.invoke(app, ["evaluate", str(gold), str(pred), "--json", "--postprocess", "--orphan", "drop"])
+    pp = json.loads(r.stdout)
+    # KR kept (first same-type part), AS dropped (switch), p53 dropped (orphan), 。X dropped (invalid symbol)
+    assert pp["micro"]["predicted"] == 1 and pp["micro"]["correct"] == 0
+    r = runner.invoke(app, ["evaluate", str(gold), str(pred), "--json", "--postprocess"])
+    assert json.loads(r.stdout)["micro"]["correct"] == 1  # orphan repaired: p53 counts

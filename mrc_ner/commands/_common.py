@@ -33,3 +33,22 @@ def handles_input_errors(fn: F) -> F:
 def print_json(obj: Any) -> None:
     """Print JSON to stdout without rich markup or wrapping (machine-readable)."""
     typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def postprocess_option_help() -> str:
+    """Help text shared by the commands that offer the paper's post-processing."""
+    return ("Apply the patents paper's post-processing: drop single-character entities, "
+            "repair or drop runs starting with I- (--orphan), keep the first part of a run that "
+            "switches type, drop entities with invalid symbols (--invalid-symbols).")
+
+
+def run_postprocess(sentences, *, orphan: str, invalid_symbols: str, min_length: int = 2):
+    """Post-process sentences, print the per-rule table, return the cleaned sentences."""
+    from mrc_ner.corpus.postprocess import postprocess_sentences, report_table
+    from mrc_ner.errors import InputError
+
+    if orphan not in ("repair", "drop"):
+        raise InputError(f"--orphan must be repair or drop, got {orphan!r}")
+    out, report = postprocess_sentences(sentences, min_length=min_length, orphan=orphan, invalid_symbols=frozenset(invalid_symbols))  # type: ignore[arg-type]
+    err_console.print(report_table(report))
+    return out

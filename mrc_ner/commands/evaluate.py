@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mrc_ner.commands._common import console, handles_input_errors, print_json
+from mrc_ner.commands._common import console, handles_input_errors, postprocess_option_help, print_json, run_postprocess
 from mrc_ner.corpus.conll import read_corpus
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.metrics import check_same_sentences, score_sentences
@@ -29,6 +29,9 @@ def evaluate(
         Optional[Path], typer.Option("--model", help="A trained model directory: predict GOLD's sentences with it instead of reading PRED.")
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Prediction batch size (with --model).")] = 32,
+    postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
+    orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
+    invalid_symbols: Annotated[str, typer.Option(help="With --postprocess: characters that invalidate an entity.")] = "?~˜。",
 ) -> None:
     """Precision, recall and F1 per type and micro/macro/weighted (strict match = seqeval's figures)."""
     gold_sents = read_corpus(gold).sentences
@@ -46,6 +49,8 @@ def evaluate(
             check_same_sentences(gold_sents, pred_sents)
         except InputError as e:
             raise InputError(f"{e.message} (gold: {gold})", path=pred) from None
+    if postprocess:
+        pred_sents = run_postprocess(pred_sents, orphan=orphan, invalid_symbols=invalid_symbols)
     match = "partial" if partial else "strict"
     scores = score_sentences(gold_sents, pred_sents, match=match)
     if json_:

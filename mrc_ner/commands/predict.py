@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mrc_ner.commands._common import console, handles_input_errors
+from mrc_ner.commands._common import console, handles_input_errors, postprocess_option_help, run_postprocess
 from mrc_ner.corpus.conll import COLUMN_SUFFIXES, read_corpus, read_text_lines
 from mrc_ner.corpus.model import Corpus, Document
 from mrc_ner.errors import InputError
@@ -51,6 +51,9 @@ def predict(
     format: Annotated[str, typer.Option(help="auto (by --out suffix), jsonl or iob.")] = "auto",
     plain: Annotated[bool, typer.Option("--plain/--columns", help="Force plain-text or column reading (default: by file).")] = None,  # type: ignore[assignment]
     batch_size: Annotated[int, typer.Option(help="Sentences' features per batch.")] = 32,
+    postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
+    orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
+    invalid_symbols: Annotated[str, typer.Option(help="With --postprocess: characters that invalidate an entity.")] = "?~˜。",
 ) -> None:
     """Predict entities with character offsets; every input sentence gets an output line or block."""
     from mrc_ner.corpus.conll import write_conll
@@ -64,7 +67,11 @@ def predict(
         raise InputError(f"unknown format {format!r}; choose jsonl or iob")
     sentences = corpus.sentences
     preds = tagger.predict(sentences, batch_size=batch_size)
-    docs = [Document(d.id, [s.with_spans(p) for s, p in zip(d.sentences, preds[k:k + len(d.sentences)])], d.text) for d, k in _offsets(corpus)]
+    predicted = [s.with_spans(p) for s, p in zip(sentences, preds)]
+    if postprocess:
+        predicted = run_postprocess(predicted, orphan=orphan, invalid_symbols=invalid_symbols)
+        preds = [s.spans for s in predicted]
+    docs = [Document(d.id, predicted[k:k + len(d.sentences)], d.text) for d, k in _offsets(corpus)]
     if fmt == "jsonl":
         write_jsonl(docs, out)
     else:

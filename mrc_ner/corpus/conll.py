@@ -124,6 +124,7 @@ def read_conll(path: str | os.PathLike, *, scheme: str = "auto", level: Level = 
                 raise InputError(str(e), path=path, line=rows[0][0]) from None
             sent = Sentence.from_tokens(words, char_level=char_level, id=f"{did}:{j}")
             sent.spans = chunks_to_spans(sent, chunks)
+            sent.raw_tags = tags
             sentences.append(sent)
         docs.append(Document(did, sentences))
     return docs

@@ -68,6 +68,8 @@ class Sentence:
     id: str = ""
     offset: int = 0
     char_level: bool = True
+    #: the tags as read from a column file (kept so post-processing can see malformed runs)
+    raw_tags: list[str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_text(cls, text: str, spans: Iterable[Span] = (), **kw) -> "Sentence":

@@ -186,3 +186,42 @@ def postprocess_corpus(
             new_sents.append(s.with_spans(spans))
         docs.append(Document(doc.id, new_sents, text=doc.text))
     return Corpus(docs, name=corpus.name), total
+
+
+def postprocess_sentences(
+    sentences: Sequence[Sentence],
+    *,
+    min_length: int = 2,
+    orphan: Orphan = "repair",
+    invalid_symbols: frozenset[str] = INVALID_SYMBOLS,
+) -> tuple[list[Sentence], PostprocessReport]:
+    """All three rules on sentences that still carry the tags they were read with
+    (``raw_tags``, IOB2 or another scheme detected per sentence), rules 1 and 3 on the others
+    (e.g. a model's flat predictions, where rule 2 has nothing to repair).
+    """
+    from mrc_ner.corpus.schemes import detect_scheme
+
+    out, total = [], PostprocessReport()
+    for s in sentences:
+        if s.raw_tags is not None:
+            spans, rep = postprocess_tags(s, s.raw_tags, scheme=detect_scheme(s.raw_tags), min_length=min_length, orphan=orphan, invalid_symbols=invalid_symbols)
+        else:
+            spans, rep = postprocess_spans(s, min_length=min_length, invalid_symbols=invalid_symbols)
+        out.append(s.with_spans(spans))
+        total = total + rep
+    return out, total
+
+
+def report_table(report: PostprocessReport):
+    """A rich table: one row per rule, one column per type."""
+    from rich.table import Table
+
+    d = report.as_dict()
+    types = sorted({t for counts in d.values() for t in counts})
+    table = Table(title="post-processing (entities per rule)")
+    table.add_column("rule")
+    for t in types:
+        table.add_column(t, justify="right")
+    for rule, counts in d.items():
+        table.add_row(rule, *(str(counts.get(t, 0)) for t in types))
+    return table
