@@ -20,7 +20,7 @@ def main() -> None:
 
 def _register() -> None:
     # Imported here so `import mrc_ner.cli` stays cheap and the list reads as the command index.
-    from mrc_ner.commands import compare, encoders, evaluate, extract, network, predict, pretrain, stats, train
+    from mrc_ner.commands import compare, encoders, evaluate, export, extract, network, predict, pretrain, stats, train
 
     app.command("train")(train.train)
     app.command("predict")(predict.predict)
@@ -30,6 +30,7 @@ def _register() -> None:
     app.command("evaluate")(evaluate.evaluate)
     app.command("extract")(extract.extract)
     app.command("network")(network.network)
+    app.command("export")(export.export)
     app.add_typer(encoders.app, name="encoders")
 
 

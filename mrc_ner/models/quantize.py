@@ -1,0 +1,49 @@
+"""Dynamic int8 quantization of a tagger for CPU inference.
+
+Every ``nn.Linear`` (the encoder's attention and feed-forward projections and the
+heads) becomes a dynamically quantized one: weights stored as int8, activations
+quantized per batch at run time. Embeddings and LayerNorm stay in float32.
+
+A quantized tagger is for :meth:`~mrc_ner.models.base.Tagger.predict` only: it cannot
+be trained, and its state dict holds packed int8 weights that
+:meth:`~mrc_ner.models.base.Tagger.load` does not read, so quantize after loading,
+never before saving. Its F1 can differ from the float model's; ``bench/extract_speed.py``
+measures both.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from torch import nn
+
+
+def quantize_dynamic_int8(tagger: nn.Module, *, inplace: bool = True) -> nn.Module:
+    """The tagger with every ``nn.Linear`` replaced by an int8 dynamic-quantized one.
+
+    Uses ``torch.ao.quantization.quantize_dynamic`` (deprecated in recent torch in favour
+    of ``torchao``, but still shipped; its deprecation warnings are silenced here).
+    ``inplace=False`` leaves ``tagger`` untouched and returns a quantized deep copy.
+    """
+    try:
+        from torch.ao.quantization import quantize_dynamic
+    except ImportError as e:  # a torch without the eager-mode quantization API
+        raise RuntimeError(f"this torch has no torch.ao.quantization.quantize_dynamic ({e}); int8 quantization is unavailable") from None
+    import torch
+
+    was_training = tagger.training
+    tagger.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        out = quantize_dynamic(tagger, {nn.Linear}, dtype=torch.qint8, inplace=inplace)
+    if not inplace:
+        tagger.train(was_training)
+    return out if out is not None else tagger
+
+
+def count_quantized(module: nn.Module) -> int:
+    """How many dynamically quantized linear layers ``module`` holds."""
+    from torch.ao.nn.quantized.dynamic import Linear as QLinear
+
+    return sum(isinstance(m, QLinear) for m in module.modules())

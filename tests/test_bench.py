@@ -1,0 +1,84 @@
+"""Smoke tests of the benchmark scripts: they run end to end and write well-formed figures.
+
+Tiny encoder, a few sentences, one repeat. Benchmarks never assert timings: only that
+every variant ran, in a process of its own, and produced positive rates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, SAMPLE_CBP, SAMPLE_EN
+
+LABELS = ["disease", "gene", "protein"]
+
+
+def run_script(name: str, *args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, str(REPO / "bench" / name), *[str(a) for a in args]]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, tiny_encoder, sample_cbp_corpus):
+    from mrc_ner.models import tagger_class
+
+    root = tmp_path_factory.mktemp("bench-models")
+    softmax = tagger_class("softmax").create(str(tiny_encoder), LABELS, max_length=64).save(root / "softmax")
+    mrc = tagger_class("mrc").create(str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple").save(root / "mrc")
+    return softmax, mrc
+
+
+def test_extract_speed_smoke(tmp_path, models):
+    from mrc_ner.export import export_model
+
+    softmax, mrc = models
+    hf = export_model(softmax, tmp_path / "hf").path  # given, so the script's parent need not load torch
+    out = tmp_path / "extract.json"
+    proc = run_script("extract_speed.py", "--tiny", "--softmax-model", softmax, "--mrc-model", mrc, "--hf-model", hf, "--corpus", SAMPLE_CBP,
+                      "--english", SAMPLE_EN, "--threads", 1, "--json-out", out)
+    assert "sentences/s" in proc.stdout
+    report = json.loads(out.read_text())
+    assert set(report) >= {"machine", "settings", "sets", "variants", "ratios", "command"}
+    assert report["machine"]["torch_threads"] == 1 and report["machine"]["torch"]
+    assert report["sets"]["cbp"]["sentences"] == 20 and report["sets"]["english"]["sentences"] == 6
+    assert set(report["variants"]) == {"hf-pipeline", "softmax", "mrc", "mrc-int8"}
+    for v in report["variants"].values():
+        assert v["peak_rss_mb"] >= v["rss_after_imports_mb"] > 0 and v["torch_threads"] == 1
+        for set_name in ("cbp", "english"):
+            s = v["sets"][set_name]
+            assert s["sentences_per_s"] > 0 and s["chars_per_s"] > 0 and s["model_tokens_per_s"] > 0
+            assert len(s["runs"]) == 1 and s["batch_size"] >= 1
+    assert set(report["variants"]["hf-pipeline"]["sets"]["cbp"]["by_batch_size"]) == {"1", "8"}
+    for v in ("softmax", "mrc", "mrc-int8"):
+        assert 0 <= report["variants"][v]["sets"]["cbp"]["micro_f1"] <= 1  # same types as the gold: scored
+        assert report["variants"][v]["sets"]["english"]["micro_f1"] is None  # gold "Disease" is not a model type
+        assert report["ratios"]["cbp"][f"{v}/hf-pipeline"] > 0
+
+
+def test_train_speed_smoke(tmp_path, tiny_encoder):
+    out = tmp_path / "train.json"
+    rows = ["mrc", "crf", "softmax:fused=false"]
+    run_script("train_speed.py", "--tiny", "--encoder", tiny_encoder, "--corpus", SAMPLE_CBP, "--methods", ",".join(rows), "--threads", 1, "--json-out", out)
+    report = json.loads(out.read_text())
+    assert set(report) >= {"machine", "settings", "methods", "ratios", "command"}
+    assert list(report["methods"]) == rows and report["ratios"]["baseline"] == "mrc"
+    for row, r in report["methods"].items():
+        assert r["steps"] == 3 and r["examples_per_s"] > 0 and r["tokens_per_s"] > 0 and r["sentences_per_s"] > 0
+        assert r["peak_rss_mb"] > 0 and r["epoch_seconds_estimate"] > 0
+        assert abs(sum(r["phase_share"].values()) - 1) < 1e-6
+    assert report["methods"]["mrc"]["features_per_sentence"] > report["methods"]["crf"]["features_per_sentence"]  # one query per type
+    assert report["methods"]["crf"]["fused"] is True and report["methods"]["softmax:fused=false"]["fused"] is False
+
+
+def test_train_speed_rejects_bad_rows(tiny_encoder):
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "train_speed.py"), "--tiny", "--encoder", str(tiny_encoder), "--corpus", str(SAMPLE_CBP), "--methods", "nope"],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 2 and "unknown method" in proc.stderr
