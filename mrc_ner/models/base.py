@@ -332,6 +332,7 @@ class Tagger(nn.Module):
             state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
             save_file(_untie(state), str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
             self.tokenizer.save_pretrained(str(tmp))
+            _portable_tokenizer_config(tmp / "tokenizer_config.json")
             for name, obj in (extra_files or {}).items():
                 (tmp / name).write_text(json.dumps(obj, ensure_ascii=False, indent=2), encoding="utf-8")
             (tmp / "README.md").write_text(model_card(self, extra_files or {}), encoding="utf-8")
@@ -367,7 +368,14 @@ class Tagger(nn.Module):
         enc_cfg = dict(cfg["encoder_config"])
         model_type = enc_cfg.pop("model_type", "bert")
         encoder = AutoModel.from_config(AutoConfig.for_model(model_type, **enc_cfg))
-        tokenizer = AutoTokenizer.from_pretrained(str(directory))
+        from transformers.utils import logging as hf_logging
+
+        level = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # transformers 5 warns about a "Mistral regex" that does not apply here
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(directory))
+        finally:
+            hf_logging.set_verbosity(level)
         tagger = klass(encoder, tokenizer, labels=cfg["labels"], encoder_name=cfg["encoder_name"], align_mode=cfg["align_mode"], max_length=cfg["max_length"], overlap=cfg["overlap"], options=cfg["options"])
         state = load_file(str(directory / WEIGHTS_NAME))
         missing, unexpected = tagger.load_state_dict(state, strict=False)
@@ -376,6 +384,17 @@ class Tagger(nn.Module):
             raise InputError(f"weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})", path=directory / WEIGHTS_NAME)
         tagger.eval()
         return tagger
+
+
+def _portable_tokenizer_config(path: Path) -> None:
+    """transformers 5 records ``TokenizersBackend``, which older releases cannot load; name the
+    equivalent ``PreTrainedTokenizerFast`` instead."""
+    if not path.is_file():
+        return
+    cfg = json.loads(path.read_text(encoding="utf-8"))
+    if cfg.get("tokenizer_class") == "TokenizersBackend":
+        cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
+        path.write_text(json.dumps(cfg, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def _untie(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
