@@ -300,16 +300,10 @@ def read_cell(directory: str | Path) -> dict[str, Any] | None:
         raise InputError(f"invalid JSON: {e.msg} (delete the file to recompute the cell)", path=path, line=e.lineno) from None
 
 
-def resolve_align(align: str, sentences: Sequence[Sentence]) -> str:
-    """``auto`` → ``char`` for character-level sentences, else ``word`` (as ``mrc-ner train``)."""
-    if align != "auto":
-        return align
-    return "char" if all(s.char_level for s in sentences[:200]) else "word"
-
-
 def build_tagger(spec: MethodSpec, fold: FoldData, settings: Settings, *, encoder: str | None = None):
     """A new tagger for one cell (``encoder`` overrides the shared one, for ``lm-mixed``)."""
     from mrc_ner.models import tagger_class
+    from mrc_ner.models.base import resolve_align
 
     cls = tagger_class(spec.tagger_method)
     kw: dict[str, Any] = {"align_mode": resolve_align(settings.align, fold.train), "max_length": settings.max_length, "overlap": settings.overlap}

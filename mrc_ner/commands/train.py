@@ -32,10 +32,10 @@ def parse_options(items: list[str]) -> dict[str, Any]:
 def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_length: int, overlap: int, options: dict[str, Any], query_kind: str, query_template: Optional[str], query_k: int, query_select: str, seed: int, init_from: Optional[Path] = None):
     """A new tagger for ``method`` (or one initialised from a trained model directory)."""
     from mrc_ner.models import load_tagger, tagger_class
+    from mrc_ner.models.base import resolve_align
 
     labels = sorted({sp.label for s in splits_train for sp in s.spans})
-    if align == "auto":
-        align = "char" if all(s.char_level for s in splits_train[:200]) else "word"
+    align = resolve_align(align, splits_train)
     cls = tagger_class(method)
     kw: dict[str, Any] = {"align_mode": align, "max_length": max_length, "overlap": overlap, "options": options}
     if method == "mrc":

@@ -412,6 +412,13 @@ def _is_tied(tagger: Tagger, key: str) -> bool:
     return key.endswith("position_ids")
 
 
+def resolve_align(align: str, sentences: Sequence[Sentence]) -> str:
+    """``auto`` → ``char`` when the training sentences are character-level, else ``word``."""
+    if align != "auto":
+        return align
+    return "char" if all(s.char_level for s in sentences[:200]) else "word"
+
+
 _WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
