@@ -106,3 +106,27 @@ def test_int8_quantized_tagger_predicts(tiny_encoder, sample_cbp_corpus):
     assert quantize_dynamic_int8(tagger) is tagger and count_quantized(tagger) == count_quantized(copy)
     after = tagger.predict(sents)
     assert len(after) == len(before) == len(sents) and after[-1] == []
+
+
+def test_quantize_option_of_predict_and_evaluate(tmp_path, tiny_encoder, sample_cbp_corpus):
+    from mrc_ner.corpus.conll import write_conll
+    from mrc_ner.models.quantize import QUANTIZE_CHOICES, load_for_inference
+
+    tagger = tagger_class("mrc").create(str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple")
+    model = tagger.save(tmp_path / "m")
+    gold = tmp_path / "gold.bio"
+    write_conll(sample_cbp_corpus.documents[:1], gold)
+    n = len(sample_cbp_corpus.documents[0].sentences)
+    r = run("predict", gold, "--model", model, "--out", tmp_path / "p.jsonl", "--quantize", "int8")
+    assert r.exit_code == 0, r.output
+    lines = (tmp_path / "p.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == n  # one output per input sentence
+    r = run("evaluate", gold, "--model", model, "--quantize", "int8", "--json")
+    assert r.exit_code == 0 and "micro" in json.loads(r.output)
+    r = run("predict", gold, "--model", model, "--out", tmp_path / "p2.jsonl", "--quantize", "fp4")
+    assert r.exit_code == 2 and "fp4" in r.output
+    assert QUANTIZE_CHOICES == ("none", "int8")
+    with pytest.raises(Exception, match="CPU-only"):
+        load_for_inference(model, quantize="int8", device="cuda")
+    q = load_for_inference(model, quantize="int8")
+    assert q.quantization == "int8" and q.head_digest() == tagger.head_digest()

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mrc_ner.commands._common import console, handles_input_errors, postprocess_option_help, print_json, run_postprocess
+from mrc_ner.commands._common import QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, print_json, run_postprocess
 from mrc_ner.corpus.conll import read_corpus
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.metrics import check_same_sentences, score_sentences
@@ -29,6 +29,7 @@ def evaluate(
         Optional[Path], typer.Option("--model", help="A trained model directory: predict GOLD's sentences with it instead of reading PRED.")
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Prediction batch size (with --model).")] = 32,
+    quantize: Annotated[str, typer.Option(help="With --model: " + QUANTIZE_HELP)] = "none",
     postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
     orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
     invalid_symbols: Annotated[str, typer.Option(help="With --postprocess: characters that invalidate an entity.")] = "?~˜。",
@@ -38,9 +39,9 @@ def evaluate(
     if model is not None:
         if pred is not None:
             raise InputError("give either PRED or --model, not both")
-        from mrc_ner.models import load_tagger
+        from mrc_ner.models.quantize import load_for_inference
 
-        pred_sents = load_tagger(model).predict_sentences(gold_sents, batch_size=batch_size)
+        pred_sents = load_for_inference(model, quantize=quantize).predict_sentences(gold_sents, batch_size=batch_size)
     else:
         if pred is None:
             raise InputError("missing PRED: give the predictions to score, e.g. `mrc-ner evaluate gold.bio pred.bio`, or --model DIR")

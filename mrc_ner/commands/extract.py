@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from mrc_ner.commands._common import console, err_console, handles_input_errors
+from mrc_ner.commands._common import QUANTIZE_HELP, console, err_console, handles_input_errors
 from mrc_ner.mining.extract import ExtractOptions
 
 
@@ -49,10 +49,11 @@ def extract(
     buffer_sentences: Annotated[int, typer.Option("--buffer-sentences", min=1, help="Sentences gathered across documents before predicting (length-sorted batches) and writing.")] = 2000,
     top: Annotated[int, typer.Option("--top", min=0, help="Most frequent mentions listed per type.")] = 10,
     cpu: Annotated[bool, typer.Option("--cpu", help="Run on the CPU even when a GPU is present.")] = False,
+    quantize: Annotated[str, typer.Option("--quantize", help=QUANTIZE_HELP)] = "none",
 ) -> None:
     """Extract entities with offsets into the original text, then statistics and the gene network."""
     from mrc_ner.mining.extract import extraction_tables, run_extraction
-    from mrc_ner.models import load_tagger
+    from mrc_ner.models.quantize import load_for_inference
 
     options = ExtractOptions(
         whitespace=whitespace, max_sentence_chars=max_sentence_chars, min_length=min_length, batch_size=batch_size,
@@ -63,7 +64,7 @@ def extract(
     state = _process_state(cpu)
 
     def load(path):
-        return load_tagger(path).to(state.device)
+        return load_for_inference(path, quantize=quantize, device=str(state.device))
 
     try:
         stats = run_extraction(inputs, model, out, options, state=state, console=console, load=load)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mrc_ner.commands._common import console, handles_input_errors, postprocess_option_help, run_postprocess
+from mrc_ner.commands._common import QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, run_postprocess
 from mrc_ner.corpus.conll import COLUMN_SUFFIXES, read_corpus, read_text_lines
 from mrc_ner.corpus.model import Corpus, Document
 from mrc_ner.errors import InputError
@@ -51,6 +51,7 @@ def predict(
     format: Annotated[str, typer.Option(help="auto (by --out suffix), jsonl or iob.")] = "auto",
     plain: Annotated[bool, typer.Option("--plain/--columns", help="Force plain-text or column reading (default: by file).")] = None,  # type: ignore[assignment]
     batch_size: Annotated[int, typer.Option(help="Sentences' features per batch.")] = 32,
+    quantize: Annotated[str, typer.Option(help=QUANTIZE_HELP)] = "none",
     postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
     orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
     invalid_symbols: Annotated[str, typer.Option(help="With --postprocess: characters that invalidate an entity.")] = "?~˜。",
@@ -58,9 +59,9 @@ def predict(
     """Predict entities with character offsets; every input sentence gets an output line or block."""
     from mrc_ner.corpus.conll import write_conll
     from mrc_ner.corpus.jsonl import write_jsonl
-    from mrc_ner.models import load_tagger
+    from mrc_ner.models.quantize import load_for_inference
 
-    tagger = load_tagger(model)
+    tagger = load_for_inference(model, quantize=quantize)
     corpus = read_inputs(input, tagger, plain=plain)
     fmt = format if format != "auto" else ("jsonl" if out.suffix.lower() == ".jsonl" else "iob")
     if fmt not in ("jsonl", "iob"):

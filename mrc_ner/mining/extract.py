@@ -701,9 +701,14 @@ class SingleProcess:
 
 def model_fingerprint(tagger: Any) -> str:
     """A hash of the tagger's config and head weights: results of two models are never mixed."""
-    h = hashlib.sha256(json.dumps(tagger.config_dict(), sort_keys=True, default=str).encode("utf-8"))
-    for p in tagger.head_parameters():
-        h.update(p.detach().float().cpu().numpy().tobytes())
+    quantization = getattr(tagger, "quantization", None)
+    config = tagger.config_dict() if quantization is None else {**tagger.config_dict(), "quantization": quantization}
+    h = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode("utf-8"))
+    if quantization is not None:  # quantized heads hide their parameters: use the digest kept from before
+        h.update(tagger.head_digest().encode("ascii"))
+    else:
+        for p in tagger.head_parameters():
+            h.update(p.detach().float().cpu().numpy().tobytes())
     return h.hexdigest()[:16]
 
 
@@ -712,6 +717,7 @@ def _settings(tagger: Any, options: ExtractOptions, whitespace: str, model: Any)
         "model": str(model) if isinstance(model, (str, os.PathLike)) else getattr(tagger, "encoder_name", ""),
         "model_fingerprint": model_fingerprint(tagger),
         "labels": list(getattr(tagger, "labels", [])),
+        "quantization": getattr(tagger, "quantization", None),
         "whitespace": whitespace,
         "max_sentence_chars": options.max_sentence_chars,
         "min_length": options.min_length,

@@ -304,6 +304,17 @@ class Tagger(nn.Module):
         return [p for p in self.parameters() if id(p) not in enc]
 
     # ------------------------------------------------------------------ persistence
+    def head_digest(self) -> str:
+        """A hash of the heads' weights (kept from before int8 quantization, which hides them)."""
+        import hashlib
+
+        if getattr(self, "_head_digest", None):
+            return self._head_digest
+        h = hashlib.sha256()
+        for p in self.head_parameters():
+            h.update(p.detach().float().cpu().numpy().tobytes())
+        return h.hexdigest()
+
     def config_dict(self) -> dict[str, Any]:
         """Everything needed to rebuild this tagger (without weights)."""
         return {

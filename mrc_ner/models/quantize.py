@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import warnings
 
+from pathlib import Path
+
 from torch import nn
+
+from mrc_ner.errors import InputError
+
+#: values of the ``--quantize`` option of ``predict``, ``evaluate`` and ``extract``
+QUANTIZE_CHOICES = ("none", "int8")
 
 
 def quantize_dynamic_int8(tagger: nn.Module, *, inplace: bool = True) -> nn.Module:
@@ -32,6 +39,10 @@ def quantize_dynamic_int8(tagger: nn.Module, *, inplace: bool = True) -> nn.Modu
     import torch
 
     was_training = tagger.training
+    if hasattr(tagger, "head_digest"):
+        # Remember the float weights' digest: quantized heads no longer expose parameters,
+        # and extraction outputs must still be tied to the model they came from.
+        tagger._head_digest = tagger.head_digest()
     tagger.eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -39,7 +50,26 @@ def quantize_dynamic_int8(tagger: nn.Module, *, inplace: bool = True) -> nn.Modu
         out = quantize_dynamic(tagger, {nn.Linear}, dtype=torch.qint8, inplace=inplace)
     if not inplace:
         tagger.train(was_training)
-    return out if out is not None else tagger
+    result = out if out is not None else tagger
+    result.quantization = "int8"
+    return result
+
+
+def load_for_inference(directory: str | Path, *, quantize: str = "none", device: str = "cpu") -> nn.Module:
+    """A saved tagger ready to predict: on ``device``, int8-quantized when ``quantize == "int8"``.
+
+    Dynamic quantization runs on the CPU only, so ``int8`` with a CUDA device is refused.
+    """
+    from mrc_ner.models.base import load_tagger
+
+    if quantize not in QUANTIZE_CHOICES:
+        raise InputError(f"--quantize must be one of {', '.join(QUANTIZE_CHOICES)}, not {quantize!r}")
+    if quantize == "int8" and str(device).startswith("cuda"):
+        raise InputError("--quantize int8 is CPU-only (torch dynamic quantization); add --cpu or drop --quantize")
+    tagger = load_tagger(directory).to(device)
+    if quantize == "int8":
+        tagger = quantize_dynamic_int8(tagger)
+    return tagger
 
 
 def count_quantized(module: nn.Module) -> int:
