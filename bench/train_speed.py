@@ -97,7 +97,7 @@ def worker(spec: dict[str, Any]) -> None:
     from mrc_ner.comparison import FoldData, Settings, build_tagger, parse_method
     from mrc_ner.encoding.batching import length_sorted_batches
     from mrc_ner.encoding.encoders import encoder_config
-    from mrc_ner.training import TrainArgs, freeze_embeddings, sample_negatives, set_seed
+    from mrc_ner.training import TrainArgs, prepare_for_training, sample_negatives, set_seed
 
     import_modeling(encoder_config(spec["encoder"]).model_type)
     import_seconds = time.perf_counter() - t0
@@ -116,8 +116,7 @@ def worker(spec: dict[str, Any]) -> None:
     tagger = build_tagger(method, fold, settings)
     build_seconds = time.perf_counter() - t0
     set_seed(args.seed)
-    if args.freeze_embeddings:
-        freeze_embeddings(tagger)
+    prepare_for_training(tagger, args)
     t0 = time.perf_counter()
     all_feats, _ = tagger.features(sentences, with_labels=True)
     feats = sample_negatives(all_feats, args.negative_ratio, args.seed)

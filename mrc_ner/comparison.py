@@ -69,6 +69,7 @@ from mrc_ner.errors import InputError
 from mrc_ner.evaluation.aggregate import FoldSummary, aggregate, format_mean_std, mean_std, paired_ttest
 from mrc_ner.evaluation.metrics import Scores, TypeScore, score_spans
 from mrc_ner.io import atomic_write_json, atomic_write_text
+from mrc_ner.queries import is_query_method
 from mrc_ner.training import TrainArgs
 
 LM_MIXED = "lm-mixed"
@@ -159,7 +160,7 @@ def parse_method(text: str) -> MethodSpec:
         if not sep or not key:
             raise InputError(f"bad method variant {part!r} in {name!r}: expected KEY=VALUE")
         value = _value(raw.strip())
-        if method == "mrc" and key in MRC_CREATE_KEYS:
+        if is_query_method(method) and key in MRC_CREATE_KEYS:
             spec.create[key] = value
         elif key in cls.default_options and key != "queries":
             spec.options[key] = value
@@ -168,7 +169,7 @@ def parse_method(text: str) -> MethodSpec:
         elif key.startswith("lm_") and key[3:] in lm_fields:
             spec.lm[key[3:]] = value
         else:
-            targets = {*(MRC_CREATE_KEYS if method == "mrc" else ()), *(k for k in cls.default_options if k != "queries"), *train_fields}
+            targets = {*(MRC_CREATE_KEYS if is_query_method(method) else ()), *(k for k in cls.default_options if k != "queries"), *train_fields}
             valid = sorted({*targets, *(a for a, t in ALIASES.items() if t in targets), *(f"lm_{f}" for f in lm_fields)})
             raise InputError(f"method {method!r} has no setting {key!r} (in {name!r}); known: {', '.join(valid)}")
     return spec
@@ -308,7 +309,7 @@ def build_tagger(spec: MethodSpec, fold: FoldData, settings: Settings, *, encode
     cls = tagger_class(spec.tagger_method)
     kw: dict[str, Any] = {"align_mode": resolve_align(settings.align, fold.train), "max_length": settings.max_length, "overlap": settings.overlap}
     options = dict(spec.options)
-    if spec.method == "mrc":
+    if is_query_method(spec.method):
         options = {"end_head": settings.end_head, "lambda": settings.lam, **options}
         create = {"query_kind": settings.query_kind, "query_template": settings.query_template, "query_k": settings.query_k, "query_select": settings.query_select, **spec.create}
         kw.update(train_sentences=fold.train, seed=settings.train.seed, **create)

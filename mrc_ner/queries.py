@@ -109,3 +109,12 @@ def build_queries(labels: Sequence[str], sentences: Sequence[Sentence], *, kind:
             fields["examples"] = joiner.join(ex)
         out[label] = data["templates"][kind].format(**fields)
     return out
+
+
+#: methods built with entity-type queries (they need training sentences for ``examples`` queries)
+MRC_METHODS = ("mrc", "mrc-packed")
+
+
+def is_query_method(method: str) -> bool:
+    """True for the methods that take queries (``mrc``, ``mrc-packed``)."""
+    return method in MRC_METHODS

@@ -55,6 +55,7 @@ class TrainArgs:
     eval_batch_size: int = 32
     max_steps: int | None = None
     freeze_embeddings: bool = True
+    gradient_checkpointing: bool = False
     negative_ratio: float = 1.0
     max_tokens: int | None = None
     out_dir: str | None = None
@@ -93,6 +94,39 @@ def freeze_embeddings(tagger) -> int:
         p.requires_grad_(False)
         n += p.numel()
     return n
+
+
+def enable_gradient_checkpointing(tagger) -> None:
+    """Recompute each encoder layer's activations in the backward pass instead of keeping them.
+
+    Trades about a third more compute for activation memory that no longer grows with
+    the number of layers. Non-reentrant checkpointing restores the RNG state, so with
+    the same seed the gradients equal those of a plain run.
+    """
+    enc = tagger.encoder
+    if not getattr(enc, "supports_gradient_checkpointing", False):
+        raise InputError(f"encoder {type(enc).__name__} does not support gradient checkpointing")
+    if hasattr(enc, "activation_checkpointing_enable"):  # transformers >= 5
+        enc.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        enc.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
+def disable_gradient_checkpointing(tagger) -> None:
+    """Undo :func:`enable_gradient_checkpointing` (inference never needs it)."""
+    enc = tagger.encoder
+    if hasattr(enc, "activation_checkpointing_disable"):
+        enc.activation_checkpointing_disable()
+    else:
+        enc.gradient_checkpointing_disable()
+
+
+def prepare_for_training(tagger, args: TrainArgs) -> None:
+    """Apply the memory settings of ``args`` to the tagger: frozen embeddings, checkpointing."""
+    if args.freeze_embeddings:
+        freeze_embeddings(tagger)
+    if args.gradient_checkpointing:
+        enable_gradient_checkpointing(tagger)
 
 
 def build_optimizer(tagger, args: TrainArgs) -> torch.optim.Optimizer:
@@ -240,8 +274,7 @@ def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[S
     if not train_sentences:
         raise InputError("the training set is empty")
     set_seed(args.seed)
-    if args.freeze_embeddings:
-        freeze_embeddings(tagger)
+    prepare_for_training(tagger, args)
     accelerator = Accelerator(gradient_accumulation_steps=args.grad_accum, mixed_precision="bf16" if args.bf16 else "no", cpu=not torch.cuda.is_available())
     all_feats, _ = tagger.features(train_sentences, with_labels=True)
     feats = sample_negatives(all_feats, args.negative_ratio, args.seed)
@@ -308,6 +341,8 @@ def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[S
             if dev_sentences and state.bad_epochs >= args.patience:
                 say(f"early stopping: no dev improvement for {args.patience} epochs")
                 break
+    if args.gradient_checkpointing:
+        disable_gradient_checkpointing(tagger)
     if out is not None and state.best_epoch > 0 and dev_sentences:
         best = type(tagger).load(out)
         tagger.load_state_dict(best.state_dict())  # leave the caller holding the best model

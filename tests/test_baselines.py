@@ -10,12 +10,13 @@ from mrc_ner.models import load_tagger, tagger_class
 from mrc_ner.models.crf import encoder_layers
 from mrc_ner.training import TrainArgs
 
-METHODS = ["softmax", "crf", "partbert-crf", "bilstm-crf", "mrc"]
+METHODS = ["softmax", "crf", "partbert-crf", "bilstm-crf", "mrc", "mrc-packed"]
 
 
 def make(method: str, encoder, corpus, **kw):
-    extra = {"train_sentences": corpus.sentences, "query_kind": "simple"} if method == "mrc" else {}
-    return tagger_class(method).create(str(encoder), corpus.labels, max_length=kw.pop("max_length", 40 if method == "mrc" else 24), overlap=4, **extra, **kw)
+    extra = {"train_sentences": corpus.sentences, "query_kind": "simple"} if method.startswith("mrc") else {}
+    length = {"mrc": 40, "mrc-packed": 64}.get(method, 24)  # room for the queries next to a short context
+    return tagger_class(method).create(str(encoder), corpus.labels, max_length=kw.pop("max_length", length), overlap=4, **extra, **kw)
 
 
 @pytest.mark.parametrize("method", METHODS)

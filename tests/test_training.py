@@ -115,3 +115,20 @@ def test_same_seed_same_weights(tmp_path, tiny_encoder, sample_cbp_corpus):
         t.fit(sents, None, TrainArgs(epochs=1, batch_size=4, seed=7, out_dir=str(tmp_path / f"r{k}")), progress=False)
         runs.append(t.state_dict())
     assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
+
+
+def test_gradient_checkpointing_gives_the_same_training(tmp_path, tiny_encoder, sample_cbp_corpus):
+    """Same seed with and without checkpointing: the same weights (dropout included), and the flag is off afterwards."""
+    sents = sample_cbp_corpus.sentences[:8]
+    runs, used = [], []
+    for k, ckpt in enumerate((False, True)):
+        t = tagger(tiny_encoder, "mrc", sents)
+        calls = []
+        t.encoder.encoder.layer[0].intermediate.register_forward_hook(lambda *_: calls.append(1))
+        t.fit(sents, None, TrainArgs(epochs=1, batch_size=4, seed=7, gradient_checkpointing=ckpt, out_dir=str(tmp_path / f"g{k}")), progress=False)
+        runs.append(t.state_dict())
+        used.append(calls)
+        assert not (t.encoder.is_activation_checkpointing if hasattr(t.encoder, "is_activation_checkpointing") else t.encoder.is_gradient_checkpointing)
+    # with checkpointing each layer runs again (recomputed) in every backward pass
+    assert len(used[1]) > len(used[0]) > 0
+    assert all(torch.allclose(runs[0][k].float(), runs[1][k].float(), atol=1e-5) for k in runs[0])

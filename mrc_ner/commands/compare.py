@@ -31,7 +31,7 @@ def compare(
         str,
         typer.Option(
             "--methods",
-            help="Comma-separated rows: mrc, softmax, crf, partbert-crf, bilstm-crf, lm-mixed, each optionally with variants METHOD:KEY=VALUE[:KEY=VALUE], "
+            help="Comma-separated rows: mrc, mrc-packed, softmax, crf, partbert-crf, bilstm-crf, lm-mixed, each optionally with variants METHOD:KEY=VALUE[:KEY=VALUE], "
             "e.g. mrc:query=simple, mrc:end=linear, partbert-crf:layers=2, crf:head_lr=0.01, lm-mixed:lm_max_steps=500.",
         ),
     ] = DEFAULT_METHODS,
@@ -50,6 +50,7 @@ def compare(
     max_steps: Annotated[Optional[int], typer.Option(help="Stop each cell's training after this many optimizer steps.")] = None,
     patience: Annotated[int, typer.Option(help="Early stopping: epochs without dev improvement.")] = 3,
     freeze_embeddings: Annotated[bool, typer.Option(help="Freeze the word embeddings.")] = True,
+    gradient_checkpointing: Annotated[bool, typer.Option("--gradient-checkpointing", help="Recompute encoder activations in the backward pass: much less memory for about a third more time.")] = False,
     negative_ratio: Annotated[float, typer.Option(help="Share of entity-free training features kept (1 = all), for every row; per row: mrc:negative_ratio=0.3.")] = 1.0,
     bf16: Annotated[bool, typer.Option(help="bf16 autocast.")] = False,
     align: Annotated[str, typer.Option(help="auto, char, subword or word.")] = "auto",
@@ -86,7 +87,7 @@ def compare(
         specs = cmp.parse_methods(methods)  # before reading anything: a typo fails at once
         fold_data = cmp.load_folds(folds, corpus, seed=fold_seed, dev_docs=_dev_docs(dev_docs), only=fold or ())
         lm = {k: v for k, v in {"epochs": lm_epochs, "max_steps": lm_max_steps, "lr": lm_lr}.items() if v is not None}
-        args = TrainArgs(epochs=epochs, batch_size=batch_size, encoder_lr=encoder_lr, head_lr=head_lr, warmup_ratio=warmup_ratio, grad_accum=grad_accum, seed=seed, bf16=bf16, patience=patience, max_steps=max_steps, freeze_embeddings=freeze_embeddings, negative_ratio=negative_ratio)
+        args = TrainArgs(epochs=epochs, batch_size=batch_size, encoder_lr=encoder_lr, head_lr=head_lr, warmup_ratio=warmup_ratio, grad_accum=grad_accum, seed=seed, bf16=bf16, patience=patience, max_steps=max_steps, freeze_embeddings=freeze_embeddings, gradient_checkpointing=gradient_checkpointing, negative_ratio=negative_ratio)
         settings = cmp.Settings(
             encoder=encoder, train=args, align=align, max_length=max_length, overlap=overlap,
             query_kind=query_kind, query_template=query_template, query_k=query_k, query_select=query_select,

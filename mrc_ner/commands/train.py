@@ -11,6 +11,7 @@ import typer
 
 from mrc_ner.commands._common import console, handles_input_errors
 from mrc_ner.errors import InputError
+from mrc_ner.queries import is_query_method
 
 DEFAULT_ENCODER = "multilingual-e5-small"
 
@@ -38,7 +39,7 @@ def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_len
     align = resolve_align(align, splits_train)
     cls = tagger_class(method)
     kw: dict[str, Any] = {"align_mode": align, "max_length": max_length, "overlap": overlap, "options": options}
-    if method == "mrc":
+    if is_query_method(method):
         kw.update(train_sentences=splits_train, query_kind=query_kind, query_template=query_template, query_k=query_k, query_select=query_select, seed=seed)
     if init_from is None:
         return cls.create(encoder, labels, **kw)
@@ -49,7 +50,7 @@ def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_len
 
     enc = AutoModel.from_config(old.encoder.config)
     enc.load_state_dict(old.encoder.state_dict())
-    if method == "mrc":
+    if is_query_method(method):
         from mrc_ner.queries import build_queries
 
         kw["options"] = {**options, "queries": build_queries(labels, splits_train, kind=query_kind, template=query_template, k=query_k, select=query_select, seed=seed), "query_kind": query_kind}
@@ -66,7 +67,7 @@ def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_len
 def train(
     train: Annotated[str, typer.Option("--train", help="Training data: a column/JSONL file or directory, or a published fold's train_test_split.info.")],
     out: Annotated[Path, typer.Option("--out", help="Output model directory.")],
-    method: Annotated[str, typer.Option("--method", help="mrc, softmax, crf, partbert-crf, bilstm-crf.")] = "mrc",
+    method: Annotated[str, typer.Option("--method", help="mrc, mrc-packed, softmax, crf, partbert-crf, bilstm-crf.")] = "mrc",
     dev: Annotated[Optional[str], typer.Option("--dev", help="Dev data path, or a fraction (e.g. 0.1) of the training documents.")] = None,
     test: Annotated[Optional[str], typer.Option("--test", help="Test data scored after training.")] = None,
     corpus: Annotated[Optional[str], typer.Option("--corpus", help="Documents directory for a fold .info file (default: <folds>/../documents).")] = None,
@@ -84,6 +85,7 @@ def train(
     patience: Annotated[int, typer.Option(help="Early stopping: epochs without dev improvement.")] = 3,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimizer steps.")] = None,
     freeze_embeddings: Annotated[bool, typer.Option(help="Freeze the word embeddings (saves memory and time).")] = True,
+    gradient_checkpointing: Annotated[bool, typer.Option("--gradient-checkpointing", help="Recompute encoder activations in the backward pass: much less memory for about a third more time.")] = False,
     negative_ratio: Annotated[float, typer.Option(help="Share of entity-free training features kept (1 = all).")] = 1.0,
     bf16: Annotated[bool, typer.Option(help="bf16 autocast.")] = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from OUT/checkpoint.")] = False,
@@ -110,14 +112,14 @@ def train(
     splits = load_splits(train, dev, test, corpus=corpus, seed=seed)
     console.print(f"{splits.description}: {len(splits.train)} train, {len(splits.dev)} dev, {len(splits.test)} test sentences")
     options = parse_options(option)
-    if method == "mrc":
+    if is_query_method(method):
         options.setdefault("end_head", end_head)
         options.setdefault("lambda", lam)
     tagger = build_tagger(method, encoder, splits.train, align=align, max_length=max_length, overlap=overlap, options=options, query_kind=query_kind, query_template=query_template, query_k=query_k, query_select=query_select, seed=seed, init_from=init_from)
-    if method == "mrc":
+    if is_query_method(method):
         for label, q in tagger.options["queries"].items():
             console.print(f"query [bold]{label}[/]: {q}")
-    args = TrainArgs(epochs=epochs, batch_size=batch_size, encoder_lr=encoder_lr, head_lr=head_lr, warmup_ratio=warmup_ratio, grad_accum=grad_accum, seed=seed, bf16=bf16, patience=patience, max_steps=max_steps, freeze_embeddings=freeze_embeddings, negative_ratio=negative_ratio, out_dir=str(out), resume=resume)
+    args = TrainArgs(epochs=epochs, batch_size=batch_size, encoder_lr=encoder_lr, head_lr=head_lr, warmup_ratio=warmup_ratio, grad_accum=grad_accum, seed=seed, bf16=bf16, patience=patience, max_steps=max_steps, freeze_embeddings=freeze_embeddings, gradient_checkpointing=gradient_checkpointing, negative_ratio=negative_ratio, out_dir=str(out), resume=resume)
     t0 = time.perf_counter()
     state = tagger.fit(splits.train, splits.dev or None, args, log=console.print)
     wall = time.perf_counter() - t0

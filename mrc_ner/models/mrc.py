@@ -128,17 +128,24 @@ class MRCTagger(Tagger):
     # ------------------------------------------------------------------ decoder
     def decode_sentence(self, sentence: Sentence, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]) -> list[Span]:
         """Nearest-match pairs per type, then one flat labelling by span score."""
+        per_type = {
+            label: [(f.window, o["start_logits"], o["end_logits"]) for f, o in outputs if f.type_index == ti]
+            for ti, label in enumerate(self.labels)
+        }
+        return self.decode_types(aligned, per_type)
+
+    def decode_types(self, aligned: Aligned, per_type: dict[str, list[tuple[tuple[int, int], np.ndarray, np.ndarray]]]) -> list[Span]:
+        """Spans from each type's ``(window, start_logits, end_logits)`` pieces (logits ``(n, 2)``)."""
         n_tokens = len(aligned.input_ids)
         candidates = []
-        for ti, label in enumerate(self.labels):
-            mine = [(f, o) for f, o in outputs if f.type_index == ti]
-            if not mine:
+        for label, pieces in per_type.items():
+            if not pieces:
                 continue
-            probs = {}
-            for key in ("start_logits", "end_logits"):
-                merged = self.merge_windows(n_tokens, [(f.window, o[key]) for f, o in mine])
+            probs = []
+            for k in (1, 2):
+                merged = self.merge_windows(n_tokens, [(piece[0], piece[k]) for piece in pieces])
                 units = self.unit_rows(aligned, merged)
-                probs[key] = 1.0 / (1.0 + np.exp(units[:, 0] - units[:, 1]))  # softmax over 2 classes → P(1)
-            candidates.extend(mrc_candidates(probs["start_logits"], probs["end_logits"], label))
+                probs.append(1.0 / (1.0 + np.exp(units[:, 0] - units[:, 1])))  # softmax over 2 classes → P(1)
+            candidates.extend(mrc_candidates(probs[0], probs[1], label))
         kept = resolve_flat(candidates)
         return unit_chunks_to_spans(aligned.units, [(c.start, c.end, c.label) for c in kept], [c.score for c in kept])
