@@ -82,3 +82,17 @@ def test_train_speed_rejects_bad_rows(tiny_encoder):
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "train_speed.py"), "--tiny", "--encoder", str(tiny_encoder), "--corpus", str(SAMPLE_CBP), "--methods", "nope"],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 2 and "unknown method" in proc.stderr
+
+
+def test_extract_memory_smoke(tmp_path, models):
+    softmax, _ = models
+    out = tmp_path / "memory.json"
+    proc = run_script("extract_memory.py", "--model", softmax, "--corpus", SAMPLE_CBP, "--sizes", "40,12", "--doc-sentences", 5,
+                      "--buffer-sentences", 8, "--threads", 1, "--sample-every", 0.2, "--json-out", out)
+    assert "peak RSS" in proc.stdout
+    report = json.loads(out.read_text())
+    assert report["baseline"] == "12 sentences" and list(report["sizes"]) == ["12", "40"]
+    for n, r in report["sizes"].items():
+        assert r["sentences"] == int(n) and r["characters"] > 0 and r["samples"]
+        assert r["peak_rss_mb"] >= r["rss_after_model_mb"] > 0 and r["x_smallest"] > 0
+    assert report["sizes"]["12"]["x_smallest"] == 1.0
