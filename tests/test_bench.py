@@ -96,3 +96,14 @@ def test_extract_memory_smoke(tmp_path, models):
         assert r["sentences"] == int(n) and r["characters"] > 0 and r["samples"]
         assert r["peak_rss_mb"] >= r["rss_after_model_mb"] > 0 and r["x_smallest"] > 0
     assert report["sizes"]["12"]["x_smallest"] == 1.0
+
+
+def test_profile_predict_smoke(tmp_path, models):
+    _, mrc = models
+    out = tmp_path / "profile.json"
+    proc = run_script("profile_predict.py", "--model", mrc, "--corpus", SAMPLE_CBP, "--sentences", 10, "--threads", 1, "--top", 5, "--json-out", out)
+    assert "predict phases" in proc.stdout
+    report = json.loads(out.read_text())
+    assert report["sentences"] == 10 and report["method"] == "mrc" and len(report["ops"]) == 5
+    assert set(report["phases_s"]) == {"features", "forward", "decode", "other (collate, batching, copies)"}
+    assert abs(sum(report["phase_share"].values()) - 1.0) < 1e-6 and report["phases_s"]["forward"] > 0
