@@ -63,15 +63,19 @@ class MRCTagger(Tagger):
 
     def build_heads(self) -> None:
         """Start and end heads; the query token ids of every type."""
+        self.build_start_end_heads(self.hidden_size)
+
+    def build_start_end_heads(self, width: int) -> None:
+        """Check the options; dropout, start head ``width → 2`` and end head (``+2`` when start-aware); query ids."""
         if self.options["end_head"] not in END_HEADS:
             raise InputError(f"unknown end head {self.options['end_head']!r}; choose one of {', '.join(END_HEADS)}")
         missing = [t for t in self.labels if t not in self.options["queries"]]
         if missing:
             raise InputError(f"no query for type(s) {', '.join(missing)}")
         self.dropout = nn.Dropout(self.options["dropout"])
-        self.start_head = nn.Linear(self.hidden_size, 2)
+        self.start_head = nn.Linear(width, 2)
         extra = 2 if self.options["end_head"] == "start_aware" else 0
-        self.end_head = nn.Linear(self.hidden_size + extra, 2)
+        self.end_head = nn.Linear(width + extra, 2)
         self.query_ids = {t: self.tokenizer(self.options["queries"][t], add_special_tokens=False)["input_ids"] for t in self.labels}
 
     # ------------------------------------------------------------------ processor

@@ -29,7 +29,7 @@ from torch import nn
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.encoding.alignment import Aligned
 from mrc_ner.models.base import Feature, register
-from mrc_ner.models.mrc import END_HEADS, MRCTagger
+from mrc_ner.models.mrc import MRCTagger
 from mrc_ner.errors import InputError
 
 
@@ -39,17 +39,7 @@ class PackedMRCTagger(MRCTagger):
 
     def build_heads(self) -> None:
         """Query-conditioned start/end heads; the packed query block and each query's offset in it."""
-        if self.options["end_head"] not in END_HEADS:
-            raise InputError(f"unknown end head {self.options['end_head']!r}; choose one of {', '.join(END_HEADS)}")
-        missing = [t for t in self.labels if t not in self.options["queries"]]
-        if missing:
-            raise InputError(f"no query for type(s) {', '.join(missing)}")
-        self.dropout = nn.Dropout(self.options["dropout"])
-        h = self.hidden_size
-        self.start_head = nn.Linear(3 * h, 2)
-        extra = 2 if self.options["end_head"] == "start_aware" else 0
-        self.end_head = nn.Linear(3 * h + extra, 2)
-        self.query_ids = {t: self.tokenizer(self.options["queries"][t], add_special_tokens=False)["input_ids"] for t in self.labels}
+        self.build_start_end_heads(3 * self.hidden_size)  # input [h_i; r_k; h_i ⊙ r_k]
         empty = [t for t, q in self.query_ids.items() if not q]
         if empty:
             raise InputError(f"mrc-packed needs a non-empty query for every type (query_kind 'none' gives none): {', '.join(empty)}")
