@@ -193,6 +193,23 @@ def test_save_load_identity(tmp_path, tiny_encoder, sample_cbp_corpus, method):
         assert torch.equal(v, t2.state_dict()[k]), k
 
 
+def test_load_takes_saved_tensors_and_names_missing_ones(tmp_path, tiny_encoder, sample_cbp_corpus):
+    """Loading builds the encoder without weights and takes the saved tensors; a tensor
+    missing from the file is an InputError naming it, never a meta tensor left behind."""
+    from safetensors.torch import load_file, save_file
+
+    t = make(tiny_encoder, method="softmax", sentences=sample_cbp_corpus.sentences)
+    t.save(tmp_path / "m")
+    t2 = load_tagger(tmp_path / "m")
+    assert not any(p.is_meta for p in t2.parameters()) and not any(b.is_meta for b in t2.buffers())
+    state = load_file(str(tmp_path / "m" / "model.safetensors"))
+    key = next(k for k in state if "encoder.layer.0" in k and k.endswith("weight"))
+    del state[key]
+    save_file(state, str(tmp_path / "m" / "model.safetensors"))
+    with pytest.raises(InputError, match="weights do not match"):
+        load_tagger(tmp_path / "m")
+
+
 def test_load_errors_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="config.json"):
         load_tagger(tmp_path)

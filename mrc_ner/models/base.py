@@ -362,6 +362,7 @@ class Tagger(nn.Module):
     @classmethod
     def load(cls, directory: str | Path) -> "Tagger":
         """Restore a saved tagger from its directory, offline, in one call."""
+        from accelerate import init_empty_weights
         from safetensors.torch import load_file
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
@@ -378,7 +379,10 @@ class Tagger(nn.Module):
         klass = tagger_class(cfg["method"])
         enc_cfg = dict(cfg["encoder_config"])
         model_type = enc_cfg.pop("model_type", "bert")
-        encoder = AutoModel.from_config(AutoConfig.for_model(model_type, **enc_cfg))
+        # Parameters are built on the meta device and then take the saved tensors
+        # (assign=True): no random initialisation, no second copy of the weights.
+        with init_empty_weights(include_buffers=False):
+            encoder = AutoModel.from_config(AutoConfig.for_model(model_type, **enc_cfg))
         from transformers.utils import logging as hf_logging
 
         level = hf_logging.get_verbosity()
@@ -389,8 +393,10 @@ class Tagger(nn.Module):
             hf_logging.set_verbosity(level)
         tagger = klass(encoder, tokenizer, labels=cfg["labels"], encoder_name=cfg["encoder_name"], align_mode=cfg["align_mode"], max_length=cfg["max_length"], overlap=cfg["overlap"], options=cfg["options"])
         state = load_file(str(directory / WEIGHTS_NAME))
-        missing, unexpected = tagger.load_state_dict(state, strict=False)
+        missing, unexpected = tagger.load_state_dict(state, strict=False, assign=True)
+        del state
         missing = [k for k in missing if not _is_tied(tagger, k)]
+        missing += [k for k, p in tagger.named_parameters() if p.is_meta and k not in missing]
         if missing or unexpected:
             raise InputError(f"weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})", path=directory / WEIGHTS_NAME)
         tagger.eval()
