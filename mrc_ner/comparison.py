@@ -572,7 +572,7 @@ def build_report(cells: Sequence[dict[str, Any]], order: Sequence[str] | None = 
 
 
 def _pct(m) -> str:
-    return format_mean_std(100 * m.mean, 100 * m.std, digits=2)
+    return format_mean_std(100 * m.mean, 100 * m.std, digits=2, n=m.n)
 
 
 def format_p(p: float | None) -> str:
@@ -597,7 +597,7 @@ def main_table(report: Report) -> Table:
         per_type = [_pct(r.summary.per_type[t].f1) if t in r.summary.per_type else DASH for t in report.types]
         wall = mean_std(r.wall_seconds)
         p = "best" if r.best else format_p(r.p_value)
-        rows.append([r.name, *per_type, _pct(r.summary.micro.f1), _pct(r.summary.macro.f1), p, str(r.summary.n_folds), format_mean_std(wall.mean, wall.std, digits=0)])
+        rows.append([r.name, *per_type, _pct(r.summary.micro.f1), _pct(r.summary.macro.f1), p, str(r.summary.n_folds), format_mean_std(wall.mean, wall.std, digits=0, n=wall.n)])
     return "F1 (%) over folds, mean ± std", headers, rows
 
 

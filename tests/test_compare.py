@@ -66,8 +66,8 @@ def test_report_maths_against_hand_computed_figures(fabricated: Path) -> None:
     assert by["B"][5] == "0.095" and by["B"][6] == "3" and by["B"][7] == "5 ± 0"
     row_b = report.rows[0]
     assert row_b.t == pytest.approx(-3.0) and row_b.p_value == pytest.approx(1 - 3 / math.sqrt(11))
-    # C has one fold: std 0 and no test
-    assert by["C"][3] == "50.00 ± 0.00" and by["C"][5] == "—" and by["C"][6] == "1"
+    # C has one fold: the mean alone (no "± 0.00") and no test
+    assert by["C"][3] == "50.00" and by["C"][5] == "—" and by["C"][6] == "1"
     _, dh, drows = cmp.detail_table(report)
     assert dh[1:4] == ["micro P", "micro R", "micro F1"]
     assert drows[1][1:] == ["80.00 ± 10.00", "80.00 ± 10.00", "80.00 ± 10.00", "70.00 ± 10.00", "80.00 ± 10.00", "70.00 ± 10.00"]

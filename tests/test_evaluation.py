@@ -311,6 +311,7 @@ def test_mean_std_and_format():
     assert mean_std([0.25, 0.5, 0.75]).std == 0.25
     assert format_mean_std(0.4875, 0.1625) == "0.49 ± 0.16"
     assert format_mean_std(0.5, 0.0, digits=3) == "0.500 ± 0.000"
+    assert format_mean_std(0.5, 0.0, digits=3, n=1) == "0.500" and format_mean_std(0.5, 0.0, n=2) == "0.50 ± 0.00"
 
 
 def test_paired_ttest_hand_checked():

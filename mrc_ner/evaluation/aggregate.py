@@ -33,7 +33,7 @@ class MeanStd:
     n: int
 
     def __str__(self) -> str:
-        return format_mean_std(self.mean, self.std)
+        return format_mean_std(self.mean, self.std, n=self.n)
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,17 @@ class FoldSummary:
         }
 
 
-def format_mean_std(mean: float, std: float, *, digits: int = 2) -> str:
-    """``"0.49 ± 0.16"``: mean and std rounded to ``digits`` decimals.
+def format_mean_std(mean: float, std: float, *, digits: int = 2, n: int | None = None) -> str:
+    """``"0.49 ± 0.16"``: mean and std rounded to ``digits`` decimals; the mean alone
+    when ``n == 1`` (one fold has no spread to show, and "± 0.00" would claim one).
 
     >>> format_mean_std(0.4875, 0.1625)
     '0.49 ± 0.16'
+    >>> format_mean_std(0.5, 0.0, n=1)
+    '0.50'
     """
+    if n == 1:
+        return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 

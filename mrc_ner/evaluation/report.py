@@ -50,7 +50,7 @@ def summary_table(summary: FoldSummary, *, title: str | None = None, digits: int
         table.add_column(name, justify="right")
 
     def add(name: str, s: MetricSummary, *, end_section: bool = False) -> None:
-        cells = [format_mean_std(m.mean, m.std, digits=digits) for m in (s.precision, s.recall, s.f1)]
+        cells = [format_mean_std(m.mean, m.std, digits=digits, n=m.n) for m in (s.precision, s.recall, s.f1)]
         table.add_row(name, *cells, str(s.support), str(s.f1.n), end_section=end_section)
 
     types = list(summary.per_type.items())
