@@ -10,7 +10,9 @@ a. ``hf-pipeline`` — ``transformers.pipeline("token-classification",
 b. ``softmax`` — the same softmax model through :meth:`Tagger.predict`;
 c. ``mrc`` — the MRC model through :meth:`Tagger.predict`;
 d. ``mrc-int8`` — (c) after :func:`mrc_ner.models.quantize.quantize_dynamic_int8`
-   (``--quantize int8``, the default; ``--quantize none`` skips it).
+   (``--quantize int8``, the default; ``--quantize none`` skips it);
+e. ``mrc-bf16`` — (c) under ``torch.autocast("cpu", dtype=torch.bfloat16)`` (``--bf16``;
+   off by default: it pays only on CPUs with fast bf16 matrix units).
 
 Method: per variant and sentence set, one warm-up pass (not timed) over the first
 ``--warmup`` sentences, then ``--repeats`` timed passes over all of them; the median
@@ -58,8 +60,9 @@ LABELS = {
     "softmax": "b: mrc-ner softmax, Tagger.predict",
     "mrc": "c: mrc-ner mrc, Tagger.predict",
     "mrc-int8": "d: mrc-ner mrc, Tagger.predict, int8 dynamic quantization",
+    "mrc-bf16": "e: mrc-ner mrc, Tagger.predict under bf16 autocast",
 }
-SHORT = {"hf-pipeline": "a hf-pipeline", "softmax": "b softmax", "mrc": "c mrc", "mrc-int8": "d mrc-int8"}
+SHORT = {"hf-pipeline": "a hf-pipeline", "softmax": "b softmax", "mrc": "c mrc", "mrc-int8": "d mrc-int8", "mrc-bf16": "e mrc-bf16"}
 TINY = {"sentences": 20, "english_sentences": 6, "repeats": 1, "warmup": 2, "batch_sizes": "1,8"}
 DEFAULTS = {"sentences": 2000, "english_sentences": None, "repeats": 3, "warmup": 32, "batch_sizes": "1,8,32"}
 
@@ -108,9 +111,9 @@ def _pipeline_spans(text: str, entities: list[dict]) -> list:
 
 
 class TaggerRunner:
-    """An mrc-ner tagger's :meth:`predict`, optionally int8-quantized."""
+    """An mrc-ner tagger's :meth:`predict`, optionally int8-quantized or under bf16 autocast."""
 
-    def __init__(self, model_dir: str, quantize: bool) -> None:
+    def __init__(self, model_dir: str, quantize: bool, bf16: bool = False) -> None:
         from mrc_ner.models import load_tagger
 
         self.tagger = load_tagger(model_dir)
@@ -119,9 +122,13 @@ class TaggerRunner:
 
             quantize_dynamic_int8(self.tagger)
         self.labels = set(self.tagger.labels)
+        self.bf16 = bf16
 
     def predict(self, sentences: Sequence, batch_size: int) -> list[list]:
-        return self.tagger.predict(sentences, batch_size=batch_size)
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            return self.tagger.predict(sentences, batch_size=batch_size)
 
     def model_tokens(self, sentences: Sequence) -> tuple[int, int]:
         feats, _ = self.tagger.features(sentences, with_labels=False)
@@ -144,7 +151,7 @@ def preimport(variant: str, model: str) -> None:
 def make_runner(variant: str, model: str, spec: dict[str, Any]):
     if variant == BASELINE:
         return PipelineRunner(model, spec["aggregation"])
-    return TaggerRunner(model, quantize=variant.endswith("-int8"))
+    return TaggerRunner(model, quantize=variant.endswith("-int8"), bf16=variant.endswith("-bf16"))
 
 
 def measure(runner, sentences: Sequence, batch_sizes: Sequence[int], repeats: int, warmup: int) -> dict[str, Any]:
@@ -239,6 +246,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--predict-batch-size", type=int, default=32, help="Tagger.predict batch size (features per batch).")
     p.add_argument("--aggregation", default="simple", help="The pipeline's aggregation_strategy.")
     p.add_argument("--quantize", choices=("int8", "none"), default="int8", help="Add variant d, the MRC model int8-quantized (none: skip it).")
+    p.add_argument("--bf16", action="store_true", help="Add variant e, the MRC model under bf16 autocast.")
     p.add_argument("--json-out", type=Path, help="Write the figures here as JSON.")
     p.add_argument("--timeout", type=float, default=None, help="Stop a variant after this many seconds.")
     p.add_argument("--tiny", action="store_true", help=f"Smoke-test sizes: {TINY}.")
@@ -332,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         fail(f"--batch-sizes {args.batch_sizes!r}: expected comma-separated integers")
     if not batch_sizes or min(batch_sizes + [args.repeats, args.sentences, args.predict_batch_size, args.max_chars]) < 1 or args.warmup < 0:
         fail("--batch-sizes, --repeats, --sentences, --predict-batch-size and --max-chars must be at least 1, --warmup at least 0")
-    variants = [BASELINE, "softmax", "mrc"] + (["mrc-int8"] if args.quantize == "int8" else [])
+    variants = [BASELINE, "softmax", "mrc"] + (["mrc-int8"] if args.quantize == "int8" else []) + (["mrc-bf16"] if args.bf16 else [])
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="mrc-ner-extract-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -361,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         "command": shlex.join(["python", "bench/extract_speed.py", *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine,
         "settings": {"threads": args.threads, "repeats": args.repeats, "warmup": args.warmup, "pipeline_batch_sizes": batch_sizes,
-                     "predict_batch_size": args.predict_batch_size, "aggregation": args.aggregation, "max_chars": args.max_chars, "quantize": args.quantize,
+                     "predict_batch_size": args.predict_batch_size, "aggregation": args.aggregation, "max_chars": args.max_chars, "quantize": args.quantize, "bf16": args.bf16,
                      "hf_model": args.hf_model},
         "sets": {k: {kk: vv for kk, vv in v.items() if kk != "file"} for k, v in sets.items()},
         "variants": {v: {"label": LABELS[v], **r} for v, r in results.items()},

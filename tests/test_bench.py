@@ -43,13 +43,13 @@ def test_extract_speed_smoke(tmp_path, models):
     hf = export_model(softmax, tmp_path / "hf").path  # given, so the script's parent need not load torch
     out = tmp_path / "extract.json"
     proc = run_script("extract_speed.py", "--tiny", "--softmax-model", softmax, "--mrc-model", mrc, "--hf-model", hf, "--corpus", SAMPLE_CBP,
-                      "--english", SAMPLE_EN, "--threads", 1, "--json-out", out)
+                      "--english", SAMPLE_EN, "--threads", 1, "--bf16", "--json-out", out)
     assert "sentences/s" in proc.stdout
     report = json.loads(out.read_text())
     assert set(report) >= {"machine", "settings", "sets", "variants", "ratios", "command"}
     assert report["machine"]["torch_threads"] == 1 and report["machine"]["torch"]
     assert report["sets"]["cbp"]["sentences"] == 20 and report["sets"]["english"]["sentences"] == 6
-    assert set(report["variants"]) == {"hf-pipeline", "softmax", "mrc", "mrc-int8"}
+    assert set(report["variants"]) == {"hf-pipeline", "softmax", "mrc", "mrc-int8", "mrc-bf16"}
     for v in report["variants"].values():
         assert v["peak_rss_mb"] >= v["rss_after_imports_mb"] > 0 and v["torch_threads"] == 1
         for set_name in ("cbp", "english"):
@@ -57,7 +57,7 @@ def test_extract_speed_smoke(tmp_path, models):
             assert s["sentences_per_s"] > 0 and s["chars_per_s"] > 0 and s["model_tokens_per_s"] > 0
             assert len(s["runs"]) == 1 and s["batch_size"] >= 1
     assert set(report["variants"]["hf-pipeline"]["sets"]["cbp"]["by_batch_size"]) == {"1", "8"}
-    for v in ("softmax", "mrc", "mrc-int8"):
+    for v in ("softmax", "mrc", "mrc-int8", "mrc-bf16"):
         assert 0 <= report["variants"][v]["sets"]["cbp"]["micro_f1"] <= 1  # same types as the gold: scored
         assert report["variants"][v]["sets"]["english"]["micro_f1"] is None  # gold "Disease" is not a model type
         assert report["ratios"]["cbp"][f"{v}/hf-pipeline"] > 0
