@@ -78,6 +78,10 @@ def worker(spec_path: str) -> None:
     threads = set_threads(spec["threads"])
     sampler = RssSampler(spec["sample_every"])
     sampler.start()
+    if spec.get("mmap_threshold") is not None:  # what `mrc-ner extract --flat-memory` does
+        from mrc_ner.memory import set_mmap_threshold
+
+        set_mmap_threshold(spec["mmap_threshold"])
     from mrc_ner.mining.extract import ExtractOptions, run_extraction
     from mrc_ner.models.quantize import load_for_inference
 
@@ -113,6 +117,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=32, help="extract --batch-size (default 32).")
     p.add_argument("--buffer-sentences", type=int, default=2000, help="extract --buffer-sentences (default 2000).")
     p.add_argument("--quantize", default="none", help="none or int8.")
+    p.add_argument("--mmap-threshold", type=int, default=None, help="Fix glibc's mmap threshold at this many bytes in the worker, as `mrc-ner extract --flat-memory` does (default: glibc's dynamic threshold, as --no-flat-memory).")
     p.add_argument("--threads", type=int, default=default_threads(), help="torch threads (default: OMP_NUM_THREADS or all cores).")
     p.add_argument("--sample-every", type=float, default=1.0, help="Seconds between RSS samples (default 1).")
     p.add_argument("--timeout", type=float, default=None, help="Stop a size after this many seconds.")
@@ -147,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
             chars = write_corpus(texts, n, args.doc_sentences, corpus_file)
             print(f"extracting {n:,} sentences ({chars:,} characters) …", file=sys.stderr, flush=True)
             spec = {"model": str(args.model), "corpus_file": str(corpus_file), "threads": args.threads, "batch_size": args.batch_size,
-                    "buffer_sentences": args.buffer_sentences, "quantize": args.quantize, "sample_every": args.sample_every}
+                    "buffer_sentences": args.buffer_sentences, "quantize": args.quantize, "sample_every": args.sample_every, "mmap_threshold": args.mmap_threshold}
             rows[str(n)] = run_worker(Path(__file__), spec, threads=args.threads, label=f"{n} sentences", timeout=args.timeout)
             if rows[str(n)]["sentences"] != n:
                 fail(f"{n} sentences in, {rows[str(n)]['sentences']} out: extraction lost sentences")

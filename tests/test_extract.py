@@ -284,6 +284,17 @@ def test_int8_extraction_is_its_own_output(tmp_path, raw_dir, model_dir):
     assert result.exit_code == 2 and "--quantize" in result.stderr and "int4" in result.stderr
 
 
+def test_flat_memory_sets_the_allocator_threshold(tmp_path, raw_dir, model_dir, monkeypatch):
+    import mrc_ner.memory as memory
+
+    calls = []
+    monkeypatch.setattr(memory, "set_mmap_threshold", lambda n: calls.append(n) or True)
+    ok(str(raw_dir / "english.txt"), "--model", str(model_dir), "--out", str(tmp_path / "a"), "--no-network")
+    assert calls == [memory.FLAT_MEMORY_MMAP_THRESHOLD]
+    ok(str(raw_dir / "english.txt"), "--model", str(model_dir), "--out", str(tmp_path / "b"), "--no-network", "--no-flat-memory")
+    assert calls == [memory.FLAT_MEMORY_MMAP_THRESHOLD]
+
+
 # ----------------------------------------------------------------------------- input formats
 
 
