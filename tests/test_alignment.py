@@ -103,3 +103,26 @@ def test_length_sorted_batches_and_padding():
     assert all(len(b) * max([100, 100, 100, 10][i] for i in b) <= 250 for b in capped)
     t = pad_sequences([[1, 2, 3], [4]], 0)
     assert t.tolist() == [[1, 2, 3], [4, 0, 0]]
+
+
+@pytest.mark.parametrize("mode", ["subword", "word"])
+def test_long_sentence_aligns_without_the_tokenizers_too_long_warning(e5, mode):
+    """A sentence past the encoder's limit is windowed later; the tokenizer must not warn that it is too long."""
+    import logging
+
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(e5.path)  # a fresh tokenizer: it warns only once per instance
+    text = "BRCA1 基因 突变 " * 200
+    sent = Sentence.from_text(text) if mode == "subword" else word_sentence(text)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("transformers")
+    logger.addHandler(handler)
+    try:
+        al = align(sent, tok, mode)
+    finally:
+        logger.removeHandler(handler)
+    assert len(al.input_ids) > tok.model_max_length
+    assert not [r for r in records if "longer than the specified maximum" in r.getMessage()]

@@ -121,7 +121,9 @@ def _align_words(sentence: Sentence, tokenizer) -> Aligned:
     words = sentence.words
     if not words:
         return Aligned([], [], [])
-    enc = tokenizer(words, is_split_into_words=True, add_special_tokens=False)
+    # verbose=False: a sentence longer than the encoder's limit is windowed later, so the
+    # tokenizer's "longer than the specified maximum" warning would only alarm users.
+    enc = tokenizer(words, is_split_into_words=True, add_special_tokens=False, verbose=False)
     ids: list[int] = enc["input_ids"]
     word_ids = enc.word_ids()
     token_unit, seen = [], set()
@@ -142,7 +144,7 @@ def _align_words(sentence: Sentence, tokenizer) -> Aligned:
 
 
 def _align_subwords(sentence: Sentence, tokenizer) -> Aligned:
-    enc = tokenizer(sentence.text, add_special_tokens=False, return_offsets_mapping=True)
+    enc = tokenizer(sentence.text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)  # windowed later: see _align_words
     ids, units, token_unit = [], [], []
     text = sentence.text
     for tid, (a, b) in zip(enc["input_ids"], enc["offset_mapping"]):
