@@ -12,7 +12,11 @@ c. ``mrc`` — the MRC model through :meth:`Tagger.predict`;
 d. ``mrc-int8`` — (c) after :func:`mrc_ner.models.quantize.quantize_dynamic_int8`
    (``--quantize int8``, the default; ``--quantize none`` skips it);
 e. ``mrc-bf16`` — (c) under ``torch.autocast("cpu", dtype=torch.bfloat16)`` (``--bf16``;
-   off by default: it pays only on CPUs with fast bf16 matrix units).
+   off by default: it pays only on CPUs with fast bf16 matrix units);
+f. ``mrc-packed`` — a ``mrc-packed`` model (all type queries in one input, one encoder
+   pass per window instead of one per type) through :meth:`Tagger.predict`, with
+   ``--packed-model``; ``mrc-packed-int8`` and ``mrc-packed-bf16`` follow ``--quantize`` and
+   ``--bf16`` as (d) and (e) do.
 
 Method: per variant and sentence set, one warm-up pass (not timed) over the first
 ``--warmup`` sentences, then ``--repeats`` timed passes over all of them; the median
@@ -61,8 +65,12 @@ LABELS = {
     "mrc": "c: mrc-ner mrc, Tagger.predict",
     "mrc-int8": "d: mrc-ner mrc, Tagger.predict, int8 dynamic quantization",
     "mrc-bf16": "e: mrc-ner mrc, Tagger.predict under bf16 autocast",
+    "mrc-packed": "f: mrc-ner mrc-packed (one pass for all types), Tagger.predict",
+    "mrc-packed-int8": "f: mrc-ner mrc-packed, int8 dynamic quantization",
+    "mrc-packed-bf16": "f: mrc-ner mrc-packed under bf16 autocast",
 }
-SHORT = {"hf-pipeline": "a hf-pipeline", "softmax": "b softmax", "mrc": "c mrc", "mrc-int8": "d mrc-int8", "mrc-bf16": "e mrc-bf16"}
+SHORT = {"hf-pipeline": "a hf-pipeline", "softmax": "b softmax", "mrc": "c mrc", "mrc-int8": "d mrc-int8", "mrc-bf16": "e mrc-bf16",
+         "mrc-packed": "f mrc-packed", "mrc-packed-int8": "f mrc-packed-int8", "mrc-packed-bf16": "f mrc-packed-bf16"}
 TINY = {"sentences": 20, "english_sentences": 6, "repeats": 1, "warmup": 2, "batch_sizes": "1,8"}
 DEFAULTS = {"sentences": 2000, "english_sentences": None, "repeats": 3, "warmup": 32, "batch_sizes": "1,8,32"}
 
@@ -231,9 +239,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--softmax-model", help="Trained mrc-ner softmax model directory (exported for the pipeline too).")
     p.add_argument("--mrc-model", help="Trained mrc-ner MRC model directory.")
+    p.add_argument("--packed-model", help="Trained mrc-ner mrc-packed model directory: adds variant f (and its int8 / bf16 forms).")
     p.add_argument("--hf-model", help="An export of --softmax-model (mrc-ner export --format hf) for the pipeline; default: export it now.")
     p.add_argument("--english-softmax-model", help="Softmax model for the English set (default: --softmax-model).")
     p.add_argument("--english-mrc-model", help="MRC model for the English set (default: --mrc-model).")
+    p.add_argument("--english-packed-model", help="mrc-packed model for the English set (default: --packed-model).")
     p.add_argument("--corpus", default=str(SHARED_DATA / "cbp_gold" / "documents"), help="The main sentence set (column files).")
     p.add_argument("--english", default=str(SHARED_DATA / "bioner" / "NCBI-disease" / "test.tsv"), help="The English set, or 'none'.")
     p.add_argument("--sentences", type=int, default=None, help=f"Sentences from --corpus (default {DEFAULTS['sentences']}).")
@@ -262,10 +272,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def build_sets(args, tmp: Path) -> dict[str, dict[str, Any]]:
     sets = {}
-    wanted = [("cbp", args.corpus, args.sentences, args.softmax_model, args.mrc_model)]
+    wanted = [("cbp", args.corpus, args.sentences, args.softmax_model, args.mrc_model, args.packed_model)]
     if args.english and args.english.lower() != "none":
-        wanted.append(("english", args.english, args.english_sentences, args.english_softmax_model or args.softmax_model, args.english_mrc_model or args.mrc_model))
-    for name, path, n, softmax, mrc in wanted:
+        wanted.append(("english", args.english, args.english_sentences, args.english_softmax_model or args.softmax_model, args.english_mrc_model or args.mrc_model,
+                       args.english_packed_model or args.packed_model))
+    for name, path, n, softmax, mrc, packed in wanted:
         if not Path(path).exists():
             fail(f"{path}: no such corpus")
         sents = select_sentences(path, n, args.max_chars)
@@ -273,8 +284,24 @@ def build_sets(args, tmp: Path) -> dict[str, dict[str, Any]]:
             fail(f"{path}: no sentence of 1 to {args.max_chars} characters")
         file = tmp / f"{name}.json"
         dump_sentences(sents, file)
-        sets[name] = {"source": str(path), "sentences": len(sents), "characters": sum(len(s.text) for s in sents), "file": str(file), "softmax_model": softmax, "mrc_model": mrc}
+        sets[name] = {"source": str(path), "sentences": len(sents), "characters": sum(len(s.text) for s in sents), "file": str(file), "softmax_model": softmax, "mrc_model": mrc, "packed_model": packed}
     return sets
+
+
+def variant_names(*, quantize: str, bf16: bool, packed: bool) -> list[str]:
+    """The variants to run, in table order: a, b, c, then the optional d, e and f forms."""
+    forms = [""] + (["-int8"] if quantize == "int8" else []) + (["-bf16"] if bf16 else [])
+    names = [BASELINE, "softmax"] + [f"mrc{f}" for f in forms]
+    return names + ([f"mrc-packed{f}" for f in forms] if packed else [])
+
+
+def model_of(variant: str, set_info: dict[str, Any], hf_dirs: dict[str, str]) -> str:
+    """The model directory a variant reads for one sentence set."""
+    if variant == BASELINE:
+        return hf_dirs[set_info["softmax_model"]]
+    if variant == "softmax":
+        return set_info["softmax_model"]
+    return set_info["packed_model"] if variant.startswith("mrc-packed") else set_info["mrc_model"]
 
 
 def export_for_pipeline(softmax_models: Sequence[str], tmp: Path, given: dict[str, str]) -> dict[str, str]:
@@ -327,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         return None
     if not args.softmax_model or not args.mrc_model:
         fail("--softmax-model and --mrc-model are required")
-    for m in (args.softmax_model, args.mrc_model, args.english_softmax_model, args.english_mrc_model, args.hf_model):
+    for m in (args.softmax_model, args.mrc_model, args.packed_model, args.english_softmax_model, args.english_mrc_model, args.english_packed_model, args.hf_model):
         if m and not (Path(m) / "config.json").is_file():
             fail(f"{m}: not a model directory (no config.json)")
     from rich.console import Console
@@ -340,7 +367,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         fail(f"--batch-sizes {args.batch_sizes!r}: expected comma-separated integers")
     if not batch_sizes or min(batch_sizes + [args.repeats, args.sentences, args.predict_batch_size, args.max_chars]) < 1 or args.warmup < 0:
         fail("--batch-sizes, --repeats, --sentences, --predict-batch-size and --max-chars must be at least 1, --warmup at least 0")
-    variants = [BASELINE, "softmax", "mrc"] + (["mrc-int8"] if args.quantize == "int8" else []) + (["mrc-bf16"] if args.bf16 else [])
+    if args.english_packed_model and not args.packed_model:
+        fail("--english-packed-model needs --packed-model")
+    variants = variant_names(quantize=args.quantize, bf16=args.bf16, packed=bool(args.packed_model))
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="mrc-ner-extract-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -351,8 +380,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         for v in variants:
             jobs = []
             for name, s in sets.items():
-                model = hf_dirs[s["softmax_model"]] if v == BASELINE else s["softmax_model"] if v == "softmax" else s["mrc_model"]
-                jobs.append({"set": name, "model": model, "sentences_file": s["file"]})
+                jobs.append({"set": name, "model": model_of(v, s, hf_dirs), "sentences_file": s["file"]})
             spec = {"variant": v, "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup, "batch_sizes": batch_sizes,
                     "predict_batch_size": args.predict_batch_size, "aggregation": args.aggregation, "jobs": jobs}
             console.print(f"running {LABELS[v]} …")
@@ -370,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         "machine": machine,
         "settings": {"threads": args.threads, "repeats": args.repeats, "warmup": args.warmup, "pipeline_batch_sizes": batch_sizes,
                      "predict_batch_size": args.predict_batch_size, "aggregation": args.aggregation, "max_chars": args.max_chars, "quantize": args.quantize, "bf16": args.bf16,
-                     "hf_model": args.hf_model},
+                     "hf_model": args.hf_model, "packed_model": args.packed_model},
         "sets": {k: {kk: vv for kk, vv in v.items() if kk != "file"} for k, v in sets.items()},
         "variants": {v: {"label": LABELS[v], **r} for v, r in results.items()},
     }

@@ -33,23 +33,24 @@ def models(tmp_path_factory, tiny_encoder, sample_cbp_corpus):
     root = tmp_path_factory.mktemp("bench-models")
     softmax = tagger_class("softmax").create(str(tiny_encoder), LABELS, max_length=64).save(root / "softmax")
     mrc = tagger_class("mrc").create(str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple").save(root / "mrc")
-    return softmax, mrc
+    packed = tagger_class("mrc-packed").create(str(tiny_encoder), LABELS, max_length=96, train_sentences=sample_cbp_corpus.sentences, query_kind="simple").save(root / "packed")
+    return softmax, mrc, packed
 
 
 def test_extract_speed_smoke(tmp_path, models):
     from mrc_ner.export import export_model
 
-    softmax, mrc = models
+    softmax, mrc, packed = models
     hf = export_model(softmax, tmp_path / "hf").path  # given, so the script's parent need not load torch
     out = tmp_path / "extract.json"
-    proc = run_script("extract_speed.py", "--tiny", "--softmax-model", softmax, "--mrc-model", mrc, "--hf-model", hf, "--corpus", SAMPLE_CBP,
+    proc = run_script("extract_speed.py", "--tiny", "--softmax-model", softmax, "--mrc-model", mrc, "--packed-model", packed, "--hf-model", hf, "--corpus", SAMPLE_CBP,
                       "--english", SAMPLE_EN, "--threads", 1, "--bf16", "--json-out", out)
     assert "sentences/s" in proc.stdout
     report = json.loads(out.read_text())
     assert set(report) >= {"machine", "settings", "sets", "variants", "ratios", "command"}
     assert report["machine"]["torch_threads"] == 1 and report["machine"]["torch"]
     assert report["sets"]["cbp"]["sentences"] == 20 and report["sets"]["english"]["sentences"] == 6
-    assert set(report["variants"]) == {"hf-pipeline", "softmax", "mrc", "mrc-int8", "mrc-bf16"}
+    assert set(report["variants"]) == {"hf-pipeline", "softmax", "mrc", "mrc-int8", "mrc-bf16", "mrc-packed", "mrc-packed-int8", "mrc-packed-bf16"}
     for v in report["variants"].values():
         assert v["peak_rss_mb"] >= v["rss_after_imports_mb"] > 0 and v["torch_threads"] == 1
         for set_name in ("cbp", "english"):
@@ -57,7 +58,8 @@ def test_extract_speed_smoke(tmp_path, models):
             assert s["sentences_per_s"] > 0 and s["chars_per_s"] > 0 and s["model_tokens_per_s"] > 0
             assert len(s["runs"]) == 1 and s["batch_size"] >= 1
     assert set(report["variants"]["hf-pipeline"]["sets"]["cbp"]["by_batch_size"]) == {"1", "8"}
-    for v in ("softmax", "mrc", "mrc-int8", "mrc-bf16"):
+    assert report["variants"]["mrc-packed"]["sets"]["cbp"]["model"] == str(packed)
+    for v in ("softmax", "mrc", "mrc-int8", "mrc-bf16", "mrc-packed", "mrc-packed-int8", "mrc-packed-bf16"):
         assert 0 <= report["variants"][v]["sets"]["cbp"]["micro_f1"] <= 1  # same types as the gold: scored
         assert report["variants"][v]["sets"]["english"]["micro_f1"] is None  # gold "Disease" is not a model type
         assert report["ratios"]["cbp"][f"{v}/hf-pipeline"] > 0
@@ -85,7 +87,7 @@ def test_train_speed_rejects_bad_rows(tiny_encoder):
 
 
 def test_extract_memory_smoke(tmp_path, models):
-    softmax, _ = models
+    softmax, _, _ = models
     out = tmp_path / "memory.json"
     proc = run_script("extract_memory.py", "--model", softmax, "--corpus", SAMPLE_CBP, "--sizes", "40,12", "--doc-sentences", 5,
                       "--buffer-sentences", 8, "--threads", 1, "--sample-every", 0.2, "--json-out", out)
@@ -99,7 +101,7 @@ def test_extract_memory_smoke(tmp_path, models):
 
 
 def test_profile_predict_smoke(tmp_path, models):
-    _, mrc = models
+    _, mrc, _ = models
     out = tmp_path / "profile.json"
     proc = run_script("profile_predict.py", "--model", mrc, "--corpus", SAMPLE_CBP, "--sentences", 10, "--threads", 1, "--top", 5, "--json-out", out)
     assert "predict phases" in proc.stdout
