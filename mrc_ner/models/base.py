@@ -93,6 +93,55 @@ class Feature:
         return len(self.input_ids)
 
 
+def batch_arrays(out: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    """A batch's per-position outputs (the loss left out) as float32 numpy arrays."""
+    return {k: v.float().cpu().numpy() for k, v in out.items() if k != "loss" and v.dim() >= 2}
+
+
+def context_rows(array: np.ndarray, row: int, feat: Feature) -> np.ndarray:
+    """The rows of one batch row that belong to the feature's context window."""
+    return array[row, feat.context_start:feat.context_start + feat.window[1] - feat.window[0]]
+
+
+class OutputPool:
+    """The per-feature outputs of one :meth:`Tagger.predict` call, in one block per output.
+
+    Each batch's context rows are copied into a block allocated once, at the first
+    batch. Keeping views of every batch's tensors instead would leave thousands of
+    small blocks alive between the encoder's large transient ones until decoding,
+    which pins glibc's heap and makes a long extraction grow (``BENCHMARKS.md``,
+    *Extraction memory*).
+
+    >>> f = Feature([0, 5, 6, 0], [0] * 4, sentence=0, window=(0, 2))
+    >>> pool = OutputPool([f])
+    >>> pool.store([0], {"logits": torch.arange(8.0).reshape(1, 4, 2)})
+    >>> pool.outputs(0)["logits"].tolist()
+    [[2.0, 3.0], [4.0, 5.0]]
+    """
+
+    def __init__(self, feats: Sequence[Feature]) -> None:
+        self.feats = feats
+        self.offsets = np.zeros(len(feats) + 1, dtype=np.int64)
+        np.cumsum([f.window[1] - f.window[0] for f in feats], out=self.offsets[1:])
+        self.blocks: dict[str, np.ndarray] = {}
+
+    def store(self, indices: Sequence[int], out: dict[str, torch.Tensor]) -> None:
+        """Copy batch row ``r``'s context rows in as feature ``indices[r]``'s outputs."""
+        arrays = batch_arrays(out)
+        if not self.blocks:
+            total = int(self.offsets[-1])
+            self.blocks = {k: np.empty((total,) + a.shape[2:], dtype=a.dtype) for k, a in arrays.items()}
+        for row, i in enumerate(indices):
+            a, b = self.offsets[i], self.offsets[i + 1]
+            for k, arr in arrays.items():
+                self.blocks[k][a:b] = context_rows(arr, row, self.feats[i])
+
+    def outputs(self, index: int) -> dict[str, np.ndarray]:
+        """Feature ``index``'s outputs over its context positions (views into the blocks)."""
+        a, b = self.offsets[index], self.offsets[index + 1]
+        return {k: block[a:b] for k, block in self.blocks.items()}
+
+
 class Tagger(nn.Module):
     """Base class: an encoder plus heads, with the shared predict/evaluate/save/load logic.
 
@@ -217,12 +266,8 @@ class Tagger(nn.Module):
 
     def outputs_per_feature(self, out: dict[str, torch.Tensor], feats: Sequence[Feature]) -> list[dict[str, np.ndarray]]:
         """Split a batch's outputs into per-feature arrays over the context positions."""
-        res = []
-        arrays = {k: v.float().cpu().numpy() for k, v in out.items() if k != "loss" and v.dim() >= 2}
-        for row, f in enumerate(feats):
-            n = f.window[1] - f.window[0]
-            res.append({k: a[row, f.context_start:f.context_start + n] for k, a in arrays.items()})
-        return res
+        arrays = batch_arrays(out)
+        return [{k: context_rows(a, row, f) for k, a in arrays.items()} for row, f in enumerate(feats)]
 
     # ------------------------------------------------------------------ decoder
     @staticmethod
@@ -265,18 +310,17 @@ class Tagger(nn.Module):
         was_training = self.training
         self.eval()
         feats, aligned = self.features(sentences, with_labels=False)
-        per_feature: list[dict[str, np.ndarray] | None] = [None] * len(feats)
+        pool = OutputPool(feats)
         device = next(self.parameters()).device
         for b in length_sorted_batches([len(f) for f in feats], batch_size):
             chunk = [feats[i] for i in b]
             batch = {k: v.to(device) for k, v in self.collate(chunk).items()}
-            for i, o in zip(b, self.outputs_per_feature(self(batch), chunk)):
-                per_feature[i] = o
+            pool.store(b, self(batch))
             if progress is not None:
                 progress(len(b))
         by_sentence: list[list[tuple[Feature, dict[str, np.ndarray]]]] = [[] for _ in sentences]
-        for f, o in zip(feats, per_feature):
-            by_sentence[f.sentence].append((f, o))  # type: ignore[arg-type]
+        for i, f in enumerate(feats):
+            by_sentence[f.sentence].append((f, pool.outputs(i)))
         result = [self.decode_sentence(s, al, outs) if al.units else [] for s, al, outs in zip(sentences, aligned, by_sentence)]
         self.train(was_training)
         return result
