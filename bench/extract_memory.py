@@ -88,7 +88,7 @@ def worker(spec_path: str) -> None:
     rss_imports = _vm_rss_mb()
     tagger = load_for_inference(spec["model"], quantize=spec["quantize"])
     rss_model = _vm_rss_mb()
-    options = ExtractOptions(batch_size=spec["batch_size"], buffer_sentences=spec["buffer_sentences"], network=False)
+    options = ExtractOptions(batch_size=spec["batch_size"], buffer_sentences=spec["buffer_sentences"], network=spec.get("network", False))
     with tempfile.TemporaryDirectory(prefix="mrc-ner-extract-memory-") as tmp:
         t0 = time.perf_counter()
         stats = run_extraction([spec["corpus_file"]], tagger, Path(tmp) / "out", options)
@@ -97,7 +97,7 @@ def worker(spec_path: str) -> None:
     run = stats["run"]
     peak_at = max(samples, key=lambda s: s[1]) if samples else (0.0, 0.0)
     write_result(spec, {
-        "sentences": run["sentences"], "characters": run["characters"], "entities": run["entities"], "seconds": seconds,
+        "sentences": run["sentences"], "characters": run["characters"], "entities": run["entities"], "seconds": seconds, "network": options.network,
         "sentences_per_s": run["sentences"] / seconds if seconds else 0.0, "torch_threads": threads,
         "rss_after_imports_mb": round(rss_imports, 1), "rss_after_model_mb": round(rss_model, 1),
         "sampled_peak_mb": peak_at[1], "sampled_peak_at_s": peak_at[0], "samples": samples,
@@ -118,6 +118,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--buffer-sentences", type=int, default=2000, help="extract --buffer-sentences (default 2000).")
     p.add_argument("--quantize", default="none", help="none or int8.")
     p.add_argument("--mmap-threshold", type=int, default=None, help="Fix glibc's mmap threshold at this many bytes in the worker, as `mrc-ner extract --flat-memory` does (default: glibc's dynamic threshold, as --no-flat-memory).")
+    p.add_argument("--network", action="store_true", help="Also count gene co-occurrences and write the network, as `mrc-ner extract` does by default (default: entities only).")
     p.add_argument("--threads", type=int, default=default_threads(), help="torch threads (default: OMP_NUM_THREADS or all cores).")
     p.add_argument("--sample-every", type=float, default=1.0, help="Seconds between RSS samples (default 1).")
     p.add_argument("--timeout", type=float, default=None, help="Stop a size after this many seconds.")
@@ -152,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
             chars = write_corpus(texts, n, args.doc_sentences, corpus_file)
             print(f"extracting {n:,} sentences ({chars:,} characters) …", file=sys.stderr, flush=True)
             spec = {"model": str(args.model), "corpus_file": str(corpus_file), "threads": args.threads, "batch_size": args.batch_size,
-                    "buffer_sentences": args.buffer_sentences, "quantize": args.quantize, "sample_every": args.sample_every, "mmap_threshold": args.mmap_threshold}
+                    "buffer_sentences": args.buffer_sentences, "quantize": args.quantize, "sample_every": args.sample_every, "mmap_threshold": args.mmap_threshold,
+                    "network": args.network}
             rows[str(n)] = run_worker(Path(__file__), spec, threads=args.threads, label=f"{n} sentences", timeout=args.timeout)
             if rows[str(n)]["sentences"] != n:
                 fail(f"{n} sentences in, {rows[str(n)]['sentences']} out: extraction lost sentences")
@@ -163,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
               "settings": {k: v for k, v in vars(args).items() if k not in ("worker", "json_out")}, "sizes": rows,
               "baseline": f"{sizes[0]} sentences"}
     table = rich_table(
-        f"extract peak memory — {machine['cpu']}, {args.threads} torch threads, batch {args.batch_size}, buffer {args.buffer_sentences} sentences, model {args.model}",
+        f"extract peak memory — {machine['cpu']}, {args.threads} torch threads, batch {args.batch_size}, buffer {args.buffer_sentences} sentences, network {'on' if args.network else 'off'}, model {args.model}",
         ["sentences", "characters", "sentences/s", "model RSS (MB)", "peak RSS (MB)", "peak reached at (s)", "× smallest"],
         [[f"{int(n):,}", f"{r['characters']:,}", fmt(r["sentences_per_s"]), fmt(r["rss_after_model_mb"], 0), fmt(r["peak_rss_mb"], 0),
           f"{fmt(r['sampled_peak_at_s'], 0)} of {fmt(r['seconds'], 0)}", f"{r['x_smallest']:.2f}×"] for n, r in rows.items()],

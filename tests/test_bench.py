@@ -90,12 +90,12 @@ def test_extract_memory_smoke(tmp_path, models):
     softmax, _, _ = models
     out = tmp_path / "memory.json"
     proc = run_script("extract_memory.py", "--model", softmax, "--corpus", SAMPLE_CBP, "--sizes", "40,12", "--doc-sentences", 5,
-                      "--buffer-sentences", 8, "--threads", 1, "--sample-every", 0.2, "--json-out", out)
+                      "--buffer-sentences", 8, "--threads", 1, "--sample-every", 0.2, "--network", "--json-out", out)
     assert "peak RSS" in proc.stdout
     report = json.loads(out.read_text())
     assert report["baseline"] == "12 sentences" and list(report["sizes"]) == ["12", "40"]
     for n, r in report["sizes"].items():
-        assert r["sentences"] == int(n) and r["characters"] > 0 and r["samples"]
+        assert r["sentences"] == int(n) and r["characters"] > 0 and r["samples"] and r["network"] is True
         assert r["peak_rss_mb"] >= r["rss_after_model_mb"] > 0 and r["x_smallest"] > 0
     assert report["sizes"]["12"]["x_smallest"] == 1.0
 
