@@ -11,7 +11,8 @@ b. ``softmax`` — the same softmax model through :meth:`Tagger.predict`;
 c. ``mrc`` — the MRC model through :meth:`Tagger.predict`;
 d. ``mrc-int8`` — (c) after :func:`mrc_ner.models.quantize.quantize_dynamic_int8`
    (``--quantize int8``, the default; ``--quantize none`` skips it);
-e. ``mrc-bf16`` — (c) under ``torch.autocast("cpu", dtype=torch.bfloat16)`` (``--bf16``;
+e. ``mrc-bf16`` — (c) under ``torch.autocast("cpu", dtype=torch.bfloat16)``, as
+   ``--quantize bf16`` of ``mrc-ner predict`` / ``extract`` runs it (``--bf16``;
    off by default: it pays only on CPUs with fast bf16 matrix units);
 f. ``mrc-packed`` — a ``mrc-packed`` model (all type queries in one input, one encoder
    pass per window instead of one per type) through :meth:`Tagger.predict`, with
@@ -119,24 +120,16 @@ def _pipeline_spans(text: str, entities: list[dict]) -> list:
 
 
 class TaggerRunner:
-    """An mrc-ner tagger's :meth:`predict`, optionally int8-quantized or under bf16 autocast."""
+    """An mrc-ner tagger's :meth:`predict`, loaded as ``mrc-ner predict --quantize`` loads it (none, int8 or bf16)."""
 
-    def __init__(self, model_dir: str, quantize: bool, bf16: bool = False) -> None:
-        from mrc_ner.models import load_tagger
+    def __init__(self, model_dir: str, quantize: str = "none") -> None:
+        from mrc_ner.models.quantize import load_for_inference
 
-        self.tagger = load_tagger(model_dir)
-        if quantize:
-            from mrc_ner.models.quantize import quantize_dynamic_int8
-
-            quantize_dynamic_int8(self.tagger)
+        self.tagger = load_for_inference(model_dir, quantize=quantize)
         self.labels = set(self.tagger.labels)
-        self.bf16 = bf16
 
     def predict(self, sentences: Sequence, batch_size: int) -> list[list]:
-        import torch
-
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            return self.tagger.predict(sentences, batch_size=batch_size)
+        return self.tagger.predict(sentences, batch_size=batch_size)
 
     def model_tokens(self, sentences: Sequence) -> tuple[int, int]:
         feats, _ = self.tagger.features(sentences, with_labels=False)
@@ -159,7 +152,7 @@ def preimport(variant: str, model: str) -> None:
 def make_runner(variant: str, model: str, spec: dict[str, Any]):
     if variant == BASELINE:
         return PipelineRunner(model, spec["aggregation"])
-    return TaggerRunner(model, quantize=variant.endswith("-int8"), bf16=variant.endswith("-bf16"))
+    return TaggerRunner(model, quantize=variant.rsplit("-", 1)[1] if variant.endswith(("-int8", "-bf16")) else "none")
 
 
 def measure(runner, sentences: Sequence, batch_sizes: Sequence[int], repeats: int, warmup: int) -> dict[str, Any]:

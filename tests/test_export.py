@@ -125,8 +125,35 @@ def test_quantize_option_of_predict_and_evaluate(tmp_path, tiny_encoder, sample_
     assert r.exit_code == 0 and "micro" in json.loads(r.output)
     r = run("predict", gold, "--model", model, "--out", tmp_path / "p2.jsonl", "--quantize", "fp4")
     assert r.exit_code == 2 and "fp4" in r.output
-    assert QUANTIZE_CHOICES == ("none", "int8")
+    assert QUANTIZE_CHOICES == ("none", "int8", "bf16")
     with pytest.raises(Exception, match="CPU-only"):
         load_for_inference(model, quantize="int8", device="cuda")
     q = load_for_inference(model, quantize="int8")
     assert q.quantization == "int8" and q.head_digest() == tagger.head_digest()
+
+
+def test_bf16_option_runs_predict_under_bfloat16_autocast(tmp_path, tiny_encoder, sample_cbp_corpus):
+    import torch
+
+    from mrc_ner.models.quantize import load_for_inference
+
+    tagger = tagger_class("mrc").create(str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple")
+    model = tagger.save(tmp_path / "m")
+    sents = sample_cbp_corpus.sentences[:6]
+    seen: dict[str, set] = {"float": set(), "bf16": set()}
+    for kind in seen:
+        q = load_for_inference(model, quantize="none" if kind == "float" else "bf16")
+        hook = q.start_head.register_forward_hook(lambda m, i, o, kind=kind: seen[kind].add(o.dtype))
+        spans = q.predict(sents, batch_size=4)
+        hook.remove()
+        assert len(spans) == len(sents)
+    assert seen == {"float": {torch.float32}, "bf16": {torch.bfloat16}}
+    assert q.quantization == "bf16" and q.head_digest() == tagger.head_digest()  # weights untouched: same digest
+    assert q.start_head.weight.dtype == torch.float32
+    gold = tmp_path / "gold.bio"
+    from mrc_ner.corpus.conll import write_conll
+
+    write_conll(sample_cbp_corpus.documents[:1], gold)
+    r = run("predict", gold, "--model", model, "--out", tmp_path / "p.jsonl", "--quantize", "bf16")
+    assert r.exit_code == 0, r.output
+    assert len((tmp_path / "p.jsonl").read_text(encoding="utf-8").splitlines()) == len(sample_cbp_corpus.documents[0].sentences)

@@ -267,12 +267,13 @@ def test_other_settings_on_the_same_output_are_refused(tmp_path, raw_dir, model_
     assert result.exit_code == 2 and "other settings" in result.output
 
 
-def test_int8_extraction_is_its_own_output(tmp_path, raw_dir, model_dir):
-    """--quantize int8 extracts every document with exact offsets, and never mixes with float results."""
+@pytest.mark.parametrize("quantize", ["int8", "bf16"])
+def test_quantized_extraction_is_its_own_output(tmp_path, raw_dir, model_dir, quantize):
+    """--quantize int8 / bf16 extracts every document with exact offsets, and never mixes with float results."""
     out = tmp_path / "q"
-    ok(str(raw_dir), "--model", str(model_dir), "--out", str(out), "--no-network", "--quantize", "int8")
+    ok(str(raw_dir), "--model", str(model_dir), "--out", str(out), "--no-network", "--quantize", quantize)
     config = json.loads((out / "extract.json").read_text(encoding="utf-8"))
-    assert config["quantization"] == "int8"
+    assert config["quantization"] == quantize
     docs = {p.stem: read_raw(p) for p in raw_dir.iterdir()}
     for e in entities(out):
         assert docs[e["doc"]][e["start"]:e["end"]] == e["text"]

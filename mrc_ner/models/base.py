@@ -170,6 +170,8 @@ class Tagger(nn.Module):
         if unknown:
             raise InputError(f"method {self.method!r} has no option(s) {', '.join(sorted(unknown))}")
         self.hidden_size = int(encoder.config.hidden_size)
+        #: dtype of the autocast that :meth:`predict` runs the model under (None: plain float32)
+        self.autocast_dtype: torch.dtype | None = None
         # Heads are initialised from a fixed seed, not from whatever the global RNG
         # holds, so the same command builds the same model.
         with torch.random.fork_rng(devices=[]):
@@ -315,7 +317,9 @@ class Tagger(nn.Module):
         for b in length_sorted_batches([len(f) for f in feats], batch_size):
             chunk = [feats[i] for i in b]
             batch = {k: v.to(device) for k, v in self.collate(chunk).items()}
-            pool.store(b, self(batch))
+            with torch.autocast(device.type, dtype=self.autocast_dtype or torch.bfloat16, enabled=self.autocast_dtype is not None):
+                out = self(batch)
+            pool.store(b, out)
             if progress is not None:
                 progress(len(b))
         by_sentence: list[list[tuple[Feature, dict[str, np.ndarray]]]] = [[] for _ in sentences]

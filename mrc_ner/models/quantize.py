@@ -1,4 +1,11 @@
-"""Dynamic int8 quantization of a tagger for CPU inference.
+"""Cheaper arithmetic for prediction: dynamic int8 quantization, or bfloat16 autocast.
+
+``bf16`` keeps the float32 weights and runs :meth:`~mrc_ner.models.base.Tagger.predict`
+under ``torch.autocast(dtype=torch.bfloat16)``: matrix products in bfloat16. It pays on
+CPUs with bf16 matrix units (AVX512-BF16, AMX) and on GPUs, and can be much slower
+elsewhere; ``bench/extract_speed.py --bf16`` measures it.
+
+int8:
 
 Every ``nn.Linear`` (the encoder's attention and feed-forward projections and the
 heads) becomes a dynamically quantized one: weights stored as int8, activations
@@ -22,7 +29,7 @@ from torch import nn
 from mrc_ner.errors import InputError
 
 #: values of the ``--quantize`` option of ``predict``, ``evaluate`` and ``extract``
-QUANTIZE_CHOICES = ("none", "int8")
+QUANTIZE_CHOICES = ("none", "int8", "bf16")
 
 
 def quantize_dynamic_int8(tagger: nn.Module, *, inplace: bool = True) -> nn.Module:
@@ -56,7 +63,7 @@ def quantize_dynamic_int8(tagger: nn.Module, *, inplace: bool = True) -> nn.Modu
 
 
 def load_for_inference(directory: str | Path, *, quantize: str = "none", device: str = "cpu") -> nn.Module:
-    """A saved tagger ready to predict: on ``device``, int8-quantized when ``quantize == "int8"``.
+    """A saved tagger ready to predict: on ``device``, int8-quantized or under bf16 autocast as ``quantize`` says.
 
     Dynamic quantization runs on the CPU only, so ``int8`` with a CUDA device is refused.
     """
@@ -69,6 +76,17 @@ def load_for_inference(directory: str | Path, *, quantize: str = "none", device:
     tagger = load_tagger(directory).to(device)
     if quantize == "int8":
         tagger = quantize_dynamic_int8(tagger)
+    elif quantize == "bf16":
+        use_bf16_autocast(tagger)
+    return tagger
+
+
+def use_bf16_autocast(tagger: nn.Module) -> nn.Module:
+    """Make the tagger's :meth:`predict` run under bfloat16 autocast (weights stay float32)."""
+    import torch
+
+    tagger.autocast_dtype = torch.bfloat16
+    tagger.quantization = "bf16"
     return tagger
 
 
