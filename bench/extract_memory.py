@@ -116,7 +116,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-chars", type=int, default=500, help="Use corpus sentences of at most this many characters (default 500).")
     p.add_argument("--batch-size", type=int, default=32, help="extract --batch-size (default 32).")
     p.add_argument("--buffer-sentences", type=int, default=2000, help="extract --buffer-sentences (default 2000).")
-    p.add_argument("--quantize", default="none", help="none or int8.")
+    p.add_argument("--quantize", default="none", help="none, int8 or bf16 (as mrc-ner extract --quantize).")
     p.add_argument("--mmap-threshold", type=int, default=None, help="Fix glibc's mmap threshold at this many bytes in the worker, as `mrc-ner extract --flat-memory` does (default: glibc's dynamic threshold, as --no-flat-memory).")
     p.add_argument("--network", action="store_true", help="Also count gene co-occurrences and write the network, as `mrc-ner extract` does by default (default: entities only).")
     p.add_argument("--threads", type=int, default=default_threads(), help="torch threads (default: OMP_NUM_THREADS or all cores).")
