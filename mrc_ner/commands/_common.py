@@ -55,6 +55,7 @@ def run_postprocess(sentences, *, orphan: str, invalid_symbols: str, min_length:
 
 
 #: help of the ``--quantize`` option (predict, evaluate --model, extract)
-QUANTIZE_HELP = ("none; int8: dynamic int8 quantization of every linear layer for CPU inference "
-                 "(about 2.8x faster MRC on NCBI-disease for -2.3 F1 points); bf16: bfloat16 autocast, "
-                 "fast only on CPUs with bf16 matrix units (AVX512-BF16, AMX) or GPUs. See BENCHMARKS.md.")
+QUANTIZE_HELP = ("none; int8: dynamic int8 quantization of every linear layer, CPU only (about 2x faster; "
+                 "F1 fell 2.3 points on NCBI-disease but 11-15 on the Chinese patents); bf16: bfloat16 autocast, "
+                 "fast only on CPUs with bf16 matrix units (AVX512-BF16, AMX) or GPUs (1.6-1.8x, F1 unchanged "
+                 "on cbp fold 0). See BENCHMARKS.md.")
