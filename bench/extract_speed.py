@@ -10,10 +10,10 @@ a. ``hf-pipeline`` — ``transformers.pipeline("token-classification",
 b. ``softmax`` — the same softmax model through :meth:`Tagger.predict`;
 c. ``mrc`` — the MRC model through :meth:`Tagger.predict`;
 d. ``mrc-int8`` — (c) after :func:`mrc_ner.models.quantize.quantize_dynamic_int8`
-   (``--quantize int8``, the default; ``--quantize none`` skips it);
+   (``--quantize int8``, the default; ``--quantize none`` skips it; ``softmax-int8`` is (b) so);
 e. ``mrc-bf16`` — (c) under ``torch.autocast("cpu", dtype=torch.bfloat16)``, as
    ``--quantize bf16`` of ``mrc-ner predict`` / ``extract`` runs it (``--bf16``;
-   off by default: it pays only on CPUs with fast bf16 matrix units);
+   off by default: it pays only on CPUs with fast bf16 matrix units; ``softmax-bf16`` is (b) so);
 f. ``mrc-packed`` — a ``mrc-packed`` model (all type queries in one input, one encoder
    pass per window instead of one per type) through :meth:`Tagger.predict`, with
    ``--packed-model``; ``mrc-packed-int8`` and ``mrc-packed-bf16`` follow ``--quantize`` and
@@ -63,6 +63,8 @@ BASELINE = "hf-pipeline"
 LABELS = {
     "hf-pipeline": "a: HF token-classification pipeline on the exported softmax model",
     "softmax": "b: mrc-ner softmax, Tagger.predict",
+    "softmax-int8": "b: mrc-ner softmax, int8 dynamic quantization",
+    "softmax-bf16": "b: mrc-ner softmax under bf16 autocast",
     "mrc": "c: mrc-ner mrc, Tagger.predict",
     "mrc-int8": "d: mrc-ner mrc, Tagger.predict, int8 dynamic quantization",
     "mrc-bf16": "e: mrc-ner mrc, Tagger.predict under bf16 autocast",
@@ -70,7 +72,7 @@ LABELS = {
     "mrc-packed-int8": "f: mrc-ner mrc-packed, int8 dynamic quantization",
     "mrc-packed-bf16": "f: mrc-ner mrc-packed under bf16 autocast",
 }
-SHORT = {"hf-pipeline": "a hf-pipeline", "softmax": "b softmax", "mrc": "c mrc", "mrc-int8": "d mrc-int8", "mrc-bf16": "e mrc-bf16",
+SHORT = {"hf-pipeline": "a hf-pipeline", "softmax": "b softmax", "softmax-int8": "b softmax-int8", "softmax-bf16": "b softmax-bf16", "mrc": "c mrc", "mrc-int8": "d mrc-int8", "mrc-bf16": "e mrc-bf16",
          "mrc-packed": "f mrc-packed", "mrc-packed-int8": "f mrc-packed-int8", "mrc-packed-bf16": "f mrc-packed-bf16"}
 TINY = {"sentences": 20, "english_sentences": 6, "repeats": 1, "warmup": 2, "batch_sizes": "1,8"}
 DEFAULTS = {"sentences": 2000, "english_sentences": None, "repeats": 3, "warmup": 32, "batch_sizes": "1,8,32"}
@@ -250,6 +252,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--aggregation", default="simple", help="The pipeline's aggregation_strategy.")
     p.add_argument("--quantize", choices=("int8", "none"), default="int8", help="Add variant d, the MRC model int8-quantized (none: skip it).")
     p.add_argument("--bf16", action="store_true", help="Add variant e, the MRC model under bf16 autocast.")
+    p.add_argument("--variants", help="Run only these variants (comma-separated names, e.g. hf-pipeline,softmax,softmax-bf16); the pipeline is the baseline of every ratio.")
     p.add_argument("--json-out", type=Path, help="Write the figures here as JSON.")
     p.add_argument("--timeout", type=float, default=None, help="Stop a variant after this many seconds.")
     p.add_argument("--tiny", action="store_true", help=f"Smoke-test sizes: {TINY}.")
@@ -281,18 +284,33 @@ def build_sets(args, tmp: Path) -> dict[str, dict[str, Any]]:
     return sets
 
 
-def variant_names(*, quantize: str, bf16: bool, packed: bool) -> list[str]:
-    """The variants to run, in table order: a, b, c, then the optional d, e and f forms."""
+def variant_names(*, quantize: str, bf16: bool, packed: bool, only: str | None = None) -> list[str]:
+    """The variants to run, in table order: a, b and its forms, c, d, e, then f and its forms.
+
+    ``only`` (comma-separated names) keeps a subset, in table order; an unknown name is an error.
+
+    >>> variant_names(quantize="int8", bf16=True, packed=False)
+    ['hf-pipeline', 'softmax', 'softmax-int8', 'softmax-bf16', 'mrc', 'mrc-int8', 'mrc-bf16']
+    >>> variant_names(quantize="none", bf16=True, packed=True, only="softmax-bf16,hf-pipeline")
+    ['hf-pipeline', 'softmax-bf16']
+    """
     forms = [""] + (["-int8"] if quantize == "int8" else []) + (["-bf16"] if bf16 else [])
-    names = [BASELINE, "softmax"] + [f"mrc{f}" for f in forms]
-    return names + ([f"mrc-packed{f}" for f in forms] if packed else [])
+    names = [BASELINE] + [f"softmax{f}" for f in forms] + [f"mrc{f}" for f in forms]
+    names += [f"mrc-packed{f}" for f in forms] if packed else []
+    if only is None:
+        return names
+    wanted = [w.strip() for w in only.split(",") if w.strip()]
+    unknown = [w for w in wanted if w not in names]
+    if unknown or not wanted:
+        raise ValueError(f"--variants {only!r}: choose among {', '.join(names)} (--quantize, --bf16 and --packed-model add forms)")
+    return [n for n in names if n in wanted]
 
 
 def model_of(variant: str, set_info: dict[str, Any], hf_dirs: dict[str, str]) -> str:
     """The model directory a variant reads for one sentence set."""
     if variant == BASELINE:
         return hf_dirs[set_info["softmax_model"]]
-    if variant == "softmax":
+    if variant.startswith("softmax"):
         return set_info["softmax_model"]
     return set_info["packed_model"] if variant.startswith("mrc-packed") else set_info["mrc_model"]
 
@@ -362,7 +380,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         fail("--batch-sizes, --repeats, --sentences, --predict-batch-size and --max-chars must be at least 1, --warmup at least 0")
     if args.english_packed_model and not args.packed_model:
         fail("--english-packed-model needs --packed-model")
-    variants = variant_names(quantize=args.quantize, bf16=args.bf16, packed=bool(args.packed_model))
+    try:
+        variants = variant_names(quantize=args.quantize, bf16=args.bf16, packed=bool(args.packed_model), only=args.variants)
+    except ValueError as e:
+        fail(str(e))
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="mrc-ner-extract-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -391,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         "machine": machine,
         "settings": {"threads": args.threads, "repeats": args.repeats, "warmup": args.warmup, "pipeline_batch_sizes": batch_sizes,
                      "predict_batch_size": args.predict_batch_size, "aggregation": args.aggregation, "max_chars": args.max_chars, "quantize": args.quantize, "bf16": args.bf16,
-                     "hf_model": args.hf_model, "packed_model": args.packed_model},
+                     "hf_model": args.hf_model, "packed_model": args.packed_model, "variants": variants},
         "sets": {k: {kk: vv for kk, vv in v.items() if kk != "file"} for k, v in sets.items()},
         "variants": {v: {"label": LABELS[v], **r} for v, r in results.items()},
     }

@@ -50,7 +50,7 @@ def test_extract_speed_smoke(tmp_path, models):
     assert set(report) >= {"machine", "settings", "sets", "variants", "ratios", "command"}
     assert report["machine"]["torch_threads"] == 1 and report["machine"]["torch"]
     assert report["sets"]["cbp"]["sentences"] == 20 and report["sets"]["english"]["sentences"] == 6
-    assert set(report["variants"]) == {"hf-pipeline", "softmax", "mrc", "mrc-int8", "mrc-bf16", "mrc-packed", "mrc-packed-int8", "mrc-packed-bf16"}
+    assert set(report["variants"]) == {"hf-pipeline", "softmax", "softmax-int8", "softmax-bf16", "mrc", "mrc-int8", "mrc-bf16", "mrc-packed", "mrc-packed-int8", "mrc-packed-bf16"}
     for v in report["variants"].values():
         assert v["peak_rss_mb"] >= v["rss_after_imports_mb"] > 0 and v["torch_threads"] == 1
         for set_name in ("cbp", "english"):
@@ -59,10 +59,24 @@ def test_extract_speed_smoke(tmp_path, models):
             assert len(s["runs"]) == 1 and s["batch_size"] >= 1
     assert set(report["variants"]["hf-pipeline"]["sets"]["cbp"]["by_batch_size"]) == {"1", "8"}
     assert report["variants"]["mrc-packed"]["sets"]["cbp"]["model"] == str(packed)
-    for v in ("softmax", "mrc", "mrc-int8", "mrc-bf16", "mrc-packed", "mrc-packed-int8", "mrc-packed-bf16"):
+    assert report["variants"]["softmax-bf16"]["sets"]["cbp"]["model"] == str(softmax)
+    for v in ("softmax", "softmax-int8", "softmax-bf16", "mrc", "mrc-int8", "mrc-bf16", "mrc-packed", "mrc-packed-int8", "mrc-packed-bf16"):
         assert 0 <= report["variants"][v]["sets"]["cbp"]["micro_f1"] <= 1  # same types as the gold: scored
         assert report["variants"][v]["sets"]["english"]["micro_f1"] is None  # gold "Disease" is not a model type
         assert report["ratios"]["cbp"][f"{v}/hf-pipeline"] > 0
+
+
+def test_extract_speed_variant_selection():
+    import doctest
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("extract_speed_bench", REPO / "bench" / "extract_speed.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    result = doctest.testmod(mod)
+    assert result.attempted >= 2 and result.failed == 0
+    with pytest.raises(ValueError, match="mrc-packed"):
+        mod.variant_names(quantize="none", bf16=False, packed=False, only="mrc-packed")  # needs --packed-model
 
 
 def test_train_speed_smoke(tmp_path, tiny_encoder):
