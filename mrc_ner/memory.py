@@ -2,9 +2,10 @@
 
 glibc serves a large ``malloc`` with its own ``mmap`` and raises that threshold
 each time such a block is freed (up to 32 MB). In a long prediction run the
-encoder's activation tensors then move onto the heap, where the small arrays kept
-per window until decoding pin them, and the resident size grows with the input
-(``BENCHMARKS.md``, *Extraction memory*). Fixing the threshold turns that off.
+encoder's activation tensors then move onto the heap and fragment it, and the
+resident size grows with the input (``BENCHMARKS.md``, *Extraction memory*; keeping
+the per-window outputs in one block, ``OutputPool``, took most but not all of that
+growth away). Fixing the threshold turns the rest off.
 """
 
 from __future__ import annotations
