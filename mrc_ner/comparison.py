@@ -353,7 +353,7 @@ def run_cell(spec: MethodSpec, fold: FoldData, settings: Settings, directory: st
         encoder = str(enc_dir)
     tagger = build_tagger(spec, fold, settings, encoder=encoder)
     resume = (directory / "checkpoint" / "loop_state.json").is_file()
-    args = replace(settings.train, **spec.train, out_dir=str(directory), resume=resume)
+    args = replace(settings.train, **{**tagger.train_recipe, **spec.train}, out_dir=str(directory), resume=resume)
     if resume:
         say("  continuing from the cell's checkpoint")
     t1 = time.perf_counter()

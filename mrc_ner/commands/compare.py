@@ -31,7 +31,7 @@ def compare(
         str,
         typer.Option(
             "--methods",
-            help="Comma-separated rows: mrc, mrc-packed, softmax, crf, partbert-crf, bilstm-crf, lm-mixed, each optionally with variants METHOD:KEY=VALUE[:KEY=VALUE], "
+            help="Comma-separated rows: mrc, mrc-packed, softmax, crf, partbert-crf, bilstm-crf, lm-mixed, hf-softmax (the plain Hugging Face fine-tune, as a reference), each optionally with variants METHOD:KEY=VALUE[:KEY=VALUE], "
             "e.g. mrc:query=simple, mrc:end=linear, partbert-crf:layers=2, crf:head_lr=0.01, lm-mixed:lm_max_steps=500.",
         ),
     ] = DEFAULT_METHODS,

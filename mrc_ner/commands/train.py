@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -67,7 +68,7 @@ def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_len
 def train(
     train: Annotated[str, typer.Option("--train", help="Training data: a column/JSONL file or directory, or a published fold's train_test_split.info.")],
     out: Annotated[Path, typer.Option("--out", help="Output model directory.")],
-    method: Annotated[str, typer.Option("--method", help="mrc, mrc-packed, softmax, crf, partbert-crf, bilstm-crf.")] = "mrc",
+    method: Annotated[str, typer.Option("--method", help="mrc, mrc-packed, softmax, crf, partbert-crf, bilstm-crf, hf-softmax.")] = "mrc",
     dev: Annotated[Optional[str], typer.Option("--dev", help="Dev data path, or a fraction (e.g. 0.1) of the training documents.")] = None,
     test: Annotated[Optional[str], typer.Option("--test", help="Test data scored after training.")] = None,
     corpus: Annotated[Optional[str], typer.Option("--corpus", help="Documents directory for a fold .info file (default: <folds>/../documents).")] = None,
@@ -120,6 +121,9 @@ def train(
         for label, q in tagger.options["queries"].items():
             console.print(f"query [bold]{label}[/]: {q}")
     args = TrainArgs(epochs=epochs, batch_size=batch_size, encoder_lr=encoder_lr, head_lr=head_lr, warmup_ratio=warmup_ratio, grad_accum=grad_accum, seed=seed, bf16=bf16, patience=patience, max_steps=max_steps, freeze_embeddings=freeze_embeddings, gradient_checkpointing=gradient_checkpointing, negative_ratio=negative_ratio, out_dir=str(out), resume=resume)
+    if tagger.train_recipe:
+        args = replace(args, **tagger.train_recipe)
+        console.print(f"{method} trains with its own recipe: " + ", ".join(f"{k}={v}" for k, v in tagger.train_recipe.items()))
     t0 = time.perf_counter()
     state = tagger.fit(splits.train, splits.dev or None, args, log=console.print)
     wall = time.perf_counter() - t0

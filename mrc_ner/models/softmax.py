@@ -21,7 +21,7 @@ from mrc_ner.models.token_classification import TokenClassificationTagger
 class SoftmaxTagger(TokenClassificationTagger):
     """Linear layer over the encoder's hidden states, cross-entropy over IOB2 tags."""
 
-    default_options = {"dropout": 0.1}
+    default_options = {**TokenClassificationTagger.default_options, "dropout": 0.1}
 
     def build_heads(self) -> None:
         """Dropout + linear classifier."""
