@@ -61,6 +61,7 @@ def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_len
     own = new.state_dict()
     compatible = {k: v for k, v in old.state_dict().items() if k in own and own[k].shape == v.shape}
     new.load_state_dict(compatible, strict=False)
+    new.fresh_heads = not any(k in compatible for k in new.state_dict() if not k.startswith("encoder."))
     return new
 
 

@@ -194,6 +194,9 @@ class Tagger(nn.Module):
         """Create the method's layers (called from ``__init__``)."""
         raise NotImplementedError
 
+    def prepare_heads(self, feats: Sequence["Feature"]) -> None:
+        """Data-dependent head initialisation from the training features, before a fresh run (default: none)."""
+
     # ------------------------------------------------------------------ processor
     def mode_for(self, sentence: Sentence) -> str:
         """The alignment mode for a sentence: the saved mode, or char/word by corpus type."""
