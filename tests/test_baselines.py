@@ -129,3 +129,18 @@ def test_runs_decoding_gives_a_type_switching_run_one_entity(method, tiny_encode
     bad = make(method, tiny_encoder, sample_cbp_corpus, options={"decode": "majority"})
     with pytest.raises(InputError, match="unknown decoding"):
         bad.tags_to_spans(aligned, ids, scores)
+
+
+def test_softmax_prior_bias_is_the_log_share_of_each_tag(tiny_encoder, sample_cbp_corpus) -> None:
+    sents = sample_cbp_corpus.sentences[:20]
+    t = make("softmax", tiny_encoder, sample_cbp_corpus, options={"prior_bias": True})
+    feats, _ = t.features(sents, with_labels=True)
+    t.prepare_heads(feats)
+    counts = torch.ones(t.num_tags)
+    for f in feats:
+        for v in f.labels["labels"]:
+            if v >= 0:
+                counts[v] += 1
+    probs = torch.softmax(t.classifier.bias.detach(), -1)
+    assert torch.allclose(probs, counts / counts.sum(), atol=1e-6)
+    assert int(probs.argmax()) == t.tag_names.index("O")

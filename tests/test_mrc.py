@@ -106,7 +106,7 @@ def test_pos_weight_weights_the_positive_positions(tiny_encoder, sample_cbp_corp
 def test_prior_bias_starts_the_heads_at_the_share_of_positives(tiny_encoder, sample_cbp_corpus, method):
     sents = sample_cbp_corpus.sentences
     extra = {"train_sentences": list(sents), "query_kind": "simple"}
-    t = tagger_class(method).create(str(tiny_encoder), LABELS, max_length=96, options={"prior_bias": True}, **extra)
+    t = tagger_class(method).create(str(tiny_encoder), LABELS, max_length=96, **extra)  # prior_bias is the default
     feats, _ = t.features(sents, with_labels=True)
     t.prepare_heads(feats)
     for head, prefix in ((t.start_head, "start_labels"), (t.end_head, "end_labels")):
@@ -115,7 +115,7 @@ def test_prior_bias_starts_the_heads_at_the_share_of_positives(tiny_encoder, sam
         assert 0 < p < 0.2
         b = head.bias.detach()
         assert float(torch.sigmoid(b[1] - b[0])) == pytest.approx(p, rel=1e-4)
-    off = tagger_class(method).create(str(tiny_encoder), LABELS, max_length=96, **extra)
+    off = tagger_class(method).create(str(tiny_encoder), LABELS, max_length=96, options={"prior_bias": False}, **extra)
     before = off.start_head.bias.detach().clone()
     off.prepare_heads(feats)
     assert torch.equal(off.start_head.bias.detach(), before)

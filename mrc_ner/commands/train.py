@@ -82,7 +82,7 @@ def train(
     grad_accum: Annotated[int, typer.Option(help="Gradient accumulation steps.")] = 1,
     max_length: Annotated[int, typer.Option(help="Encoder input length; longer contexts are windowed.")] = 256,
     overlap: Annotated[int, typer.Option(help="Overlap between windows, in tokens.")] = 64,
-    align: Annotated[str, typer.Option(help="auto, char, subword or word.")] = "auto",
+    align: Annotated[str, typer.Option(help="auto, char, mixed, subword or word (mixed: CJK characters one unit each, Latin/digit runs in tokenizer pieces).")] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     patience: Annotated[int, typer.Option(help="Early stopping: epochs without dev improvement.")] = 3,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimizer steps.")] = None,

@@ -49,7 +49,7 @@ class MRCTagger(Tagger):
         "lambda": 0.5,
         "end_head": "start_aware",
         "dropout": 0.1,
-        "prior_bias": False,
+        "prior_bias": True,
         "pos_weight": 1.0,
     }
 
