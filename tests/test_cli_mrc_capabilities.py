@@ -184,3 +184,18 @@ def word_sentence(*a, **k):
     from mrc_ner.models.base import word_sentence as ws
 
     return ws(*a, **k)
+
+
+def test_compare_union_fold_runs_mrc_and_naive_softmax(tmp_path, tiny_encoder, corpora):
+    """`compare --folds A,,A+B,,B`: one fold over both corpora; every row scored per corpus on its own types."""
+    disease, gene = corpora
+    out = tmp_path / "cmp"
+    r = run("compare", "--folds", f"{disease},,{disease}+{gene},,{gene}", "--methods", "mrc,softmax", "--encoder", tiny_encoder, "--out", out,
+            "--epochs", "1", "--max-steps", "2", "--max-length", "48", "--query-kind", "simple", "--batch-size", "4")
+    assert r.exit_code == 0, r.output
+    for method in ("mrc", "softmax"):
+        result = json.loads((out / "cells" / "union" / method / "result.json").read_text())
+        assert set(result["corpora"]) == {"disease", "gene"}
+        assert set(result["corpora"]["disease"]["per_type"]) <= {"Disease"}
+        assert set(result["corpora"]["gene"]["per_type"]) <= {"Gene"}
+        assert result["corpora"]["disease"]["micro"]["support"] == 4 and result["corpora"]["gene"]["micro"]["support"] == 5
