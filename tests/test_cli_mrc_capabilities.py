@@ -158,6 +158,10 @@ def test_extract_takes_types_and_queries(tmp_path, tiny_encoder, corpora):
     assert r.exit_code == 0, r.output
     ents = [json.loads(x) for x in (ext / "entities.jsonl").read_text().splitlines()]
     assert ents and {e["label"] for e in ents} == {"Gene"}
+    r = run("extract", SAMPLE_TXT(tmp_path), "--model", out, "--out", ext, "--no-network", "--types", "Disease", "--min-length", "1")
+    assert r.exit_code == 2 and "prediction differ" in r.output  # a resumed extract never mixes settings
+    r = run("predict", SAMPLE_TXT(tmp_path), "--model", out, "--out", tmp_path / "p.bio", "--nested")
+    assert r.exit_code == 2 and "JSONL" in r.output
 
 
 def test_tiny_mrc_learns_nested_spans(tmp_path):

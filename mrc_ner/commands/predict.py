@@ -70,6 +70,8 @@ def predict(
     fmt = format if format != "auto" else ("jsonl" if out.suffix.lower() == ".jsonl" else "iob")
     if fmt not in ("jsonl", "iob"):
         raise InputError(f"unknown format {format!r}; choose jsonl or iob")
+    if nested and fmt == "iob":
+        raise InputError("--nested needs JSONL output (--out FILE.jsonl): IOB tags cannot hold overlapping spans", path=out)
     sentences = corpus.sentences
     preds = tagger.predict(sentences, batch_size=batch_size)
     predicted = [s.with_spans(p) for s, p in zip(sentences, preds)]
