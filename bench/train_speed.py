@@ -19,7 +19,7 @@ see ``_harness.py``), on the same sentences, with the same seed and torch thread
 Rows use ``compare``'s syntax, so one table can hold the costs worth knowing:
 ``mrc`` vs ``softmax`` (the price of one query per entity type),
 ``softmax:freeze_embeddings=false`` (the price of training the 96M-parameter embedding
-matrix), ``softmax:fused=false`` (``fused`` is a key of this benchmark only), and any
+matrix), ``softmax:bf16=true`` (bfloat16 autocast of the forward pass, as ``train --bf16``), ``softmax:fused=false`` (``fused`` is a key of this benchmark only), and any
 :class:`~mrc_ner.training.TrainArgs` field (``mrc:negative_ratio=0.3``,
 ``crf:batch_size=8``) or method option (``mrc:query=simple``).
 
@@ -115,6 +115,7 @@ def worker(spec: dict[str, Any]) -> None:
     t0 = time.perf_counter()
     tagger = build_tagger(method, fold, settings)
     build_seconds = time.perf_counter() - t0
+    args = replace(args, **{**tagger.train_recipe, **method.train})  # hf-softmax trains with its own recipe
     set_seed(args.seed)
     prepare_for_training(tagger, args)
     t0 = time.perf_counter()
@@ -133,7 +134,8 @@ def worker(spec: dict[str, Any]) -> None:
         ta = time.perf_counter()
         batch = tagger.collate([feats[j] for j in batches[i % len(batches)]])
         tb = time.perf_counter()
-        loss = tagger(batch)["loss"]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):  # as accelerate's mixed_precision="bf16"
+            loss = tagger(batch)["loss"]
         tc = time.perf_counter()
         loss.backward()
         td = time.perf_counter()
@@ -168,6 +170,7 @@ def worker(spec: dict[str, Any]) -> None:
         "batch_size": args.batch_size,
         "freeze_embeddings": args.freeze_embeddings,
         "negative_ratio": args.negative_ratio,
+        "bf16": args.bf16,
         "fused": fused,
         "fused_requested": fused_wanted,
         "warmup_steps": warmup,

@@ -26,6 +26,7 @@ Method variants
 ``METHOD[:KEY=VALUE[:KEY=VALUE...]]``, comma-separated in ``--methods``; the text as
 written names the row (``mrc:query=simple``). Keys, resolved in this order:
 
+* ``align`` (the row's alignment mode: ``softmax:align=mixed``);
 * short names: ``query`` (MRC query kind: examples, simple, none), ``end`` (MRC end
   head: start_aware, linear), ``template``, ``k``, ``select`` (MRC query options),
   ``layers`` (partbert-crf ``trainable_layers``), ``hidden`` (bilstm-crf ``lstm_hidden``);
@@ -160,7 +161,7 @@ def parse_method(text: str) -> MethodSpec:
         if not sep or not key:
             raise InputError(f"bad method variant {part!r} in {name!r}: expected KEY=VALUE")
         value = _value(raw.strip())
-        if is_query_method(method) and key in MRC_CREATE_KEYS:
+        if (is_query_method(method) and key in MRC_CREATE_KEYS) or key == "align":
             spec.create[key] = value
         elif key in cls.default_options and key != "queries":
             spec.options[key] = value
@@ -342,11 +343,13 @@ def build_tagger(spec: MethodSpec, fold: FoldData, settings: Settings, *, encode
     from mrc_ner.models.base import resolve_align
 
     cls = tagger_class(spec.tagger_method)
-    kw: dict[str, Any] = {"align_mode": resolve_align(settings.align, fold.train), "max_length": settings.max_length, "overlap": settings.overlap}
+    create = dict(spec.create)
+    align = create.pop("align", settings.align)
+    kw: dict[str, Any] = {"align_mode": resolve_align(align, fold.train), "max_length": settings.max_length, "overlap": settings.overlap}
     options = dict(spec.options)
     if is_query_method(spec.method):
         options = {"end_head": settings.end_head, "lambda": settings.lam, **options}
-        create = {"query_kind": settings.query_kind, "query_template": settings.query_template, "query_k": settings.query_k, "query_select": settings.query_select, **spec.create}
+        create = {"query_kind": settings.query_kind, "query_template": settings.query_template, "query_k": settings.query_k, "query_select": settings.query_select, **create}
         kw.update(train_sentences=fold.train, seed=settings.train.seed, **create)
     return cls.create(encoder or settings.encoder, fold.labels, options=options, **kw)
 
@@ -388,7 +391,7 @@ def run_cell(spec: MethodSpec, fold: FoldData, settings: Settings, directory: st
         encoder = str(enc_dir)
     tagger = build_tagger(spec, fold, settings, encoder=encoder)
     resume = (directory / "checkpoint" / "loop_state.json").is_file()
-    args = replace(settings.train, **spec.train, out_dir=str(directory), resume=resume)
+    args = replace(settings.train, **{**tagger.train_recipe, **spec.train}, out_dir=str(directory), resume=resume)
     if resume:
         say("  continuing from the cell's checkpoint")
     t1 = time.perf_counter()

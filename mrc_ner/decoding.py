@@ -139,3 +139,33 @@ def tags_to_candidates(tags: Sequence[str], scores: Sequence[float] | None = Non
         score = float(np.mean(scores[a:b])) if scores is not None else 1.0
         out.append(Candidate(score, a, b, label))
     return out
+
+
+def merge_type_switches(tags: Sequence[str], scores: Sequence[float]) -> list[Candidate]:
+    """IOB2 tags → candidates with one type per run: chunks that touch and switch type merge.
+
+    seqeval splits ``B-protein B-gene I-gene`` into a one-unit protein and a gene that
+    has lost its first unit; here the run becomes one entity typed by the largest
+    summed unit score. Touching chunks of the *same* type stay two entities
+    (``B-gene B-gene`` is two genes). The score is the mean unit score of the run.
+
+    >>> c = merge_type_switches(["B-protein", "B-gene", "I-gene", "I-gene", "O", "B-gene"], [0.5, 0.9, 0.9, 0.8, 1.0, 0.7])
+    >>> [(x.start, x.end, x.label) for x in c]
+    [(0, 4, 'gene'), (5, 6, 'gene')]
+    """
+    groups: list[list[Candidate]] = []
+    for c in tags_to_candidates(tags, scores):
+        last = groups[-1][-1] if groups else None
+        if last is not None and last.end == c.start and last.label != c.label:
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    out = []
+    for group in groups:
+        a, b = group[0].start, group[-1].end
+        weight: dict[str, float] = {}
+        for c in group:
+            weight[c.label] = weight.get(c.label, 0.0) + float(np.sum(scores[c.start:c.end]))
+        label = max(weight, key=lambda t: (weight[t], -[c.label for c in group].index(t)))
+        out.append(Candidate(float(np.mean(scores[a:b])), a, b, label))
+    return out

@@ -280,6 +280,8 @@ def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[S
     accelerator = Accelerator(gradient_accumulation_steps=args.grad_accum, mixed_precision="bf16" if args.bf16 else "no", cpu=not torch.cuda.is_available())
     all_feats, _ = tagger.features(train_sentences, with_labels=True)
     feats = sample_negatives(all_feats, args.negative_ratio, args.seed)
+    if not args.resume and getattr(tagger, "fresh_heads", True):
+        tagger.prepare_heads(feats)
     say(f"{len(feats)} training features ({len(all_feats)} before negative sampling)" if len(feats) < len(all_feats) else f"{len(feats)} training features")
     if not feats:
         raise InputError("the training set produced no model inputs (all sentences empty?)")

@@ -126,3 +126,28 @@ def test_long_sentence_aligns_without_the_tokenizers_too_long_warning(e5, mode):
         logger.removeHandler(handler)
     assert len(al.input_ids) > tok.model_max_length
     assert not [r for r in records if "longer than the specified maximum" in r.getMessage()]
+
+
+def test_mixed_mode_cjk_characters_and_latin_pieces(e5, cbp_documents):
+    s = Sentence.from_text("检测BRCA1突变和SMAD2-p53蛋白")
+    al = align(s, e5.tokenizer, "mixed")
+    text = s.text
+    covered = [text[a:b] for a, b in al.units]
+    assert "".join(covered) == text  # every character in exactly one unit, in order
+    assert covered[:2] == ["检", "测"] and "突" in covered and "-" in covered
+    pieces = [p for p in e5.tokenizer.tokenize("BRCA1") if p != "▁"]
+    assert covered[2:2 + len(pieces)] == [p.lstrip("▁") for p in pieces]  # the tokenizer's own pieces
+    assert len(al.input_ids) < len(text)  # shorter than char mode
+    units_with_token = sorted(u for u in al.token_unit if u >= 0)
+    assert units_with_token == list(range(len(al.units)))
+    # the edge loss is the subword pieces' inside Latin runs only: far below subword mode's
+    corpus = read_corpus(cbp_documents)
+    lost = total = 0
+    for sent in corpus.sentences[:1500]:
+        a = align(sent, e5.tokenizer, "mixed")
+        starts, ends = {u[0] for u in a.units}, {u[1] for u in a.units}
+        for sp in sent.spans:
+            total += 1
+            lost += sp.start not in starts or sp.end not in ends
+    sub_lost, sub_total = subword_boundary_loss(corpus.sentences[:1500], e5.tokenizer)
+    assert total == sub_total and lost < sub_lost / 5 and lost / total < 0.005

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
+from mrc_ner.errors import InputError
 from mrc_ner.evaluation import Scores
 from mrc_ner.models import load_tagger, tagger_class
 from mrc_ner.models.crf import encoder_layers
 from mrc_ner.training import TrainArgs
 
-METHODS = ["softmax", "crf", "partbert-crf", "bilstm-crf", "mrc", "mrc-packed"]
+METHODS = ["softmax", "hf-softmax", "crf", "partbert-crf", "bilstm-crf", "mrc", "mrc-packed"]
 
 
 def make(method: str, encoder, corpus, **kw):
@@ -99,3 +100,47 @@ def test_unknown_option_is_an_input_error(tiny_encoder, sample_cbp_corpus) -> No
         make("crf", tiny_encoder, sample_cbp_corpus, options={"trainable_layers": 2})
     with pytest.raises(InputError, match="lstm_hidden"):
         make("bilstm-crf", tiny_encoder, sample_cbp_corpus, options={"lstm_hidden": 3})
+
+
+def test_hf_softmax_uses_the_tokenizers_word_handling_and_its_recipe(tiny_encoder, sample_cbp_corpus) -> None:
+    tagger = make("hf-softmax", tiny_encoder, sample_cbp_corpus, align_mode="char")
+    s = sample_cbp_corpus.sentences[0]
+    assert tagger.mode_for(s) == "word"  # every character a word, as is_split_into_words does
+    enc = tagger.tokenizer(s.words, is_split_into_words=True, add_special_tokens=False)
+    assert tagger.align(s).input_ids == enc["input_ids"]
+    assert tagger.train_recipe["freeze_embeddings"] is False and tagger.train_recipe["negative_ratio"] == 1.0
+    assert float(tagger.classifier.bias.detach().abs().sum()) == 0.0
+    assert 0.0 < float(tagger.classifier.weight.detach().std()) < 0.05  # N(0, initializer_range), not nn.Linear's default
+
+
+@pytest.mark.parametrize("method", ["softmax", "crf"])
+def test_runs_decoding_gives_a_type_switching_run_one_entity(method, tiny_encoder, sample_cbp_corpus) -> None:
+    from mrc_ner.encoding.alignment import Aligned
+
+    aligned = Aligned([5] * 6, list(range(6)), [(i, i + 1) for i in range(6)])
+    seqeval = make(method, tiny_encoder, sample_cbp_corpus)
+    runs = make(method, tiny_encoder, sample_cbp_corpus, options={"decode": "runs"})
+    names = seqeval.tag_names
+    tags = ["B-protein", "B-gene", "I-gene", "I-gene", "O", "B-gene"]
+    ids = [names.index(t) for t in tags]
+    scores = [0.5, 0.9, 0.9, 0.8, 1.0, 0.7]
+    assert [(sp.start, sp.end, sp.label) for sp in seqeval.tags_to_spans(aligned, ids, scores)] == [(0, 1, "protein"), (1, 4, "gene"), (5, 6, "gene")]
+    assert [(sp.start, sp.end, sp.label) for sp in runs.tags_to_spans(aligned, ids, scores)] == [(0, 4, "gene"), (5, 6, "gene")]
+    bad = make(method, tiny_encoder, sample_cbp_corpus, options={"decode": "majority"})
+    with pytest.raises(InputError, match="unknown decoding"):
+        bad.tags_to_spans(aligned, ids, scores)
+
+
+def test_softmax_prior_bias_is_the_log_share_of_each_tag(tiny_encoder, sample_cbp_corpus) -> None:
+    sents = sample_cbp_corpus.sentences[:20]
+    t = make("softmax", tiny_encoder, sample_cbp_corpus, options={"prior_bias": True})
+    feats, _ = t.features(sents, with_labels=True)
+    t.prepare_heads(feats)
+    counts = torch.ones(t.num_tags)
+    for f in feats:
+        for v in f.labels["labels"]:
+            if v >= 0:
+                counts[v] += 1
+    probs = torch.softmax(t.classifier.bias.detach(), -1)
+    assert torch.allclose(probs, counts / counts.sum(), atol=1e-6)
+    assert int(probs.argmax()) == t.tag_names.index("O")

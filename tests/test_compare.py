@@ -111,6 +111,17 @@ def test_method_variants() -> None:
         cmp.parse_methods("crf,crf")
 
 
+def test_align_and_recipe_per_row(tiny_encoder) -> None:
+    specs = cmp.parse_methods("softmax:align=mixed, hf-softmax, mrc:align=char:query=simple")
+    assert specs[0].create == {"align": "mixed"} and specs[2].create == {"align": "char", "query_kind": "simple"}
+    folds = cmp.load_folds("k=3", SAMPLE_CBP, only=["k3-0"])
+    settings = tiny_settings(tiny_encoder)
+    assert cmp.build_tagger(specs[0], folds[0], settings).align_mode == "mixed"
+    assert cmp.build_tagger(specs[2], folds[0], settings).align_mode == "char"
+    hf = cmp.build_tagger(specs[1], folds[0], settings)
+    assert hf.train_recipe["freeze_embeddings"] is False
+
+
 def test_explicit_split_folds(tmp_path: Path) -> None:
     files = sorted(SAMPLE_CBP.iterdir())
     folds = cmp.load_folds(f"{files[0]},,{files[2]}")

@@ -89,6 +89,38 @@ def test_loss_weights_start_and_end_by_lambda(tiny_encoder, sample_cbp_corpus):
     assert torch.allclose(out["loss"], expected)
 
 
+def test_pos_weight_weights_the_positive_positions(tiny_encoder, sample_cbp_corpus):
+    sents = sample_cbp_corpus.sentences
+    t = make(tiny_encoder, sentences=sents, options={"lambda": 0.0, "dropout": 0.0, "pos_weight": 5.0})
+    t.eval()
+    batch = t.collate(t.features(sents[:3], with_labels=True)[0])
+    out = t(batch)
+    w = torch.tensor([1.0, 5.0])
+    expected = torch.nn.functional.cross_entropy(out["start_logits"].reshape(-1, 2), batch["start_labels"].reshape(-1), weight=w, ignore_index=-100)
+    assert torch.allclose(out["loss"], expected)
+    plain = torch.nn.functional.cross_entropy(out["start_logits"].reshape(-1, 2), batch["start_labels"].reshape(-1), ignore_index=-100)
+    assert not torch.allclose(out["loss"], plain)
+
+
+@pytest.mark.parametrize("method", ["mrc", "mrc-packed"])
+def test_prior_bias_starts_the_heads_at_the_share_of_positives(tiny_encoder, sample_cbp_corpus, method):
+    sents = sample_cbp_corpus.sentences
+    extra = {"train_sentences": list(sents), "query_kind": "simple"}
+    t = tagger_class(method).create(str(tiny_encoder), LABELS, max_length=96, **extra)  # prior_bias is the default
+    feats, _ = t.features(sents, with_labels=True)
+    t.prepare_heads(feats)
+    for head, prefix in ((t.start_head, "start_labels"), (t.end_head, "end_labels")):
+        vals = [v for f in feats for k, ls in f.labels.items() if k.startswith(prefix) for v in ls if v >= 0]
+        p = sum(vals) / len(vals)
+        assert 0 < p < 0.2
+        b = head.bias.detach()
+        assert float(torch.sigmoid(b[1] - b[0])) == pytest.approx(p, rel=1e-4)
+    off = tagger_class(method).create(str(tiny_encoder), LABELS, max_length=96, options={"prior_bias": False}, **extra)
+    before = off.start_head.bias.detach().clone()
+    off.prepare_heads(feats)
+    assert torch.equal(off.start_head.bias.detach(), before)
+
+
 def test_unknown_options_and_end_heads_are_input_errors(tiny_encoder, sample_cbp_corpus):
     with pytest.raises(InputError, match="no option"):
         make(tiny_encoder, sentences=sample_cbp_corpus.sentences, options={"bogus": 1})

@@ -31,7 +31,7 @@ def compare(
         str,
         typer.Option(
             "--methods",
-            help="Comma-separated rows: mrc, mrc-packed, softmax, crf, partbert-crf, bilstm-crf, lm-mixed, each optionally with variants METHOD:KEY=VALUE[:KEY=VALUE], "
+            help="Comma-separated rows: mrc, mrc-packed, softmax, crf, partbert-crf, bilstm-crf, lm-mixed, hf-softmax (the plain Hugging Face fine-tune, as a reference), each optionally with variants METHOD:KEY=VALUE[:KEY=VALUE], "
             "e.g. mrc:query=simple, mrc:end=linear, partbert-crf:layers=2, crf:head_lr=0.01, lm-mixed:lm_max_steps=500.",
         ),
     ] = DEFAULT_METHODS,
@@ -53,7 +53,7 @@ def compare(
     gradient_checkpointing: Annotated[bool, typer.Option("--gradient-checkpointing", help="Recompute encoder activations in the backward pass: much less memory for about a third more time.")] = False,
     negative_ratio: Annotated[float, typer.Option(help="Share of entity-free training features kept (1 = all), for every row; per row: mrc:negative_ratio=0.3.")] = 1.0,
     bf16: Annotated[bool, typer.Option(help="bf16 autocast.")] = False,
-    align: Annotated[str, typer.Option(help="auto, char, subword or word.")] = "auto",
+    align: Annotated[str, typer.Option(help="auto, char, mixed, subword or word (mixed: CJK characters one unit each, Latin/digit runs in tokenizer pieces).")] = "auto",
     query_kind: Annotated[str, typer.Option(help="MRC queries: examples, simple or none.")] = "examples",
     query_template: Annotated[Optional[str], typer.Option(help="MRC query template: en, zh, cbp or a JSON path.")] = None,
     query_k: Annotated[int, typer.Option(help="MRC: examples per query.")] = 3,

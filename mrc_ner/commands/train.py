@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -65,6 +66,7 @@ def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_len
     own = new.state_dict()
     compatible = {k: v for k, v in old.state_dict().items() if k in own and own[k].shape == v.shape}
     new.load_state_dict(compatible, strict=False)
+    new.fresh_heads = not any(k in compatible for k in new.state_dict() if not k.startswith("encoder."))
     return new
 
 
@@ -72,7 +74,7 @@ def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_len
 def train(
     train: Annotated[list[str], typer.Option("--train", help="Training data: a column/JSONL file or directory, or a published fold's train_test_split.info. Repeatable: several corpora, each annotated for its own types (MRC asks each sentence only its corpus's types; softmax/crf see the naive union).")],
     out: Annotated[Path, typer.Option("--out", help="Output model directory.")],
-    method: Annotated[str, typer.Option("--method", help="mrc, mrc-packed, softmax, crf, partbert-crf, bilstm-crf.")] = "mrc",
+    method: Annotated[str, typer.Option("--method", help="mrc, mrc-packed, softmax, crf, partbert-crf, bilstm-crf, hf-softmax.")] = "mrc",
     dev: Annotated[list[str], typer.Option("--dev", help="Dev data path, or a fraction (e.g. 0.1) of the training documents. With several --train: once per --train, or one fraction for all.")] = [],  # noqa: B006
     test: Annotated[list[str], typer.Option("--test", help="Test data scored after training. With several --train: once per --train; each scored on its corpus's types.")] = [],  # noqa: B006
     corpus: Annotated[Optional[str], typer.Option("--corpus", help="Documents directory for a fold .info file (default: <folds>/../documents).")] = None,
@@ -85,7 +87,7 @@ def train(
     grad_accum: Annotated[int, typer.Option(help="Gradient accumulation steps.")] = 1,
     max_length: Annotated[int, typer.Option(help="Encoder input length; longer contexts are windowed.")] = 256,
     overlap: Annotated[int, typer.Option(help="Overlap between windows, in tokens.")] = 64,
-    align: Annotated[str, typer.Option(help="auto, char, subword or word.")] = "auto",
+    align: Annotated[str, typer.Option(help="auto, char, mixed, subword or word (mixed: CJK characters one unit each, Latin/digit runs in tokenizer pieces).")] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     patience: Annotated[int, typer.Option(help="Early stopping: epochs without dev improvement.")] = 3,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimizer steps.")] = None,
@@ -131,6 +133,9 @@ def train(
         for label, q in tagger.options["queries"].items():
             console.print(f"query [bold]{label}[/]: {q}")
     args = TrainArgs(epochs=epochs, batch_size=batch_size, encoder_lr=encoder_lr, head_lr=head_lr, warmup_ratio=warmup_ratio, grad_accum=grad_accum, seed=seed, bf16=bf16, patience=patience, max_steps=max_steps, freeze_embeddings=freeze_embeddings, gradient_checkpointing=gradient_checkpointing, negative_ratio=negative_ratio, out_dir=str(out), resume=resume, calibrate=calibrate)
+    if tagger.train_recipe:
+        args = replace(args, **tagger.train_recipe)
+        console.print(f"{method} trains with its own recipe: " + ", ".join(f"{k}={v}" for k, v in tagger.train_recipe.items()))
     t0 = time.perf_counter()
     state = tagger.fit(splits.train, splits.dev or None, args, log=console.print)
     wall = time.perf_counter() - t0

@@ -156,6 +156,9 @@ class Tagger(nn.Module):
     takes_queries: ClassVar[bool] = False
     #: options a subclass understands, with their defaults (saved in config.json)
     default_options: ClassVar[dict[str, Any]] = {}
+    #: :class:`~mrc_ner.training.TrainArgs` fields this method always trains with (``train`` and
+    #: ``compare`` apply them over the shared settings; a ``compare`` row may still override them)
+    train_recipe: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, encoder: nn.Module, tokenizer, *, labels: Sequence[str], encoder_name: str, align_mode: str = "auto", max_length: int = 512, overlap: int = 64, options: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -197,6 +200,9 @@ class Tagger(nn.Module):
     def build_heads(self) -> None:
         """Create the method's layers (called from ``__init__``)."""
         raise NotImplementedError
+
+    def prepare_heads(self, feats: Sequence["Feature"]) -> None:
+        """Data-dependent head initialisation from the training features, before a fresh run (default: none)."""
 
     # ------------------------------------------------------------------ processor
     def mode_for(self, sentence: Sentence) -> str:

@@ -38,7 +38,7 @@ from mrc_ner.models.token_classification import TokenClassificationTagger
 class CRFTagger(TokenClassificationTagger):
     """Linear emissions over the encoder's hidden states, a CRF over IOB2 tags."""
 
-    default_options = {"dropout": 0.1, "constrained": True}
+    default_options = {**TokenClassificationTagger.default_options, "dropout": 0.1, "constrained": True}
 
     def build_heads(self) -> None:
         """Dropout, the emission layer and the CRF."""

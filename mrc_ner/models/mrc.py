@@ -33,6 +33,7 @@ learnt as "no entity".
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -59,6 +60,8 @@ class MRCTagger(Tagger):
         "lambda": 0.5,
         "end_head": "start_aware",
         "dropout": 0.1,
+        "prior_bias": True,
+        "pos_weight": 1.0,
         "threshold": 0.5,
         "max_span_units": 30,
     }
@@ -152,12 +155,38 @@ class MRCTagger(Tagger):
             end_logits = self.end_head(h)
         out = {"start_logits": start_logits, "end_logits": end_logits}
         if "start_labels" in batch:
-            ce = nn.functional.cross_entropy
-            ls = ce(start_logits.reshape(-1, 2), batch["start_labels"].reshape(-1), ignore_index=-100)
-            le = ce(end_logits.reshape(-1, 2), batch["end_labels"].reshape(-1), ignore_index=-100)
-            lam = float(self.options["lambda"])
-            out["loss"] = (1 - lam) * ls + lam * le
+            out["loss"] = self.span_loss(start_logits, end_logits, batch["start_labels"], batch["end_labels"])
         return out
+
+    def span_loss(self, start_logits: torch.Tensor, end_logits: torch.Tensor, start_labels: torch.Tensor, end_labels: torch.Tensor) -> torch.Tensor:
+        """``(1 − λ)·CE(start) + λ·CE(end)`` over labelled positions; positives weighted ``pos_weight``."""
+        weight = torch.tensor([1.0, float(self.options["pos_weight"])], device=start_logits.device, dtype=start_logits.dtype)
+        ce = nn.functional.cross_entropy
+        ls = ce(start_logits.reshape(-1, 2), start_labels.reshape(-1), weight=weight, ignore_index=-100)
+        le = ce(end_logits.reshape(-1, 2), end_labels.reshape(-1), weight=weight, ignore_index=-100)
+        lam = float(self.options["lambda"])
+        return (1 - lam) * ls + lam * le
+
+    def prepare_heads(self, feats: Sequence[Feature]) -> None:
+        """With ``prior_bias``: start/end biases at the training set's share of positive positions.
+
+        A fresh head predicts P(start) = 0.5 everywhere, while about one context unit in
+        fifty starts a mention; the first hundreds of steps then only learn "no". Starting
+        at the prior (as RetinaNet does for its rare class) leaves the steps to the encoder.
+        """
+        if not self.options["prior_bias"]:
+            return
+        for head, prefix in ((self.start_head, "start_labels"), (self.end_head, "end_labels")):
+            pos = total = 0
+            for f in feats:
+                for key, labels in f.labels.items():
+                    if key.startswith(prefix):
+                        pos += sum(v == 1 for v in labels)
+                        total += sum(v >= 0 for v in labels)
+            if total and 0 < pos < total:
+                p = pos / total
+                with torch.no_grad():
+                    head.bias.copy_(torch.tensor([0.0, math.log(p / (1 - p))], dtype=head.bias.dtype))
 
     # ------------------------------------------------------------------ decoder
     def decode_sentence(self, sentence: Sentence, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]) -> list[Span]:

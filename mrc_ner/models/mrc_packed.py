@@ -26,7 +26,6 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch import nn
 
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.encoding.alignment import Aligned
@@ -120,11 +119,7 @@ class PackedMRCTagger(MRCTagger):
         if "start_labels_0" in batch:
             starts = torch.stack([batch[f"start_labels_{k}"] for k in range(len(self.asked_types))], dim=-1)
             ends = torch.stack([batch[f"end_labels_{k}"] for k in range(len(self.asked_types))], dim=-1)
-            ce = nn.functional.cross_entropy
-            ls = ce(start_logits.reshape(-1, 2), starts.reshape(-1), ignore_index=-100)
-            le = ce(end_logits.reshape(-1, 2), ends.reshape(-1), ignore_index=-100)
-            lam = float(self.options["lambda"])
-            out["loss"] = (1 - lam) * ls + lam * le
+            out["loss"] = self.span_loss(start_logits, end_logits, starts, ends)
         return out
 
     # ------------------------------------------------------------------ decoder

@@ -21,12 +21,24 @@ from mrc_ner.models.token_classification import TokenClassificationTagger
 class SoftmaxTagger(TokenClassificationTagger):
     """Linear layer over the encoder's hidden states, cross-entropy over IOB2 tags."""
 
-    default_options = {"dropout": 0.1}
+    default_options = {**TokenClassificationTagger.default_options, "dropout": 0.1, "prior_bias": False}
 
     def build_heads(self) -> None:
         """Dropout + linear classifier."""
         self.dropout = nn.Dropout(self.options["dropout"])
         self.classifier = nn.Linear(self.hidden_size, self.num_tags)
+
+    def prepare_heads(self, feats: Sequence[Feature]) -> None:
+        """With ``prior_bias``: the classifier's bias at the log share of each tag in the training features."""
+        if not self.options.get("prior_bias"):
+            return
+        counts = torch.ones(self.num_tags)  # add-one: a tag absent from the data keeps a finite bias
+        for f in feats:
+            for v in f.labels.get("labels", ()):
+                if v >= 0:
+                    counts[v] += 1
+        with torch.no_grad():
+            self.classifier.bias.copy_(torch.log(counts / counts.sum()).to(self.classifier.bias.dtype))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``logits`` (batch, length, tags), and ``loss`` with labels."""

@@ -4,23 +4,34 @@ Each window is ``[CLS] context [SEP]``; every unit's first token carries an IOB2
 tag id (``O``, ``B-type``, ``I-type``), all other positions are ignored (-100).
 Subclasses add the head: :class:`~mrc_ner.models.softmax.SoftmaxTagger` a linear
 layer, the CRF taggers a CRF on top.
+
+Decoding (option ``decode``): ``seqeval`` (the default) reads the tags exactly as seqeval does;
+``runs`` gives a run of non-``O`` tags that switches type one entity of
+the type with the largest summed score (:func:`~mrc_ner.decoding.merge_type_switches`),
+so a one-unit type slip (``S``/B-protein ``MAD2``/gene) no longer cuts the mention.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.corpus.schemes import chunks_to_tags
-from mrc_ner.decoding import tags_to_candidates
+from mrc_ner.decoding import merge_type_switches, tags_to_candidates
 from mrc_ner.encoding.alignment import Aligned, spans_to_unit_chunks, unit_chunks_to_spans
+from mrc_ner.errors import InputError
 from mrc_ner.models.base import Feature, Tagger
+
+
+DECODINGS = ("runs", "seqeval")
 
 
 class TokenClassificationTagger(Tagger):
     """Base for methods that tag every unit with IOB2."""
+
+    default_options: ClassVar[dict[str, Any]] = {"decode": "seqeval"}
 
     @property
     def tag_names(self) -> list[str]:
@@ -65,5 +76,9 @@ class TokenClassificationTagger(Tagger):
     def tags_to_spans(self, aligned: Aligned, tag_ids: Sequence[int], scores: Sequence[float]) -> list[Span]:
         """Unit tag ids → character spans (IOB2, orphan I- repaired as in seqeval)."""
         names = self.tag_names
-        cands = tags_to_candidates([names[i] for i in tag_ids], scores)
+        decode = self.options.get("decode", "seqeval")
+        if decode not in DECODINGS:
+            raise InputError(f"unknown decoding {decode!r}; choose one of {', '.join(DECODINGS)}")
+        tags = [names[i] for i in tag_ids]
+        cands = merge_type_switches(tags, scores) if decode == "runs" else tags_to_candidates(tags, scores)
         return unit_chunks_to_spans(aligned.units, [(c.start, c.end, c.label) for c in cands], [c.score for c in cands])

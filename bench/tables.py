@@ -1,0 +1,62 @@
+"""Rebuild a BENCHMARKS.md table from committed run records (no weights needed).
+
+Each run directory under ``benchmarks/<set>/`` holds what ``mrc-ner train`` wrote:
+``train_log.jsonl`` (one line per epoch, dev scores included), ``run_summary.json``,
+``training_args.json`` and ``model_config.json`` (the model's config without the
+encoder's). This prints one markdown row per run: method, the options and training
+settings that differ from the set's first run, steps, dev micro F1 after each epoch.
+
+    python bench/tables.py benchmarks/ncbi_slice300
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def load_run(directory: Path) -> dict[str, Any]:
+    """One run's records."""
+    log = [json.loads(line) for line in (directory / "train_log.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {
+        "name": directory.name,
+        "config": json.loads((directory / "model_config.json").read_text(encoding="utf-8")),
+        "args": json.loads((directory / "training_args.json").read_text(encoding="utf-8")),
+        "log": log,
+    }
+
+
+def settings_of(run: dict[str, Any]) -> dict[str, Any]:
+    """The settings a row may differ in: method options (not the queries), alignment, training args."""
+    opts = {k: v for k, v in run["config"]["options"].items() if k != "queries"}
+    args = {k: v for k, v in run["args"].items() if k not in ("out_dir", "resume", "log_every")}
+    return {"align": run["config"]["align_mode"], **opts, **args}
+
+
+def table(runs: list[dict[str, Any]]) -> str:
+    """Markdown: one row per run, epochs as columns of dev micro F1."""
+    epochs = max(len(r["log"]) for r in runs)
+    head = "| run | method | settings | steps | " + " | ".join(f"dev F1 ep {i + 1}" for i in range(epochs)) + " |"
+    rule = "|---|---|---|---:|" + "---:|" * epochs
+    rows = [head, rule]
+    for r in runs:
+        s = settings_of(r)
+        shown = ", ".join(f"{k}={v}" for k, v in s.items() if k in ("align", "prior_bias", "pos_weight", "freeze_embeddings", "negative_ratio", "decode", "encoder_lr", "head_lr", "epochs", "batch_size"))
+        f1 = [f"{100 * e['dev']['micro']['f1']:.2f}" if "dev" in e else "—" for e in r["log"]]
+        f1 += [""] * (epochs - len(f1))
+        rows.append(f"| {r['name']} | {r['config']['method']} | {shown} | {r['log'][-1]['step']} | " + " | ".join(f1) + " |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("set", type=Path, help="a benchmarks/<set> directory of run directories")
+    a = ap.parse_args()
+    runs = [load_run(d) for d in sorted(a.set.iterdir()) if (d / "train_log.jsonl").is_file()]
+    print(table(runs))
+
+
+if __name__ == "__main__":
+    main()
