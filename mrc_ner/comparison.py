@@ -68,7 +68,7 @@ from typing import Any, Callable, Sequence
 from mrc_ner.corpus.model import Corpus, Sentence
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.aggregate import FoldSummary, aggregate, format_mean_std, mean_std, paired_ttest
-from mrc_ner.evaluation.metrics import Scores, TypeScore, score_spans
+from mrc_ner.evaluation.metrics import Scores, TypeScore, annotated_only, score_spans
 from mrc_ner.io import atomic_write_json, atomic_write_text
 from mrc_ner.queries import is_query_method
 from mrc_ner.training import TrainArgs
@@ -212,10 +212,46 @@ class FoldData:
     dev: list[Sentence]
     test: list[Sentence]
     labels: list[str]
+    #: for a union of corpora: each corpus's name and test sentences (scored on its own types)
+    corpora: list[tuple[str, list[Sentence]]] = field(default_factory=list)
 
 
 def _labels(sentences: Sequence[Sentence]) -> list[str]:
     return sorted({sp.label for s in sentences for sp in s.spans})
+
+
+def _explicit_split(spec: str) -> tuple[list[Sentence], list[Sentence], list[Sentence]]:
+    from mrc_ner.corpus.conll import read_corpus
+
+    parts = [p.strip() for p in spec.split(",")]
+    if len(parts) != 3 or not parts[0] or not parts[2]:
+        raise InputError(f"bad --folds {spec!r}: explicit splits are three paths TRAIN,DEV,TEST (DEV may be empty)")
+    train, dev, test = (read_corpus(p).sentences if p else [] for p in parts)
+    return train, dev, test
+
+
+def union_fold(spec: str) -> FoldData:
+    """``A_TRAIN,A_DEV,A_TEST+B_TRAIN,B_DEV,B_TEST…``: one fold, ``union``, over partly annotated corpora.
+
+    Each corpus's sentences record its types (``annotated_types``): MRC rows ask
+    them only those queries, softmax/crf rows learn the naive union (missing types =
+    ``O``), and every row is scored on each corpus's test set on its own types.
+    """
+    from mrc_ner.corpus.joint import corpus_name, corpus_types, mark_annotated
+
+    train: list[Sentence] = []
+    dev: list[Sentence] = []
+    corpora: list[tuple[str, list[Sentence]]] = []
+    for part in spec.split("+"):
+        tr, dv, te = _explicit_split(part)
+        mark_annotated([*tr, *dv, *te], corpus_types(tr, dv, te))
+        name = corpus_name(part.split(",")[0].strip())
+        names = [n for n, _ in corpora]
+        corpora.append((name if name not in names else f"{name}#{len(names) + 1}", te))
+        train += tr
+        dev += dv
+    test = [s for _, te in corpora for s in te]
+    return FoldData("union", train, dev, test, _labels([*train, *dev, *test]), corpora)
 
 
 def load_folds(spec: str, corpus: str | Path | None = None, *, seed: int = 0, dev_docs: int | float = 1, only: Sequence[str] = ()) -> list[FoldData]:
@@ -232,11 +268,10 @@ def load_folds(spec: str, corpus: str | Path | None = None, *, seed: int = 0, de
     from mrc_ner.corpus.conll import read_corpus
     from mrc_ner.corpus.folds import parse_folds_spec
 
-    if "," in spec:
-        parts = [p.strip() for p in spec.split(",")]
-        if len(parts) != 3 or not parts[0] or not parts[2]:
-            raise InputError(f"bad --folds {spec!r}: explicit splits are three paths TRAIN,DEV,TEST (DEV may be empty)")
-        train, dev, test = (read_corpus(p).sentences if p else [] for p in parts)
+    if "+" in spec:
+        folds = [union_fold(spec)]
+    elif "," in spec:
+        train, dev, test = _explicit_split(spec)
         folds = [FoldData("split", train, dev, test, _labels([*train, *dev, *test]))]
     else:
         if corpus is None:
@@ -363,15 +398,20 @@ def run_cell(spec: MethodSpec, fold: FoldData, settings: Settings, directory: st
     state = tagger.fit(fold.train, fold.dev or None, args, progress=settings.progress, log=lambda m: say(f"  {m}"))
     train_seconds = time.perf_counter() - t1
     t2 = time.perf_counter()
-    pred = tagger.predict(fold.test, batch_size=args.eval_batch_size)
+    pred = annotated_only(fold.test, tagger.predict(fold.test, batch_size=args.eval_batch_size))
     scores = score_spans([s.spans for s in fold.test], pred)
     test_seconds = time.perf_counter() - t2
+    per_corpus, k = {}, 0
+    for name, sentences in fold.corpora:
+        per_corpus[name] = score_spans([s.spans for s in sentences], pred[k:k + len(sentences)]).to_dict()
+        k += len(sentences)
     result = {
         "format": CELL_FORMAT,
         "fold": fold.name,
         "method": spec.name,
         "base_method": spec.method,
         "scores": scores.to_dict(),
+        **({"corpora": per_corpus} if per_corpus else {}),
         "wall_seconds": round(time.perf_counter() - t0, 3),
         "train_seconds": round(train_seconds, 3),
         "test_seconds": round(test_seconds, 3),

@@ -1,5 +1,14 @@
 """Model outputs → spans: MRC start/end pairing, flat overlap resolution, tag decoding.
 
+MRC decoding has two modes:
+
+* **flat** (default): per type, each start above the threshold is paired with the
+  nearest end (:func:`nearest_match`); then spans that overlap, of any type, are
+  resolved to one flat labelling by score (:func:`resolve_flat`).
+* **nested**: per type, the candidates of :func:`nested_pairs` (which include the
+  nearest-match ones), and no resolution: spans of different types may overlap
+  freely, and spans of one type may nest.
+
 All functions here work on *units* (see :mod:`mrc_ner.encoding.alignment`) and
 return unit ranges ``(first, last_exclusive, label)`` with scores; the tagger maps
 them to character spans.
@@ -52,14 +61,57 @@ def nearest_match(starts: Sequence[bool], ends: Sequence[bool]) -> list[tuple[in
     return pairs
 
 
-def mrc_candidates(start_probs: np.ndarray, end_probs: np.ndarray, label: str) -> list[Candidate]:
-    """Candidates of one type from per-unit start/end probabilities (argmax = prob > 0.5).
+def nested_pairs(starts: Sequence[bool], ends: Sequence[bool], *, max_length: int) -> list[tuple[int, int]]:
+    """Every start paired with every end at or after it, within ``max_length`` units, except coordinations.
 
-    A span's score is the mean of its start and end probabilities.
+    The rule: a pair ``(s, e)`` is kept when ``s`` is a start, ``e`` an end,
+    ``e - s < max_length``, and the span does not hold *both* another start after
+    ``s`` and another end before ``e``. A span may share its first unit with a nested
+    mention (``[[IL-2 gene] expression]``) or its last one (``[human [IL-2 receptor]]``),
+    but one that contains a whole other start … end boundary pair (``IL-2 and IL-4``)
+    is taken to be two mentions. Nearest-match pairs always satisfy the rule.
+    Returns unit ranges ``(first, last_exclusive)`` in text order.
+
+    >>> nested_pairs([1, 0, 0], [0, 1, 1], max_length=10)
+    [(0, 2), (0, 3)]
+    >>> nested_pairs([1, 0, 1], [1, 0, 1], max_length=10)  # "IL-2 and IL-4"
+    [(0, 1), (2, 3)]
+    >>> nested_pairs([1, 1, 0], [0, 0, 1], max_length=10)
+    [(0, 3), (1, 3)]
     """
-    starts = start_probs > 0.5
-    ends = end_probs > 0.5
-    return [Candidate(float((start_probs[a] + end_probs[b - 1]) / 2), a, b, label) for a, b in nearest_match(starts, ends)]
+    n = len(starts)
+    start_pos = [i for i in range(n) if starts[i]]
+    end_pos = [j for j in range(n) if ends[j]]
+    pairs = []
+    for s in start_pos:
+        for e in end_pos:
+            if e < s:
+                continue
+            if e - s >= max_length:
+                break
+            inner_start = any(s < x <= e for x in start_pos)
+            inner_end = any(s <= y < e for y in end_pos)
+            if not (inner_start and inner_end):
+                pairs.append((s, e + 1))
+    return sorted(pairs)
+
+
+def mrc_candidates(start_probs: np.ndarray, end_probs: np.ndarray, label: str, *, threshold: float = 0.5, nested: bool = False, max_length: int = 30) -> list[Candidate]:
+    """Candidates of one type from per-unit start/end probabilities.
+
+    A unit is a start (an end) when its probability is above ``threshold`` (0.5 is
+    the argmax of the two-class heads). Flat: :func:`nearest_match`; nested:
+    :func:`nested_pairs` with ``max_length``. A span's score is the mean of its
+    start and end probabilities.
+
+    >>> c = mrc_candidates(np.array([0.9, 0.1, 0.2]), np.array([0.1, 0.6, 0.7]), "gene", nested=True)
+    >>> [(x.start, x.end) for x in c]
+    [(0, 2), (0, 3)]
+    """
+    starts = start_probs > threshold
+    ends = end_probs > threshold
+    pairs = nested_pairs(starts, ends, max_length=max_length) if nested else nearest_match(starts, ends)
+    return [Candidate(float((start_probs[a] + end_probs[b - 1]) / 2), a, b, label) for a, b in pairs]
 
 
 def resolve_flat(candidates: Sequence[Candidate]) -> list[Candidate]:

@@ -61,6 +61,8 @@ class TrainArgs:
     out_dir: str | None = None
     resume: bool = False
     log_every: int = 10
+    #: after training, tune prediction options on dev (MRC: the start/end threshold, saved in config.json)
+    calibrate: bool = True
 
 
 @dataclass
@@ -348,7 +350,21 @@ def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[S
     if out is not None and state.best_epoch > 0 and dev_sentences:
         best = type(tagger).load(out)
         tagger.load_state_dict(best.state_dict())  # leave the caller holding the best model
+    if args.calibrate and dev_sentences and accelerator.is_main_process:
+        calibrate(tagger, dev_sentences, args, out, say)
     return state
+
+
+def calibrate(tagger, dev: Sequence[Sentence], args: TrainArgs, out: Path | None, say: Callable[[str], None]) -> None:
+    """Tune the tagger's prediction options on dev; record them in ``out/config.json`` and ``out/calibration.json``."""
+    result = tagger.calibrate(dev, batch_size=args.eval_batch_size)
+    if result is None:
+        return
+    best = next((r for r in result["sweep"] if r["threshold"] == result["threshold"]), None)
+    say(f"threshold {result['threshold']} chosen on dev" + (f" (micro F1 {best['f1']:.4f})" if best else ""))
+    if out is not None and (out / "config.json").is_file():
+        atomic_write_json(out / "config.json", tagger.config_dict())
+        atomic_write_json(out / "calibration.json", result)
 
 
 def train_args_from_dict(d: dict) -> TrainArgs:

@@ -59,3 +59,17 @@ QUANTIZE_HELP = ("none; int8: dynamic int8 quantization of every linear layer, C
                  "F1 fell 2.3 points on NCBI-disease but 11-15 on the Chinese patents); bf16: bfloat16 autocast, "
                  "fast only on CPUs with bf16 matrix units (AVX512-BF16, AMX) or GPUs (1.6-1.8x, F1 unchanged "
                  "on cbp fold 0). See BENCHMARKS.md.")
+
+
+#: help of the prediction-time options (predict, extract, evaluate --model)
+TYPES_HELP = "Comma-separated entity types to ask (a subset of the trained ones, or types given a --query); default: every trained type."
+QUERY_HELP = 'MRC: TYPE="free-text question" (repeatable): ask for a type the model was not trained on, or replace a trained type\'s question.'
+NESTED_HELP = "MRC: keep overlapping spans (of different types, and nested ones of one type) instead of one flat labelling."
+THRESHOLD_HELP = "MRC: start/end probability threshold (default: the one chosen on dev after training, saved in the model; lower finds more)."
+
+
+def configure_prediction(tagger, *, types: str | None, query: list[str], nested: bool, threshold: float | None):
+    """Apply ``--types``, ``--query``, ``--nested`` and ``--threshold`` to a loaded tagger; returns it."""
+    from mrc_ner.models.settings import parse_queries, parse_types
+
+    return tagger.configure(types=parse_types(types), queries=parse_queries(query), nested=nested or None, threshold=threshold)

@@ -26,7 +26,7 @@ def _dev_docs(text: str) -> int | float:
 def compare(
     out: Annotated[Path, typer.Option("--out", help="Output directory: cells/<fold>/<method>/ (model + result.json) and results.{json,csv,md}.")],
     corpus: Annotated[Optional[Path], typer.Option("--corpus", help="Documents directory (one document per file) for published or k=N folds.")] = None,
-    folds: Annotated[str, typer.Option("--folds", help="published (folds in <corpus>/../folds), published=DIR, k=N, or TRAIN,DEV,TEST paths (DEV may be empty).")] = "published",
+    folds: Annotated[str, typer.Option("--folds", help="published (folds in <corpus>/../folds), published=DIR, k=N, TRAIN,DEV,TEST paths (DEV may be empty), or a union of partly annotated corpora A_TRAIN,A_DEV,A_TEST+B_TRAIN,B_DEV,B_TEST (MRC asks each corpus its own types; softmax/crf learn the naive union; each test set scored on its own types).")] = "published",
     methods: Annotated[
         str,
         typer.Option(

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mrc_ner.commands._common import QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, print_json, run_postprocess
+from mrc_ner.commands._common import NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, print_json, run_postprocess
 from mrc_ner.corpus.conll import read_corpus
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.metrics import check_same_sentences, score_sentences
@@ -33,15 +33,26 @@ def evaluate(
     postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
     orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
     invalid_symbols: Annotated[str, typer.Option(help="With --postprocess: characters that invalidate an entity.")] = "?~˜。",
+    types: Annotated[Optional[str], typer.Option("--types", help="With --model: " + TYPES_HELP)] = None,
+    query: Annotated[list[str], typer.Option("--query", help="With --model: " + QUERY_HELP)] = [],  # noqa: B006
+    nested: Annotated[bool, typer.Option("--nested", help="With --model: " + NESTED_HELP)] = False,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help="With --model: " + THRESHOLD_HELP)] = None,
+    sweep: Annotated[bool, typer.Option("--sweep", help="With an MRC --model: micro P/R/F1 at start/end thresholds 0.05 … 0.95 (one prediction pass), instead of the per-type table.")] = False,
 ) -> None:
     """Precision, recall and F1 per type and micro/macro/weighted (strict match = seqeval's figures)."""
     gold_sents = read_corpus(gold).sentences
+    if model is None and (types or query or nested or threshold is not None or sweep):
+        raise InputError("--types, --query, --nested, --threshold and --sweep need --model")
     if model is not None:
         if pred is not None:
             raise InputError("give either PRED or --model, not both")
         from mrc_ner.models.quantize import load_for_inference
 
-        pred_sents = load_for_inference(model, quantize=quantize).predict_sentences(gold_sents, batch_size=batch_size)
+        tagger = configure_prediction(load_for_inference(model, quantize=quantize), types=types, query=query, nested=nested, threshold=threshold)
+        if sweep:
+            _print_sweep(tagger, gold_sents, batch_size=batch_size, json_=json_, threshold=threshold)
+            return
+        pred_sents = tagger.predict_sentences(gold_sents, batch_size=batch_size)
     else:
         if pred is None:
             raise InputError("missing PRED: give the predictions to score, e.g. `mrc-ner evaluate gold.bio pred.bio`, or --model DIR")
@@ -58,3 +69,27 @@ def evaluate(
         print_json(scores.to_dict())
         return
     console.print(scores_table(scores, title=f"{match} match, {len(gold_sents)} sentences"))
+
+
+def _print_sweep(tagger, sentences, *, batch_size: int, json_: bool, threshold: float | None) -> None:
+    """The threshold sweep of an MRC tagger on ``sentences``, as a table or JSON."""
+    from rich.table import Table
+
+    if not tagger.takes_queries:
+        raise InputError(f"--sweep needs an MRC model (mrc, mrc-packed); this model's method is {tagger.method!r}")
+    if threshold is not None:
+        raise InputError("--sweep tries every threshold; leave out --threshold")
+    rows = tagger.threshold_sweep(sentences, batch_size=batch_size)
+    saved = float(tagger.options["threshold"])
+    if json_:
+        print_json({"saved_threshold": saved, "sweep": rows})
+        return
+    best = max(r["f1"] for r in rows)
+    table = Table(title=f"micro F1 against the start/end threshold, {len(sentences)} sentences (saved: {saved})")
+    for col in ("threshold", "F1", "P", "R", "predicted", "correct"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        mark = " *" if r["f1"] == best else ""
+        style = "bold" if r["threshold"] == saved else None
+        table.add_row(f"{r['threshold']:.2f}", f"{100 * r['f1']:.2f}{mark}", f"{100 * r['precision']:.2f}", f"{100 * r['recall']:.2f}", str(r["predicted"]), str(r["correct"]), style=style)
+    console.print(table)

@@ -9,11 +9,11 @@ The pipeline itself is :mod:`mrc_ner.mining.extract`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from mrc_ner.commands._common import QUANTIZE_HELP, console, err_console, handles_input_errors
+from mrc_ner.commands._common import NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, err_console, handles_input_errors
 from mrc_ner.mining.extract import ExtractOptions
 
 
@@ -51,6 +51,10 @@ def extract(
     cpu: Annotated[bool, typer.Option("--cpu", help="Run on the CPU even when a GPU is present.")] = False,
     quantize: Annotated[str, typer.Option("--quantize", help=QUANTIZE_HELP)] = "none",
     flat_memory: Annotated[bool, typer.Option("--flat-memory/--no-flat-memory", help="Fix the C allocator's mmap threshold (glibc) so that memory barely grows with the corpus (1.7 GB peak for 100,000 cbp sentences); --no-flat-memory leaves glibc's default, about 20% faster while memory grows.")] = True,
+    types: Annotated[Optional[str], typer.Option("--types", help=TYPES_HELP)] = None,
+    query: Annotated[list[str], typer.Option("--query", help=QUERY_HELP)] = [],  # noqa: B006
+    nested: Annotated[bool, typer.Option("--nested", help=NESTED_HELP)] = False,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help=THRESHOLD_HELP)] = None,
 ) -> None:
     """Extract entities with offsets into the original text, then statistics and the gene network."""
     from mrc_ner.mining.extract import extraction_tables, run_extraction
@@ -69,7 +73,7 @@ def extract(
     state = _process_state(cpu)
 
     def load(path):
-        return load_for_inference(path, quantize=quantize, device=str(state.device))
+        return configure_prediction(load_for_inference(path, quantize=quantize, device=str(state.device)), types=types, query=query, nested=nested, threshold=threshold)
 
     try:
         stats = run_extraction(inputs, model, out, options, state=state, console=console, load=load)

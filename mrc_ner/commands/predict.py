@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from mrc_ner.commands._common import QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, run_postprocess
+from mrc_ner.commands._common import NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, run_postprocess
 from mrc_ner.corpus.conll import COLUMN_SUFFIXES, read_corpus, read_text_lines
 from mrc_ner.corpus.model import Corpus, Document
 from mrc_ner.errors import InputError
@@ -55,17 +55,23 @@ def predict(
     postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
     orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
     invalid_symbols: Annotated[str, typer.Option(help="With --postprocess: characters that invalidate an entity.")] = "?~˜。",
+    types: Annotated[Optional[str], typer.Option("--types", help=TYPES_HELP)] = None,
+    query: Annotated[list[str], typer.Option("--query", help=QUERY_HELP)] = [],  # noqa: B006
+    nested: Annotated[bool, typer.Option("--nested", help=NESTED_HELP)] = False,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help=THRESHOLD_HELP)] = None,
 ) -> None:
     """Predict entities with character offsets; every input sentence gets an output line or block."""
     from mrc_ner.corpus.conll import write_conll
     from mrc_ner.corpus.jsonl import write_jsonl
     from mrc_ner.models.quantize import load_for_inference
 
-    tagger = load_for_inference(model, quantize=quantize)
+    tagger = configure_prediction(load_for_inference(model, quantize=quantize), types=types, query=query, nested=nested, threshold=threshold)
     corpus = read_inputs(input, tagger, plain=plain)
     fmt = format if format != "auto" else ("jsonl" if out.suffix.lower() == ".jsonl" else "iob")
     if fmt not in ("jsonl", "iob"):
         raise InputError(f"unknown format {format!r}; choose jsonl or iob")
+    if nested and fmt == "iob":
+        raise InputError("--nested needs JSONL output (--out FILE.jsonl): IOB tags cannot hold overlapping spans", path=out)
     sentences = corpus.sentences
     preds = tagger.predict(sentences, batch_size=batch_size)
     predicted = [s.with_spans(p) for s, p in zip(sentences, preds)]

@@ -45,7 +45,8 @@ def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_len
     if init_from is None:
         return cls.create(encoder, labels, **kw)
     # Transfer learning: start from a trained model's weights; heads whose shape
-    # changed with the label set are re-initialised.
+    # changed with the label set are re-initialised. An MRC model's heads are shared
+    # by all types, so it keeps the types it knew and learns the new ones beside them.
     old = load_tagger(init_from)
     from transformers import AutoModel
 
@@ -54,7 +55,11 @@ def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_len
     if is_query_method(method):
         from mrc_ner.queries import build_queries
 
-        kw["options"] = {**options, "queries": build_queries(labels, splits_train, kind=query_kind, template=query_template, k=query_k, select=query_select, seed=seed), "query_kind": query_kind}
+        new_queries = build_queries(labels, splits_train, kind=query_kind, template=query_template, k=query_k, select=query_select, seed=seed)
+        if old.takes_queries:
+            new_queries = {**{t: q for t, q in old.options["queries"].items() if t in old.labels}, **new_queries}
+            labels = sorted(set(labels) | set(old.labels))
+        kw["options"] = {**options, "queries": new_queries, "query_kind": query_kind}
         for key in ("train_sentences", "query_kind", "query_template", "query_k", "query_select", "seed"):
             kw.pop(key, None)
     new = cls(enc, old.tokenizer, labels=labels, encoder_name=old.encoder_name, **kw)
@@ -67,11 +72,11 @@ def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_len
 
 @handles_input_errors
 def train(
-    train: Annotated[str, typer.Option("--train", help="Training data: a column/JSONL file or directory, or a published fold's train_test_split.info.")],
+    train: Annotated[list[str], typer.Option("--train", help="Training data: a column/JSONL file or directory, or a published fold's train_test_split.info. Repeatable: several corpora, each annotated for its own types (MRC asks each sentence only its corpus's types; softmax/crf see the naive union).")],
     out: Annotated[Path, typer.Option("--out", help="Output model directory.")],
     method: Annotated[str, typer.Option("--method", help="mrc, mrc-packed, softmax, crf, partbert-crf, bilstm-crf, hf-softmax.")] = "mrc",
-    dev: Annotated[Optional[str], typer.Option("--dev", help="Dev data path, or a fraction (e.g. 0.1) of the training documents.")] = None,
-    test: Annotated[Optional[str], typer.Option("--test", help="Test data scored after training.")] = None,
+    dev: Annotated[list[str], typer.Option("--dev", help="Dev data path, or a fraction (e.g. 0.1) of the training documents. With several --train: once per --train, or one fraction for all.")] = [],  # noqa: B006
+    test: Annotated[list[str], typer.Option("--test", help="Test data scored after training. With several --train: once per --train; each scored on its corpus's types.")] = [],  # noqa: B006
     corpus: Annotated[Optional[str], typer.Option("--corpus", help="Documents directory for a fold .info file (default: <folds>/../documents).")] = None,
     encoder: Annotated[str, typer.Option("--encoder", help="Built-in offline encoder name, HF hub id or local directory.")] = DEFAULT_ENCODER,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 3,
@@ -100,28 +105,34 @@ def train(
     lam: Annotated[float, typer.Option("--lambda", help="MRC loss weight of the end head.")] = 0.5,
     option: Annotated[list[str], typer.Option("--option", "-o", help="Method option KEY=VALUE (repeatable), e.g. trainable_layers=4.")] = [],
     threads: Annotated[Optional[int], typer.Option(help="torch CPU threads (default: all cores).")] = None,
+    calibrate: Annotated[bool, typer.Option("--calibrate/--no-calibrate", help="MRC: after training, choose the start/end threshold that maximises dev micro F1 and save it in the model.")] = True,
 ) -> None:
     """Train one method; the best dev epoch is saved to OUT as a model directory."""
     import torch
 
-    from mrc_ner.corpus.splits import load_splits
+    from mrc_ner.corpus.joint import corpus_types, load_joint_splits, mark_annotated
     from mrc_ner.evaluation.report import scores_table
     from mrc_ner.io import atomic_write_json
     from mrc_ner.training import TrainArgs
 
     if threads:
         torch.set_num_threads(threads)
-    splits = load_splits(train, dev, test, corpus=corpus, seed=seed)
-    console.print(f"{splits.description}: {len(splits.train)} train, {len(splits.dev)} dev, {len(splits.test)} test sentences")
+    splits = load_joint_splits(train, dev, test, corpus=corpus, seed=seed)
+    console.print(f"{splits.description}: {len(splits.train)} train, {len(splits.dev)} dev, {len(splits.test)} test sentences", soft_wrap=True)
     options = parse_options(option)
     if is_query_method(method):
         options.setdefault("end_head", end_head)
         options.setdefault("lambda", lam)
     tagger = build_tagger(method, encoder, splits.train, align=align, max_length=max_length, overlap=overlap, options=options, query_kind=query_kind, query_template=query_template, query_k=query_k, query_select=query_select, seed=seed, init_from=init_from)
+    own = corpus_types(splits.train, splits.dev, splits.test)
+    if set(tagger.labels) - set(own):  # --init-from kept types this data does not annotate
+        console.print(f"types not annotated in this data, kept from --init-from: {', '.join(sorted(set(tagger.labels) - set(own)))}")
+        for sents in (splits.train, splits.dev, splits.test):
+            mark_annotated(sents, own)
     if is_query_method(method):
         for label, q in tagger.options["queries"].items():
             console.print(f"query [bold]{label}[/]: {q}")
-    args = TrainArgs(epochs=epochs, batch_size=batch_size, encoder_lr=encoder_lr, head_lr=head_lr, warmup_ratio=warmup_ratio, grad_accum=grad_accum, seed=seed, bf16=bf16, patience=patience, max_steps=max_steps, freeze_embeddings=freeze_embeddings, gradient_checkpointing=gradient_checkpointing, negative_ratio=negative_ratio, out_dir=str(out), resume=resume)
+    args = TrainArgs(epochs=epochs, batch_size=batch_size, encoder_lr=encoder_lr, head_lr=head_lr, warmup_ratio=warmup_ratio, grad_accum=grad_accum, seed=seed, bf16=bf16, patience=patience, max_steps=max_steps, freeze_embeddings=freeze_embeddings, gradient_checkpointing=gradient_checkpointing, negative_ratio=negative_ratio, out_dir=str(out), resume=resume, calibrate=calibrate)
     if tagger.train_recipe:
         args = replace(args, **tagger.train_recipe)
         console.print(f"{method} trains with its own recipe: " + ", ".join(f"{k}={v}" for k, v in tagger.train_recipe.items()))
@@ -129,11 +140,20 @@ def train(
     state = tagger.fit(splits.train, splits.dev or None, args, log=console.print)
     wall = time.perf_counter() - t0
     summary: dict[str, Any] = {"method": method, "encoder": encoder, "train_seconds": round(wall, 1), "best_epoch": state.best_epoch, "best_dev_micro_f1": state.best_f1 if splits.dev else None}
-    if splits.test:
+    if is_query_method(method):
+        summary["threshold"] = tagger.options["threshold"]
+    if len(splits.tests) > 1:
+        summary["types"] = splits.types
+        summary["tests"] = {}
+    for name, sentences in splits.tests:
         t1 = time.perf_counter()
-        scores = tagger.evaluate(splits.test)
-        summary["test_seconds"] = round(time.perf_counter() - t1, 1)
-        summary["test"] = scores.to_dict()
-        console.print(scores_table(scores, title=f"{method} on test"))
+        scores = tagger.evaluate(sentences)
+        seconds = round(time.perf_counter() - t1, 1)
+        if len(splits.tests) == 1:
+            summary["test_seconds"], summary["test"] = seconds, scores.to_dict()
+            console.print(scores_table(scores, title=f"{method} on test"))
+        else:
+            summary["tests"][name] = {"test_seconds": seconds, "types": splits.types[name], **scores.to_dict()}
+            console.print(scores_table(scores, title=f"{method} on {name} test ({', '.join(splits.types[name])})"))
     atomic_write_json(out / "run_summary.json", summary)
     console.print(f"trained in {wall / 60:.1f} min; model saved to [bold]{out}[/]")

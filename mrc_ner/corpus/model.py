@@ -70,6 +70,10 @@ class Sentence:
     char_level: bool = True
     #: the tags as read from a column file (kept so post-processing can see malformed runs)
     raw_tags: list[str] | None = field(default=None, repr=False, compare=False)
+    #: the entity types this sentence's corpus annotates; None = every type. A sentence of
+    #: NCBI-disease in a joint training set says nothing about genes: MRC asks it only the
+    #: queries of its own types, and it is scored only on them.
+    annotated_types: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_text(cls, text: str, spans: Iterable[Span] = (), **kw) -> "Sentence":
@@ -108,7 +112,7 @@ class Sentence:
 
     def with_spans(self, spans: Iterable[Span]) -> "Sentence":
         """A copy of this sentence carrying other spans (e.g. predictions)."""
-        return Sentence(self.text, self.tokens, sorted(spans), self.id, self.offset, self.char_level)
+        return Sentence(self.text, self.tokens, sorted(spans), self.id, self.offset, self.char_level, annotated_types=self.annotated_types)
 
 
 @dataclass

@@ -245,6 +245,19 @@ def score_spans(gold: Sequence[Sequence[Span]], pred: Sequence[Sequence[Span]], 
     return scores_from_counts(correct, predicted, support)
 
 
+def annotated_only(sentences: Sequence[Sentence], pred: Sequence[Sequence[Span]]) -> list[list[Span]]:
+    """Predictions restricted to each sentence's ``annotated_types`` (all kept where it is None).
+
+    A corpus annotated for diseases only cannot say whether a predicted gene is right,
+    so a joint model is scored on each corpus's own types.
+
+    >>> s = Sentence.from_text("BRCA1 cancer"); s.annotated_types = frozenset({"disease"})
+    >>> annotated_only([s], [[Span(0, 5, "gene"), Span(6, 12, "disease")]])
+    [[Span(start=6, end=12, label='disease', score=None)]]
+    """
+    return [list(p) if s.annotated_types is None else [sp for sp in p if sp.label in s.annotated_types] for s, p in zip(sentences, pred)]
+
+
 def _snippet(text: str, width: int = 40) -> str:
     return repr(text if len(text) <= width else text[:width] + "…")
 

@@ -718,10 +718,20 @@ def _settings(tagger: Any, options: ExtractOptions, whitespace: str, model: Any)
         "model_fingerprint": model_fingerprint(tagger),
         "labels": list(getattr(tagger, "labels", [])),
         "quantization": getattr(tagger, "quantization", None),
+        "prediction": _prediction_settings(tagger),
         "whitespace": whitespace,
         "max_sentence_chars": options.max_sentence_chars,
         "min_length": options.min_length,
     }
+
+
+def _prediction_settings(tagger: Any) -> dict[str, Any]:
+    """``--types``, ``--query``, ``--nested``, ``--threshold`` as configured on the tagger (defaults: empty)."""
+    chosen = getattr(tagger, "predict_defaults", None)
+    if chosen is None:
+        return {}
+    out = {"types": list(chosen.types) if chosen.types is not None else None, "queries": dict(chosen.queries), "nested": chosen.nested, "threshold": chosen.threshold}
+    return {k: v for k, v in out.items() if v not in (None, {}, False)}
 
 
 def _check_settings(out_dir: Path, settings: dict[str, Any], *, write: bool) -> None:
@@ -731,8 +741,8 @@ def _check_settings(out_dir: Path, settings: dict[str, Any], *, write: bool) -> 
             old = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
             raise InputError(f"invalid JSON: {e.msg}", path=path, line=e.lineno) from None
-        keys = ("model_fingerprint", "whitespace", "max_sentence_chars", "min_length")
-        changed = [k for k in keys if old.get(k) != settings[k]]
+        keys = ("model_fingerprint", "whitespace", "max_sentence_chars", "min_length", "prediction")
+        changed = [k for k in keys if old.get(k, {} if k == "prediction" else None) != settings[k]]
         if changed:
             raise InputError(f"this output holds results made with other settings ({', '.join(changed)} differ); use another --out", path=out_dir)
     elif write:

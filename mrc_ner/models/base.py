@@ -25,9 +25,10 @@ import os
 import re
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -38,6 +39,7 @@ from mrc_ner.encoding.alignment import Aligned, align
 from mrc_ner.encoding.batching import length_sorted_batches, pad_sequences
 from mrc_ner.encoding.windows import owner_of_positions, plan_windows
 from mrc_ner.errors import InputError
+from mrc_ner.models.settings import PredictSettings
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -150,6 +152,8 @@ class Tagger(nn.Module):
     """
 
     method: ClassVar[str] = ""
+    #: True for the query methods: they take queries, nested decoding and a threshold at prediction time
+    takes_queries: ClassVar[bool] = False
     #: options a subclass understands, with their defaults (saved in config.json)
     default_options: ClassVar[dict[str, Any]] = {}
     #: :class:`~mrc_ner.training.TrainArgs` fields this method always trains with (``train`` and
@@ -175,6 +179,9 @@ class Tagger(nn.Module):
         self.hidden_size = int(encoder.config.hidden_size)
         #: dtype of the autocast that :meth:`predict` runs the model under (None: plain float32)
         self.autocast_dtype: torch.dtype | None = None
+        #: prediction-time defaults (:meth:`configure`) and the settings of the call in progress
+        self.predict_defaults = PredictSettings()
+        self.settings = self.predict_defaults
         # Heads are initialised from a fixed seed, not from whatever the global RNG
         # holds, so the same command builds the same model.
         with torch.random.fork_rng(devices=[]):
@@ -307,14 +314,53 @@ class Tagger(nn.Module):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ public surface
-    @torch.inference_mode()
-    def predict(self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None) -> list[list[Span]]:
+    def configure(self, *, types: Sequence[str] | None = None, queries: dict[str, str] | None = None, nested: bool | None = None, threshold: float | None = None) -> "Tagger":
+        """Set the defaults of later :meth:`predict` calls (see :mod:`mrc_ner.models.settings`); returns self."""
+        settings = self.predict_defaults.merged(types=types, queries=queries, nested=nested, threshold=threshold)
+        settings.check(self.labels, method=self.method, takes_queries=self.takes_queries)
+        self.predict_defaults = self.settings = settings
+        self.apply_settings(settings)
+        return self
+
+    def apply_settings(self, settings: PredictSettings) -> None:
+        """Make ``settings`` the ones features and decoding use (query methods rebuild their queries)."""
+        self.settings = settings
+
+    @contextmanager
+    def using(self, **overrides: Any) -> Iterator[PredictSettings]:
+        """Within the block, features and decoding use the defaults with ``overrides`` (checked) applied."""
+        settings = self.predict_defaults.merged(**overrides)
+        settings.check(self.labels, method=self.method, takes_queries=self.takes_queries)
+        if settings != self.settings:
+            self.apply_settings(settings)
+        try:
+            yield settings
+        finally:
+            if self.settings != self.predict_defaults:
+                self.apply_settings(self.predict_defaults)
+
+    def predict(self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None, types: Sequence[str] | None = None, queries: dict[str, str] | None = None, nested: bool | None = None, threshold: float | None = None) -> list[list[Span]]:
         """Predicted spans for every sentence (character offsets, end exclusive).
 
         Features are batched by length with dynamic padding; long sentences are
         windowed and merged, so every sentence gets an output and nothing is truncated.
         ``progress`` is an optional callable taking the number of features done.
+
+        ``types`` (a subset of the trained types), ``queries`` (``{"TYPE": "question"}``,
+        also for types the model was not trained on), ``nested`` and ``threshold``
+        (MRC start/end probability) override :meth:`configure`'s defaults for this call;
+        see :mod:`mrc_ner.models.settings`.
         """
+        with self.using(types=types, queries=queries, nested=nested, threshold=threshold) as settings:
+            result = self.predict_with_settings(sentences, batch_size=batch_size, progress=progress)
+        if settings.types is not None:
+            keep = set(settings.types)
+            result = [[sp for sp in spans if sp.label in keep] for spans in result]
+        return result
+
+    @torch.inference_mode()
+    def run_features(self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None) -> tuple[list[Aligned], list[list[tuple[Feature, dict[str, np.ndarray]]]]]:
+        """Each sentence's alignment and its features' outputs (over their context positions)."""
         was_training = self.training
         self.eval()
         feats, aligned = self.features(sentences, with_labels=False)
@@ -331,20 +377,33 @@ class Tagger(nn.Module):
         by_sentence: list[list[tuple[Feature, dict[str, np.ndarray]]]] = [[] for _ in sentences]
         for i, f in enumerate(feats):
             by_sentence[f.sentence].append((f, pool.outputs(i)))
-        result = [self.decode_sentence(s, al, outs) if al.units else [] for s, al, outs in zip(sentences, aligned, by_sentence)]
         self.train(was_training)
-        return result
+        return aligned, by_sentence
+
+    def predict_with_settings(self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None) -> list[list[Span]]:
+        """:meth:`predict` under the current :attr:`settings`."""
+        aligned, by_sentence = self.run_features(sentences, batch_size=batch_size, progress=progress)
+        return [self.decode_sentence(s, al, outs) if al.units else [] for s, al, outs in zip(sentences, aligned, by_sentence)]
 
     def predict_sentences(self, sentences: Sequence[Sentence], **kw: Any) -> list[Sentence]:
         """Copies of the sentences carrying predicted spans."""
         return [s.with_spans(sp) for s, sp in zip(sentences, self.predict(sentences, **kw))]
 
-    def evaluate(self, sentences: Sequence[Sentence], *, batch_size: int = 32, match: str = "strict"):
-        """Entity-level scores of this tagger's predictions against the sentences' gold spans."""
-        from mrc_ner.evaluation import score_spans
+    def evaluate(self, sentences: Sequence[Sentence], *, batch_size: int = 32, match: str = "strict", **settings: Any):
+        """Entity-level scores of this tagger's predictions against the sentences' gold spans.
 
-        pred = self.predict(sentences, batch_size=batch_size)
+        A sentence with ``annotated_types`` is scored on those types only (its corpus
+        says nothing about the others). ``settings`` are :meth:`predict`'s keywords.
+        """
+        from mrc_ner.evaluation import score_spans
+        from mrc_ner.evaluation.metrics import annotated_only
+
+        pred = annotated_only(sentences, self.predict(sentences, batch_size=batch_size, **settings))
         return score_spans([s.spans for s in sentences], pred, match=match)  # type: ignore[arg-type]
+
+    def calibrate(self, dev: Sequence[Sentence], *, batch_size: int = 32) -> dict[str, Any] | None:
+        """Tune prediction options on dev after training (MRC: the threshold); None when there is nothing to tune."""
+        return None
 
     def fit(self, train: Sequence[Sentence], dev: Sequence[Sentence] | None = None, args=None, **kw: Any):
         """Train on ``train``, selecting on ``dev`` (see :func:`mrc_ner.training.train`)."""

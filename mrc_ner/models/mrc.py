@@ -15,10 +15,20 @@ gets at test time; using the model's own start distribution in both phases keeps
 training and inference identical and lets the end loss also shape the start head.
 
 Loss: ``(1 − λ)·CE(start) + λ·CE(end)`` over context units only (λ = 0.5).
-Decoding: argmax per unit, each start paired with the nearest end at or after it
-with no later start in between (:func:`mrc_ner.decoding.nearest_match`); spans of
-different types that overlap are resolved to a flat labelling by span score
-(:func:`mrc_ner.decoding.resolve_flat`).
+Decoding: a unit is a start (end) when its probability is above ``threshold``
+(option, 0.5 = argmax; tuned on dev after training, :meth:`MRCTagger.calibrate`);
+each start is paired with the nearest end at or after it with no later start in
+between (:func:`mrc_ner.decoding.nearest_match`); spans of different types that
+overlap are resolved to a flat labelling by span score
+(:func:`mrc_ner.decoding.resolve_flat`). With ``nested=True`` the pairs of
+:func:`mrc_ner.decoding.nested_pairs` (at most ``max_span_units`` units) are kept
+without resolution.
+
+What only a query buys (:mod:`mrc_ner.models.settings`): the types asked can be
+chosen at prediction time, a free-text query asks for a type never trained, and a
+sentence with ``annotated_types`` (one corpus of a joint training set) gets
+features for its corpus's types only, so its silence about other types is not
+learnt as "no entity".
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from torch import nn
 
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.decoding import mrc_candidates, resolve_flat
+from mrc_ner.models.settings import PredictSettings
 from mrc_ner.encoding.alignment import Aligned, spans_to_unit_chunks, unit_chunks_to_spans
 from mrc_ner.errors import InputError
 from mrc_ner.models.base import Feature, Tagger, register
@@ -51,7 +62,10 @@ class MRCTagger(Tagger):
         "dropout": 0.1,
         "prior_bias": True,
         "pos_weight": 1.0,
+        "threshold": 0.5,
+        "max_span_units": 30,
     }
+    takes_queries = True
 
     @classmethod
     def create(cls, encoder: str, labels: Sequence[str], *, train_sentences: Sequence[Sentence] = (), query_kind: str = "examples", query_template: str | None = None, query_k: int = 3, query_select: str = "frequency", seed: int = 0, **kwargs):
@@ -79,7 +93,23 @@ class MRCTagger(Tagger):
         self.start_head = nn.Linear(width, 2)
         extra = 2 if self.options["end_head"] == "start_aware" else 0
         self.end_head = nn.Linear(width + extra, 2)
-        self.query_ids = {t: self.tokenizer(self.options["queries"][t], add_special_tokens=False)["input_ids"] for t in self.labels}
+        self.query_ids = {t: self.tokenize_query(self.options["queries"][t]) for t in self.labels}
+        self.apply_settings(self.settings)
+
+    def tokenize_query(self, text: str) -> list[int]:
+        """A query's token ids (no special tokens)."""
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def apply_settings(self, settings: PredictSettings) -> None:
+        """The types to ask (``asked_types``) and their query ids under ``settings``."""
+        self.settings = settings
+        self.asked_types = settings.asked_types(self.labels)
+        self.asked_query_ids = {t: self.tokenize_query(settings.queries[t]) if t in settings.queries else self.query_ids[t] for t in self.asked_types}
+
+    def sentence_types(self, sentence: Sentence) -> list[tuple[int, str]]:
+        """``(type_index, type)`` of the asked types this sentence's corpus annotates."""
+        keep = sentence.annotated_types
+        return [(ti, t) for ti, t in enumerate(self.asked_types) if keep is None or t in keep]
 
     # ------------------------------------------------------------------ processor
     def unit_start_end(self, sentence: Sentence, aligned: Aligned, label: str) -> tuple[list[int], list[int]]:
@@ -93,13 +123,13 @@ class MRCTagger(Tagger):
         return starts, ends
 
     def sentence_features(self, index: int, sentence: Sentence, aligned: Aligned, *, with_labels: bool) -> list[Feature]:
-        """One feature per window × type: ``[CLS] window [SEP] query [SEP]``."""
+        """One feature per window × asked type (of the sentence's corpus): ``[CLS] window [SEP] query [SEP]``."""
         tok = self.tokenizer
-        longest_query = max(len(q) for q in self.query_ids.values())
+        longest_query = max(len(q) for q in self.asked_query_ids.values())
         windows = self.windows(len(aligned.input_ids), longest_query)
         feats = []
-        for ti, label in enumerate(self.labels):
-            q = self.query_ids[label]
+        for ti, label in self.sentence_types(sentence):
+            q = self.asked_query_ids[label]
             gold = self.unit_start_end(sentence, aligned, label) if with_labels else None
             for a, b in windows:
                 ctx = aligned.input_ids[a:b]
@@ -160,17 +190,17 @@ class MRCTagger(Tagger):
 
     # ------------------------------------------------------------------ decoder
     def decode_sentence(self, sentence: Sentence, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]) -> list[Span]:
-        """Nearest-match pairs per type, then one flat labelling by span score."""
+        """Start/end pairs per type; one flat labelling by span score unless nested."""
         per_type = {
             label: [(f.window, o["start_logits"], o["end_logits"]) for f, o in outputs if f.type_index == ti]
-            for ti, label in enumerate(self.labels)
+            for ti, label in enumerate(self.asked_types)
         }
         return self.decode_types(aligned, per_type)
 
-    def decode_types(self, aligned: Aligned, per_type: dict[str, list[tuple[tuple[int, int], np.ndarray, np.ndarray]]]) -> list[Span]:
-        """Spans from each type's ``(window, start_logits, end_logits)`` pieces (logits ``(n, 2)``)."""
+    def type_probabilities(self, aligned: Aligned, per_type: dict[str, list[tuple[tuple[int, int], np.ndarray, np.ndarray]]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per type, the start and end probabilities of each unit (windows merged)."""
         n_tokens = len(aligned.input_ids)
-        candidates = []
+        out = {}
         for label, pieces in per_type.items():
             if not pieces:
                 continue
@@ -179,6 +209,44 @@ class MRCTagger(Tagger):
                 merged = self.merge_windows(n_tokens, [(piece[0], piece[k]) for piece in pieces])
                 units = self.unit_rows(aligned, merged)
                 probs.append(1.0 / (1.0 + np.exp(units[:, 0] - units[:, 1])))  # softmax over 2 classes → P(1)
-            candidates.extend(mrc_candidates(probs[0], probs[1], label))
-        kept = resolve_flat(candidates)
+            out[label] = (probs[0], probs[1])
+        return out
+
+    def decode_probabilities(self, aligned: Aligned, probs: dict[str, tuple[np.ndarray, np.ndarray]], *, threshold: float | None = None, nested: bool | None = None) -> list[Span]:
+        """Spans from per-type unit probabilities; ``threshold`` and ``nested`` default to the current settings."""
+        if threshold is None:
+            threshold = self.settings.threshold if self.settings.threshold is not None else float(self.options["threshold"])
+        nested = self.settings.nested if nested is None else nested
+        max_len = int(self.options["max_span_units"])
+        candidates = []
+        for label, (start, end) in probs.items():
+            candidates.extend(mrc_candidates(start, end, label, threshold=threshold, nested=nested, max_length=max_len))
+        kept = sorted(candidates, key=lambda c: (c.start, c.end, c.label)) if nested else resolve_flat(candidates)
         return unit_chunks_to_spans(aligned.units, [(c.start, c.end, c.label) for c in kept], [c.score for c in kept])
+
+    def decode_types(self, aligned: Aligned, per_type: dict[str, list[tuple[tuple[int, int], np.ndarray, np.ndarray]]]) -> list[Span]:
+        """Spans from each type's ``(window, start_logits, end_logits)`` pieces (logits ``(n, 2)``)."""
+        return self.decode_probabilities(aligned, self.type_probabilities(aligned, per_type))
+
+    def decode_outputs(self, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """One sentence's feature outputs → per-type unit probabilities (for sweeps that decode many times)."""
+        per_type = {
+            label: [(f.window, o["start_logits"], o["end_logits"]) for f, o in outputs if f.type_index == ti]
+            for ti, label in enumerate(self.asked_types)
+        }
+        return self.type_probabilities(aligned, per_type)
+
+    # ------------------------------------------------------------------ threshold
+    def threshold_sweep(self, sentences: Sequence[Sentence], thresholds: Sequence[float] = (), *, batch_size: int = 32, **settings) -> list[dict[str, float]]:
+        """Micro P/R/F1 on ``sentences`` at each start/end threshold, from one prediction pass."""
+        from mrc_ner.models.threshold import sweep
+
+        return sweep(self, sentences, thresholds, batch_size=batch_size, **settings)
+
+    def calibrate(self, dev: Sequence[Sentence], *, batch_size: int = 32) -> dict:
+        """Set ``options["threshold"]`` to the one that maximises dev micro F1; returns the sweep."""
+        from mrc_ner.models.threshold import best_threshold
+
+        rows = self.threshold_sweep(dev, batch_size=batch_size)
+        self.options["threshold"] = best_threshold(rows)
+        return {"threshold": self.options["threshold"], "sweep": rows}
