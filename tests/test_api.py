@@ -12,21 +12,18 @@ import pytest
 import mrc_ner
 from mrc_ner.errors import InputError
 from mrc_ner.inference import Entity, Pipeline
-from mrc_ner.testing import EXAMPLES_EN, tiny_model
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def char_model(tmp_path_factory) -> Path:
-    """A tiny character-level softmax model that learned four Chinese sentences."""
-    return tiny_model(tmp_path_factory.mktemp("api") / "char")
+def char_model(tiny_char_model) -> Path:
+    return tiny_char_model
 
 
 @pytest.fixture(scope="session")
-def word_model(tmp_path_factory) -> Path:
-    """A tiny word-level model that learned three English sentences."""
-    return tiny_model(tmp_path_factory.mktemp("api") / "word", examples=EXAMPLES_EN, align="word")
+def word_model(tiny_word_model) -> Path:
+    return tiny_word_model
 
 
 @pytest.fixture(scope="session")
