@@ -152,8 +152,8 @@ def load_model(name_or_path: str | os.PathLike, *, device: str | None = "auto", 
     """A saved tagger ready to predict: from a directory or hub id, on ``device``, quantized as asked."""
     from mrc_ner.models.quantize import QUANTIZE_CHOICES, load_for_inference
 
-    if quantize not in QUANTIZE_CHOICES:
-        raise InputError(f"quantize must be one of {', '.join(QUANTIZE_CHOICES)}, not {quantize!r}")
+    if quantize not in QUANTIZE_CHOICES:  # before any download
+        raise InputError(f"--quantize must be one of {', '.join(QUANTIZE_CHOICES)}, not {quantize!r}")
     dev = resolve_device(device, quantize=quantize)
     return load_for_inference(resolve_model(name_or_path), quantize=quantize, device=dev)
 
