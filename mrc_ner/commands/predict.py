@@ -109,6 +109,7 @@ def read_stdin(tagger, *, plain: bool | None) -> Corpus:
             raise InputError(e.message, path="<stdin>", line=e.line) from None
     return Corpus(corpus.documents, name="<stdin>")
 
+
 def _offsets(corpus: Corpus):
     k = 0
     for d in corpus.documents:
