@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from mrc_ner.testing import build_tiny_encoder  # one definition, shared with the doctests
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MRC_NER_SHARED_DATA", REPO.parent / "shared" / "data"))
 
@@ -29,29 +31,6 @@ def cbp_documents(shared_data: Path) -> Path:
 def ncbi_dir(shared_data: Path) -> Path:
     """NCBI-disease train/devel/test column files."""
     return shared_data / "bioner" / "NCBI-disease"
-
-
-def build_tiny_encoder(path: Path, texts: list[str], *, hidden: int = 32, layers: int = 2, max_positions: int = 128, seed: int = 0) -> Path:
-    """A tiny BERT (random weights) with a WordPiece vocab made from ``texts``.
-
-    The vocab holds every character (bare and ``##``-prefixed) and every
-    whitespace-separated word, so character and word alignment both work.
-    """
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    path.mkdir(parents=True, exist_ok=True)
-    chars = sorted({c for t in texts for c in t if not c.isspace()})
-    words = sorted({w for t in texts for w in t.split() if len(w) > 1})
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + [f"##{c}" for c in chars] + [w for w in words if w not in chars]
-    vocab = list(dict.fromkeys(vocab))
-    (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    # positional: transformers 5 calls the argument `vocab` and ignores `vocab_file=`
-    BertTokenizerFast(str(path / "vocab.txt"), do_lower_case=False, tokenize_chinese_chars=True, model_max_length=max_positions).save_pretrained(str(path))
-    torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2, intermediate_size=hidden * 2, max_position_embeddings=max_positions)
-    BertModel(config).save_pretrained(str(path))
-    return path
 
 
 SAMPLE_CBP = REPO / "data" / "sample_cbp"
@@ -102,3 +81,19 @@ def e5(e5_cache):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(CACHE_ENV, str(e5_cache))
         return load_encoder("multilingual-e5-small")
+
+
+@pytest.fixture(scope="session")
+def tiny_char_model(tmp_path_factory) -> Path:
+    """A tiny character-level softmax model that learned four Chinese sentences (``mrc_ner.testing``)."""
+    from mrc_ner.testing import tiny_model
+
+    return tiny_model(tmp_path_factory.mktemp("tiny_models") / "char")
+
+
+@pytest.fixture(scope="session")
+def tiny_word_model(tmp_path_factory) -> Path:
+    """A tiny word-level softmax model that learned three English sentences."""
+    from mrc_ner.testing import EXAMPLES_EN, tiny_model
+
+    return tiny_model(tmp_path_factory.mktemp("tiny_models") / "word", examples=EXAMPLES_EN, align="word")

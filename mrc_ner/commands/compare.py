@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mrc_ner.commands._common import console, handles_input_errors
+from mrc_ner.commands._common import console, err_console, handles_input_errors, print_json
 from mrc_ner.errors import InputError
 
 DEFAULT_ENCODER = "multilingual-e5-small"
@@ -70,11 +70,13 @@ def compare(
     keep_checkpoints: Annotated[bool, typer.Option(help="Keep each cell's training checkpoint (optimizer state) after it finishes.")] = False,
     keep_models: Annotated[bool, typer.Option(help="Keep each cell's trained weights (needed to reuse them with --models).")] = True,
     threads: Annotated[Optional[int], typer.Option(help="torch CPU threads (default: all cores).")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the report (results.json) as JSON on stdout instead of tables; messages go to stderr, no progress bar.")] = False,
 ) -> None:
     """Every method on every fold (mean ± std over folds, paired t-test against the best); finished cells are skipped on re-runs."""
     from mrc_ner import comparison as cmp
     from mrc_ner.training import TrainArgs
 
+    say = err_console.print if json_ else console.print
     if threads:
         import torch
 
@@ -82,7 +84,7 @@ def compare(
     if models:
         if test is None:
             raise InputError("--models needs --test: the test set to score the models on")
-        report = cmp.evaluate_models(models, test, out, log=console.print)
+        report = cmp.evaluate_models(models, test, out, log=say)
     else:
         specs = cmp.parse_methods(methods)  # before reading anything: a typo fails at once
         fold_data = cmp.load_folds(folds, corpus, seed=fold_seed, dev_docs=_dev_docs(dev_docs), only=fold or ())
@@ -92,10 +94,14 @@ def compare(
             encoder=encoder, train=args, align=align, max_length=max_length, overlap=overlap,
             query_kind=query_kind, query_template=query_template, query_k=query_k, query_select=query_select,
             end_head=end_head, lam=lam, lm_text=str(lm_text) if lm_text else None, lm=lm,
-            keep_checkpoints=keep_checkpoints, keep_models=keep_models, progress=True,
+            keep_checkpoints=keep_checkpoints, keep_models=keep_models, progress=not json_,
         )
-        console.print(f"{len(fold_data)} fold(s) × {len(specs)} method(s), {len(fold_data[0].labels)} types: {', '.join(fold_data[0].labels)}")
-        report = cmp.run_comparison(fold_data, specs, settings, out, log=console.print)
+        say(f"{len(fold_data)} fold(s) × {len(specs)} method(s), {len(fold_data[0].labels)} types: {', '.join(fold_data[0].labels)}")
+        report = cmp.run_comparison(fold_data, specs, settings, out, log=say)
+    if json_:
+        err_console.print(f"results written to [bold]{out}[/] (results.json, results.csv, results.md)")
+        print_json(report.to_dict())
+        return
     for table in cmp.report_tables(report):
         console.print(table)
     console.print(f"results written to [bold]{out}[/] (results.json, results.csv, results.md)")

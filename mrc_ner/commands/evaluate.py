@@ -12,6 +12,7 @@ from mrc_ner.corpus.conll import read_corpus
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.metrics import check_same_sentences, score_sentences
 from mrc_ner.evaluation.report import scores_table
+from mrc_ner.inference import DEVICE_HELP
 
 
 @handles_input_errors
@@ -26,9 +27,10 @@ def evaluate(
         bool, typer.Option("--partial", help="Count a prediction as correct when it overlaps a gold mention of the same type (one-to-one).")
     ] = False,
     model: Annotated[
-        Optional[Path], typer.Option("--model", help="A trained model directory: predict GOLD's sentences with it instead of reading PRED.")
+        Optional[str], typer.Option("--model", help="A trained model directory (or hub id): predict GOLD's sentences with it instead of reading PRED.")
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Prediction batch size (with --model).")] = 32,
+    device: Annotated[str, typer.Option("--device", help="With --model: " + DEVICE_HELP)] = "auto",
     quantize: Annotated[str, typer.Option(help="With --model: " + QUANTIZE_HELP)] = "none",
     postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
     orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
@@ -46,9 +48,9 @@ def evaluate(
     if model is not None:
         if pred is not None:
             raise InputError("give either PRED or --model, not both")
-        from mrc_ner.models.quantize import load_for_inference
+        from mrc_ner.inference import load_model
 
-        tagger = configure_prediction(load_for_inference(model, quantize=quantize), types=types, query=query, nested=nested, threshold=threshold)
+        tagger = configure_prediction(load_model(model, device=device, quantize=quantize), types=types, query=query, nested=nested, threshold=threshold)
         if sweep:
             _print_sweep(tagger, gold_sents, batch_size=batch_size, json_=json_, threshold=threshold)
             return

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mrc_ner.commands._common import NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, err_console, handles_input_errors
+from mrc_ner.commands._common import NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, err_console, handles_input_errors, print_json
 from mrc_ner.mining.extract import ExtractOptions
 
 
@@ -35,7 +35,7 @@ def _split_types(values: list[str]) -> tuple[str, ...]:
 @handles_input_errors
 def extract(
     inputs: Annotated[list[Path], typer.Argument(metavar="INPUT...", help="Plain-text files (one document each), JSONL ({\"id\", \"text\"} per line), column files (.bio/.tsv/.conll), or directories of them.", show_default=False)],
-    model: Annotated[Path, typer.Option("--model", help="Trained model directory.", show_default=False)],
+    model: Annotated[str, typer.Option("--model", help="Trained model directory (or a Hugging Face hub id, where the hub is reachable).", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="Output directory (entities.jsonl, done.txt, stats.json, network/); rerun to resume.", show_default=False)],
     iob: Annotated[bool, typer.Option("--iob", help="Also write predictions.bio: the cleaned sentences with predicted IOB2 tags.")] = False,
     network: Annotated[bool, typer.Option("--network/--no-network", help="Build the co-occurrence network at the end (into OUT/network/).")] = True,
@@ -55,10 +55,11 @@ def extract(
     query: Annotated[list[str], typer.Option("--query", help=QUERY_HELP)] = [],  # noqa: B006
     nested: Annotated[bool, typer.Option("--nested", help=NESTED_HELP)] = False,
     threshold: Annotated[Optional[float], typer.Option("--threshold", help=THRESHOLD_HELP)] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the statistics (stats.json) as JSON on stdout instead of tables; the progress bar goes to stderr.")] = False,
 ) -> None:
     """Extract entities with offsets into the original text, then statistics and the gene network."""
+    from mrc_ner.inference import load_model
     from mrc_ner.mining.extract import extraction_tables, run_extraction
-    from mrc_ner.models.quantize import load_for_inference
 
     options = ExtractOptions(
         whitespace=whitespace, max_sentence_chars=max_sentence_chars, min_length=min_length, batch_size=batch_size,
@@ -73,14 +74,17 @@ def extract(
     state = _process_state(cpu)
 
     def load(path):
-        return configure_prediction(load_for_inference(path, quantize=quantize, device=str(state.device)), types=types, query=query, nested=nested, threshold=threshold)
+        return configure_prediction(load_model(path, quantize=quantize, device=str(state.device)), types=types, query=query, nested=nested, threshold=threshold)
 
     try:
-        stats = run_extraction(inputs, model, out, options, state=state, console=console, load=load)
+        stats = run_extraction(inputs, model, out, options, state=state, console=err_console if json_ else console, load=load)
     except KeyboardInterrupt:
         err_console.print(f"[yellow]interrupted[/]: finished documents are kept in {out}; run the same command again to continue", soft_wrap=True)
         raise typer.Exit(code=130) from None
     if stats is None:  # not the main process
+        return
+    if json_:
+        print_json(stats)
         return
     for table in extraction_tables(stats):
         console.print(table)

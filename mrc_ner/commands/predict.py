@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from mrc_ner.commands._common import NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, run_postprocess
+from mrc_ner.commands._common import NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, err_console, handles_input_errors, postprocess_option_help, run_postprocess
 from mrc_ner.corpus.conll import COLUMN_SUFFIXES, read_corpus, read_text_lines
 from mrc_ner.corpus.model import Corpus, Document
 from mrc_ner.errors import InputError
+from mrc_ner.inference import DEVICE_HELP
 
 
 def read_plain_text(path: Path, tagger) -> list[Document]:
@@ -45,12 +48,13 @@ def _looks_plain(path: Path) -> bool:
 
 @handles_input_errors
 def predict(
-    input: Annotated[Path, typer.Argument(help="Column file(s), JSONL, or plain text (one sentence per line); a file or directory.", show_default=False)],
-    model: Annotated[Path, typer.Option("--model", help="Trained model directory.")],
-    out: Annotated[Path, typer.Option("--out", help="Output file: .jsonl for JSON lines, anything else for IOB columns.")],
+    input: Annotated[Path, typer.Argument(help="Column file(s), JSONL, or plain text (one sentence per line); a file or directory; - reads standard input (plain text, or JSONL when its first line is a JSON object).", show_default=False)],
+    model: Annotated[str, typer.Option("--model", help="Trained model directory (or a Hugging Face hub id, where the hub is reachable).")],
+    out: Annotated[Path, typer.Option("--out", help="Output file: .jsonl for JSON lines, anything else for IOB columns; - writes standard output (JSONL unless --format iob).")],
     format: Annotated[str, typer.Option(help="auto (by --out suffix), jsonl or iob.")] = "auto",
     plain: Annotated[bool, typer.Option("--plain/--columns", help="Force plain-text or column reading (default: by file).")] = None,  # type: ignore[assignment]
     batch_size: Annotated[int, typer.Option(help="Sentences' features per batch.")] = 32,
+    device: Annotated[str, typer.Option("--device", help=DEVICE_HELP)] = "auto",
     quantize: Annotated[str, typer.Option(help=QUANTIZE_HELP)] = "none",
     postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
     orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
@@ -61,17 +65,18 @@ def predict(
     threshold: Annotated[Optional[float], typer.Option("--threshold", help=THRESHOLD_HELP)] = None,
 ) -> None:
     """Predict entities with character offsets; every input sentence gets an output line or block."""
-    from mrc_ner.corpus.conll import write_conll
-    from mrc_ner.corpus.jsonl import write_jsonl
-    from mrc_ner.models.quantize import load_for_inference
+    from mrc_ner.corpus.conll import format_conll, write_conll
+    from mrc_ner.corpus.jsonl import format_jsonl, write_jsonl
+    from mrc_ner.inference import load_model
 
-    tagger = configure_prediction(load_for_inference(model, quantize=quantize), types=types, query=query, nested=nested, threshold=threshold)
-    corpus = read_inputs(input, tagger, plain=plain)
-    fmt = format if format != "auto" else ("jsonl" if out.suffix.lower() == ".jsonl" else "iob")
+    to_stdout = str(out) == "-"
+    fmt = format if format != "auto" else ("jsonl" if to_stdout or out.suffix.lower() == ".jsonl" else "iob")
     if fmt not in ("jsonl", "iob"):
         raise InputError(f"unknown format {format!r}; choose jsonl or iob")
     if nested and fmt == "iob":
         raise InputError("--nested needs JSONL output (--out FILE.jsonl): IOB tags cannot hold overlapping spans", path=out)
+    tagger = configure_prediction(load_model(model, device=device, quantize=quantize), types=types, query=query, nested=nested, threshold=threshold)
+    corpus = read_stdin(tagger, plain=plain) if str(input) == "-" else read_inputs(input, tagger, plain=plain)
     sentences = corpus.sentences
     preds = tagger.predict(sentences, batch_size=batch_size)
     predicted = [s.with_spans(p) for s, p in zip(sentences, preds)]
@@ -79,12 +84,36 @@ def predict(
         predicted = run_postprocess(predicted, orphan=orphan, invalid_symbols=invalid_symbols)
         preds = [s.spans for s in predicted]
     docs = [Document(d.id, predicted[k:k + len(d.sentences)], d.text) for d, k in _offsets(corpus)]
+    n = sum(len(p) for p in preds)
+    if to_stdout:
+        text = format_jsonl(docs) if fmt == "jsonl" else format_conll([s for d in docs for s in d.sentences])
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        err_console.print(f"{len(sentences)} sentences, {n} entities")
+        return
     if fmt == "jsonl":
         write_jsonl(docs, out)
     else:
         write_conll(docs, out)
-    n = sum(len(p) for p in preds)
     console.print(f"{len(sentences)} sentences, {n} entities → [bold]{out}[/]")
+
+
+def read_stdin(tagger, *, plain: bool | None) -> Corpus:
+    """Standard input read as a file would be: JSONL when its first non-blank line is a JSON
+    object (unless ``--plain``), columns with ``--columns``, else plain text (or columns, if
+    it looks tagged). Documents are named ``stdin``; errors name ``<stdin>`` and the line.
+    """
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
+    first = next((ln for ln in data.decode("utf-8", errors="replace").splitlines() if ln.strip()), "")
+    suffix = ".jsonl" if plain is not True and first.lstrip().startswith("{") else ".bio" if plain is False else ".txt"
+    with tempfile.TemporaryDirectory(prefix="mrc-ner-stdin-") as tmp:
+        path = Path(tmp) / f"stdin{suffix}"
+        path.write_bytes(data)
+        try:
+            corpus = read_inputs(path, tagger, plain=plain if suffix == ".txt" else False)
+        except InputError as e:
+            raise InputError(e.message, path="<stdin>", line=e.line) from None
+    return Corpus(corpus.documents, name="<stdin>")
 
 
 def _offsets(corpus: Corpus):

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from mrc_ner.commands._common import console, handles_input_errors
+from mrc_ner.commands._common import console, err_console, handles_input_errors, print_json
 from mrc_ner.errors import InputError
 from mrc_ner.queries import is_query_method
 
@@ -106,6 +106,7 @@ def train(
     option: Annotated[list[str], typer.Option("--option", "-o", help="Method option KEY=VALUE (repeatable), e.g. trainable_layers=4.")] = [],
     threads: Annotated[Optional[int], typer.Option(help="torch CPU threads (default: all cores).")] = None,
     calibrate: Annotated[bool, typer.Option("--calibrate/--no-calibrate", help="MRC: after training, choose the start/end threshold that maximises dev micro F1 and save it in the model.")] = True,
+    json_: Annotated[bool, typer.Option("--json", help="Print the run summary (run_summary.json) as JSON on stdout instead of tables; messages go to stderr, no progress bar.")] = False,
 ) -> None:
     """Train one method; the best dev epoch is saved to OUT as a model directory."""
     import torch
@@ -115,10 +116,11 @@ def train(
     from mrc_ner.io import atomic_write_json
     from mrc_ner.training import TrainArgs
 
+    say = err_console.print if json_ else console.print
     if threads:
         torch.set_num_threads(threads)
     splits = load_joint_splits(train, dev, test, corpus=corpus, seed=seed)
-    console.print(f"{splits.description}: {len(splits.train)} train, {len(splits.dev)} dev, {len(splits.test)} test sentences", soft_wrap=True)
+    say(f"{splits.description}: {len(splits.train)} train, {len(splits.dev)} dev, {len(splits.test)} test sentences", soft_wrap=True)
     options = parse_options(option)
     if is_query_method(method):
         options.setdefault("end_head", end_head)
@@ -126,18 +128,18 @@ def train(
     tagger = build_tagger(method, encoder, splits.train, align=align, max_length=max_length, overlap=overlap, options=options, query_kind=query_kind, query_template=query_template, query_k=query_k, query_select=query_select, seed=seed, init_from=init_from)
     own = corpus_types(splits.train, splits.dev, splits.test)
     if set(tagger.labels) - set(own):  # --init-from kept types this data does not annotate
-        console.print(f"types not annotated in this data, kept from --init-from: {', '.join(sorted(set(tagger.labels) - set(own)))}")
+        say(f"types not annotated in this data, kept from --init-from: {', '.join(sorted(set(tagger.labels) - set(own)))}")
         for sents in (splits.train, splits.dev, splits.test):
             mark_annotated(sents, own)
     if is_query_method(method):
         for label, q in tagger.options["queries"].items():
-            console.print(f"query [bold]{label}[/]: {q}")
+            say(f"query [bold]{label}[/]: {q}")
     args = TrainArgs(epochs=epochs, batch_size=batch_size, encoder_lr=encoder_lr, head_lr=head_lr, warmup_ratio=warmup_ratio, grad_accum=grad_accum, seed=seed, bf16=bf16, patience=patience, max_steps=max_steps, freeze_embeddings=freeze_embeddings, gradient_checkpointing=gradient_checkpointing, negative_ratio=negative_ratio, out_dir=str(out), resume=resume, calibrate=calibrate)
     if tagger.train_recipe:
         args = replace(args, **tagger.train_recipe)
-        console.print(f"{method} trains with its own recipe: " + ", ".join(f"{k}={v}" for k, v in tagger.train_recipe.items()))
+        say(f"{method} trains with its own recipe: " + ", ".join(f"{k}={v}" for k, v in tagger.train_recipe.items()))
     t0 = time.perf_counter()
-    state = tagger.fit(splits.train, splits.dev or None, args, log=console.print)
+    state = tagger.fit(splits.train, splits.dev or None, args, log=say, progress=not json_)
     wall = time.perf_counter() - t0
     summary: dict[str, Any] = {"method": method, "encoder": encoder, "train_seconds": round(wall, 1), "best_epoch": state.best_epoch, "best_dev_micro_f1": state.best_f1 if splits.dev else None}
     if is_query_method(method):
@@ -151,9 +153,13 @@ def train(
         seconds = round(time.perf_counter() - t1, 1)
         if len(splits.tests) == 1:
             summary["test_seconds"], summary["test"] = seconds, scores.to_dict()
-            console.print(scores_table(scores, title=f"{method} on test"))
+            if not json_:
+                say(scores_table(scores, title=f"{method} on test"))
         else:
             summary["tests"][name] = {"test_seconds": seconds, "types": splits.types[name], **scores.to_dict()}
-            console.print(scores_table(scores, title=f"{method} on {name} test ({', '.join(splits.types[name])})"))
+            if not json_:
+                say(scores_table(scores, title=f"{method} on {name} test ({', '.join(splits.types[name])})"))
     atomic_write_json(out / "run_summary.json", summary)
-    console.print(f"trained in {wall / 60:.1f} min; model saved to [bold]{out}[/]")
+    say(f"trained in {wall / 60:.1f} min; model saved to [bold]{out}[/]")
+    if json_:
+        print_json(summary)

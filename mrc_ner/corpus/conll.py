@@ -152,7 +152,7 @@ def read_corpus(paths: str | os.PathLike | Sequence[str | os.PathLike], *, schem
         files = list_corpus_files(p) if p.is_dir() else [p]
         for f in files:
             if f.suffix.lower() == ".jsonl":
-                docs.extend(read_jsonl(f))
+                docs.extend(read_jsonl(f, level=level))
             else:
                 docs.extend(read_conll(f, scheme=scheme, level=level))
     name = ",".join(str(p) for p in paths)

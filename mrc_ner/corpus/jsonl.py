@@ -3,7 +3,14 @@
 Sentence objects: ``{"id", "text", "entities": [{"start", "end", "label", "text", "score"?}]}``.
 Document objects add ``"sentences": [<sentence objects>]`` (their ``start``/``end`` are
 relative to the sentence) and may omit ``entities``. Offsets are characters, ``end`` exclusive.
-JSONL sentences are character-level (every character a token).
+
+Level: a sentence is character-level (every character a token, as in the Chinese
+patents) or word-level (words and punctuation marks, as in the English corpora). An
+object may say so with ``"level": "char"|"word"`` (a document object for all its
+sentences); a first line holding only ``{"level": ...}`` sets it for the whole file.
+Otherwise the file's level is detected from its texts (:func:`detect_level`): word
+level when most texts are whitespace-separated Latin script. Word tokens are split at
+entity boundaries, so every entity keeps its exact offsets.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from mrc_ner.corpus.model import Document, Sentence, Span
+from mrc_ner.corpus.cleaning import is_latin
+from mrc_ner.corpus.model import Document, Sentence, Span, word_tokens
 from mrc_ner.corpus.conll import read_text_lines
 from mrc_ner.errors import InputError
 
@@ -27,8 +35,41 @@ def span_to_dict(sentence: Sentence, span: Span, *, offset: int = 0) -> dict:
 
 
 def sentence_to_dict(sentence: Sentence) -> dict:
-    """The JSON form of a sentence."""
-    return {"id": sentence.id, "text": sentence.text, "entities": [span_to_dict(sentence, s) for s in sentence.spans]}
+    """The JSON form of a sentence; ``"level"`` where detection would not find it (:func:`looks_word_level`)."""
+    d = {"id": sentence.id, "text": sentence.text, "entities": [span_to_dict(sentence, s) for s in sentence.spans]}
+    if not sentence.char_level:
+        d["level"] = "word"
+    elif looks_word_level(sentence.text):  # what detection would take for word level
+        d["level"] = "char"
+    return d
+
+
+LEVELS = ("char", "word")
+
+
+def looks_word_level(text: str) -> bool:
+    """Whitespace-separated Latin-script text (English), as opposed to Chinese running text.
+
+    >>> looks_word_level("BRCA1 mutations cause cancer ."), looks_word_level("检测BRCA1突变"), looks_word_level("BRCA1")
+    (True, False, False)
+    """
+    letters = [c for c in text if c.isalpha()]
+    if not letters or not any(c.isspace() for c in text.strip()):
+        return False
+    return sum(map(is_latin, letters)) >= 0.9 * len(letters)
+
+
+def detect_level(texts: Iterable[str]) -> str:
+    """``word`` when most of the texts with letters look word-level (:func:`looks_word_level`), else ``char``."""
+    votes = [looks_word_level(t) for t in texts if any(c.isalpha() for c in t)]
+    return "word" if votes and sum(votes) * 2 > len(votes) else "char"
+
+
+def _level_of(obj: dict, default: str, path: Path, lineno: int) -> str:
+    level = obj.get("level", default)
+    if level not in LEVELS:
+        raise InputError(f'"level" must be "char" or "word", not {level!r}', path=path, line=lineno)
+    return level
 
 
 def document_to_dict(doc: Document) -> dict:
@@ -36,7 +77,8 @@ def document_to_dict(doc: Document) -> dict:
     return {"id": doc.id, "text": doc.text, "sentences": [sentence_to_dict(s) | {"offset": s.offset} for s in doc.sentences]}
 
 
-def _sentence_from_obj(obj: dict, path: Path, lineno: int, default_id: str) -> Sentence:
+def _sentence_from_obj(obj: dict, path: Path, lineno: int, default_id: str, level: str = "char") -> Sentence:
+    level = _level_of(obj, level, path, lineno)
     text = obj.get("text")
     if not isinstance(text, str):
         raise InputError('each object needs a string "text"', path=path, line=lineno)
@@ -51,16 +93,24 @@ def _sentence_from_obj(obj: dict, path: Path, lineno: int, default_id: str) -> S
         if "text" in ent and ent["text"] != text[start:end]:
             raise InputError(f"entity text {ent['text']!r} differs from text[{start}:{end}] = {text[start:end]!r}", path=path, line=lineno)
         spans.append(Span(start, end, label, ent.get("score")))
-    return Sentence.from_text(text, sorted(spans), id=str(obj.get("id", default_id)))
+    sid = str(obj.get("id", default_id))
+    if level == "word":
+        tokens = word_tokens(text, cuts=[b for sp in spans for b in (sp.start, sp.end)])
+        return Sentence(text, tokens, sorted(spans), id=sid, char_level=False)
+    return Sentence.from_text(text, sorted(spans), id=sid)
 
 
-def read_jsonl(path: str | os.PathLike) -> list[Document]:
-    """Read a JSONL file. Sentence-level objects form one document named after the file."""
+def read_jsonl(path: str | os.PathLike, *, level: str = "auto") -> list[Document]:
+    """Read a JSONL file. Sentence-level objects form one document named after the file.
+
+    ``level`` (``auto``, ``char`` or ``word``) applies to objects without their own
+    ``"level"``; ``auto`` takes the file's ``{"level": ...}`` first line, else detects it.
+    """
     path = Path(path)
     docs: list[Document] = []
     loose: list[Sentence] = []
-    lines = read_text_lines(path)
-    for lineno, line in enumerate(lines, start=1):
+    objects: list[tuple[int, dict]] = []
+    for lineno, line in enumerate(read_text_lines(path), start=1):
         if not line.strip():
             continue
         try:
@@ -69,17 +119,41 @@ def read_jsonl(path: str | os.PathLike) -> list[Document]:
             raise InputError(f"invalid JSON: {e.msg}", path=path, line=lineno) from None
         if not isinstance(obj, dict):
             raise InputError("each line must be a JSON object", path=path, line=lineno)
+        objects.append((lineno, obj))
+    if objects and set(objects[0][1]) == {"level"}:  # the file's header
+        lineno, header = objects.pop(0)
+        if level == "auto":
+            level = _level_of(header, "char", path, lineno)
+    if level == "auto":
+        level = detect_level(_texts(objects))
+    elif level not in LEVELS:
+        raise InputError(f"level must be auto, char or word, not {level!r}", path=path)
+    for lineno, obj in objects:
         if "sentences" in obj:
             did = str(obj.get("id", f"{path.stem}#{len(docs)}"))
-            sents = [_sentence_from_obj(s, path, lineno, f"{did}:{j}") for j, s in enumerate(obj["sentences"])]
+            if not isinstance(obj["sentences"], list):
+                raise InputError('"sentences" must be a list of sentence objects', path=path, line=lineno)
+            doc_level = _level_of(obj, level, path, lineno)
+            sents = [_sentence_from_obj(s if isinstance(s, dict) else {}, path, lineno, f"{did}:{j}", doc_level) for j, s in enumerate(obj["sentences"])]
             docs.append(Document(did, sents))
         else:
-            loose.append(_sentence_from_obj(obj, path, lineno, f"{path.stem}:{len(loose)}"))
+            loose.append(_sentence_from_obj(obj, path, lineno, f"{path.stem}:{len(loose)}", level))
     if loose:
         docs.append(Document(path.stem, loose))
     if not docs:
         raise InputError("empty file: no JSON objects found", path=path)
     return docs
+
+
+def _texts(objects: list[tuple[int, dict]]) -> Iterable[str]:
+    """The texts whose level is not declared (they decide the file's level)."""
+    for _, obj in objects:
+        if "level" in obj:
+            continue
+        if isinstance(obj.get("sentences"), list):
+            yield from (s["text"] for s in obj["sentences"] if isinstance(s, dict) and "level" not in s and isinstance(s.get("text"), str))
+        elif isinstance(obj.get("text"), str):
+            yield obj["text"]
 
 
 def format_jsonl(documents: Iterable[Document], *, per: str = "sentence") -> str:

@@ -19,9 +19,34 @@ reader knows the original text, as the raw-text cleaner does).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
+
+_WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+def word_tokens(text: str, *, cuts: Iterable[int] = ()) -> list[tuple[int, int]]:
+    """Word-level tokens of ``text`` as character ranges: runs of word characters and single
+    punctuation marks (whitespace is not a token). ``cuts`` are offsets where a token must
+    also end (e.g. entity boundaries), so spans there stay exact.
+
+    >>> word_tokens("BRCA1-mutated cells.")
+    [(0, 5), (5, 6), (6, 13), (14, 19), (19, 20)]
+    >>> word_tokens("p53mutation", cuts=[3])
+    [(0, 3), (3, 11)]
+    """
+    cut = sorted(set(cuts))
+    out: list[tuple[int, int]] = []
+    for m in _WORD_RE.finditer(text):
+        a, b = m.start(), m.end()
+        for c in cut:
+            if a < c < b:
+                out.append((a, c))
+                a = c
+        out.append((a, b))
+    return out
 
 
 @dataclass(frozen=True, order=True)

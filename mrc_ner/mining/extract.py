@@ -13,7 +13,7 @@ Every input is checked first (:func:`scan_inputs`): a bad line is an
 The pipeline
 ------------
 Documents are read lazily (plain text line by line, JSONL object by object), cleaned
-into sentences (:func:`clean_document`: :func:`~mrc_ner.corpus.cleaning.clean_text`,
+into sentences (:func:`~mrc_ner.inference.clean_document`: :func:`~mrc_ner.corpus.cleaning.clean_text`,
 split at line breaks and, in lines longer than ``max_sentence_chars``, after
 ``。！？；``; long sentences are windowed by the model, never truncated), and buffered
 up to ``buffer_sentences`` sentences across documents, so that
@@ -77,10 +77,11 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from rich.table import Table
 
-from mrc_ner.corpus.cleaning import LINE_BREAKS, CleanSentence, clean_text, is_blank, split_at_punct
+from mrc_ner.corpus.cleaning import LINE_BREAKS, CleanSentence
 from mrc_ner.corpus.conll import COLUMN_SUFFIXES, format_conll, read_conll
 from mrc_ner.corpus.postprocess import RULES, PostprocessReport, postprocess_spans
 from mrc_ner.errors import InputError
+from mrc_ner.inference import clean_document, clean_keep_spaces, original_span, predict_cleaned, resolve_whitespace, to_entity  # noqa: F401 (re-exported)
 from mrc_ner.io import atomic_write, atomic_write_json
 
 ENTITIES = "entities.jsonl"
@@ -324,78 +325,6 @@ def scan_inputs(files: Sequence[InputFile]) -> Scan:
     if not ids:
         raise InputError("the inputs hold no documents")
     return Scan(ids)
-
-
-# ----------------------------------------------------------------------------- cleaning
-
-
-def clean_keep_spaces(raw: str, *, max_len: int | None = None) -> list[CleanSentence]:
-    """Like :func:`~mrc_ner.corpus.cleaning.clean_text`, but a whitespace run becomes one space.
-
-    For word-level (English) models: words stay words. Leading and trailing whitespace
-    and zero-width characters go; lines longer than ``max_len`` are split after ``。！？；``.
-
-    >>> [s.text for s in clean_keep_spaces("  BRCA1 \\t is\\u200b mutated \\r\\n\\nin cancer")]
-    ['BRCA1 is mutated', 'in cancer']
-    """
-    out: list[CleanSentence] = []
-    start = 0
-    for i in range(len(raw) + 1):
-        if i < len(raw) and raw[i] not in LINE_BREAKS:
-            continue
-        chars: list[str] = []
-        offsets: list[int] = []
-        pending_space: int | None = None
-        for j in range(start, i):
-            ch = raw[j]
-            if is_blank(ch):
-                if ch.isspace() and pending_space is None and chars:
-                    pending_space = j
-                continue
-            if pending_space is not None:
-                chars.append(" ")
-                offsets.append(pending_space)
-                pending_space = None
-            chars.append(ch)
-            offsets.append(j)
-        start = i + 1
-        if not chars:
-            continue
-        text = "".join(chars)
-        pieces = split_at_punct(text) if max_len is not None and len(text) > max_len else [(0, len(text))]
-        out.extend(CleanSentence(text[p:q], offsets[p:q]) for p, q in pieces)
-    return out
-
-
-def resolve_whitespace(mode: str, tagger: Any) -> str:
-    """``dash`` or ``space``: ``auto`` is ``space`` for word-level models, ``dash`` otherwise."""
-    if mode != "auto":
-        return mode
-    return "space" if getattr(tagger, "align_mode", "") == "word" else "dash"
-
-
-def clean_document(text: str, *, whitespace: str = "dash", max_sentence_chars: int | None = 2000) -> list[CleanSentence]:
-    """The cleaned sentences of a piece of original text, with offsets into it.
-
-    >>> [s.text for s in clean_document("检测 TP53 gene 突变。\\n\\n甲")]
-    ['检测TP53-gene突变。', '甲']
-    """
-    if whitespace == "space":
-        return clean_keep_spaces(text, max_len=max_sentence_chars)
-    return clean_text(text, max_len=max_sentence_chars).sentences
-
-
-def original_span(sentence: CleanSentence, raw: str, start: int, end: int) -> tuple[int, int] | None:
-    """``[start, end)`` of a cleaned sentence → the range in ``raw`` (whitespace at the edges trimmed).
-
-    None when nothing but whitespace is left (a span over an inserted ``-`` alone).
-    """
-    a, b = sentence.to_original(start, end)
-    while a < b and is_blank(raw[a]):
-        a += 1
-    while b > a and is_blank(raw[b - 1]):
-        b -= 1
-    return (a, b) if a < b else None
 
 
 # ----------------------------------------------------------------------------- the output store
@@ -839,10 +768,7 @@ class Extractor:
     def flush(self, buf: list[_SentenceItem | _DocState]) -> None:
         """Predict one buffer (length-sorted batches inside) and append its results."""
         items = [e for e in buf if isinstance(e, _SentenceItem)]
-        sentences = [self.tagger.make_sentence(it.clean.text) for it in items]
-        preds = self.tagger.predict(sentences, batch_size=self.options.batch_size, progress=self.on_features) if sentences else []
-        if len(preds) != len(sentences):
-            raise RuntimeError(f"the tagger returned {len(preds)} outputs for {len(sentences)} sentences")
+        sentences, preds = predict_cleaned(self.tagger, [it.clean for it in items], batch_size=self.options.batch_size, progress=self.on_features)
         ents = bytearray()
         bio = bytearray()
         done: list[DoneRecord] = []
@@ -864,12 +790,10 @@ class Extractor:
             doc.sentences += 1
             doc.tokens += len(sentence.tokens)
             for sp in kept:
-                rng = original_span(ev.clean, ev.raw, sp.start, sp.end)
-                if rng is None:
+                ent = to_entity(ev.clean, ev.raw, sp, base=ev.base)
+                if ent is None:
                     continue
-                a, b = rng
-                obj = {"doc": doc.source.id, "sentence": ev.index, "start": ev.base + a, "end": ev.base + b, "label": sp.label,
-                       "text": ev.raw[a:b], "score": round(float(sp.score if sp.score is not None else 1.0), 6)}
+                obj = {"doc": doc.source.id, "sentence": ev.index, **ent.to_dict(), "score": round(ent.score, 6)}
                 ents += (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8")
                 doc.entities += 1
             if self.options.iob:
@@ -912,7 +836,7 @@ def run_extraction(
     """Extract entities from ``inputs`` into the directory ``out``; return the statistics.
 
     ``model`` is a tagger or a model directory (loaded with ``load``, by default
-    :func:`~mrc_ner.models.load_tagger`, after the inputs are checked). ``state`` is an
+    :func:`~mrc_ner.inference.load_model` on the CPU, after the inputs are checked). ``state`` is an
     ``accelerate.PartialState`` (or anything with ``num_processes``, ``process_index``,
     ``is_main_process`` and ``wait_for_everyone()``); each process takes documents
     ``k % num_processes == process_index``. ``console`` (rich) shows a progress bar
@@ -928,7 +852,10 @@ def run_extraction(
     scan = scan_inputs(files)
     if isinstance(model, (str, os.PathLike)):
         if load is None:
-            from mrc_ner.models import load_tagger as load
+            from mrc_ner.inference import load_model
+
+            def load(path: Any) -> Any:
+                return load_model(path, device="cpu")
         tagger = load(model)
     else:
         tagger = model

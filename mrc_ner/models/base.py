@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.corpus.model import Sentence, Span, word_tokens
 from mrc_ner.encoding.alignment import Aligned, align
 from mrc_ner.encoding.batching import length_sorted_batches, pad_sequences
 from mrc_ner.encoding.windows import owner_of_positions, plan_windows
@@ -339,7 +338,19 @@ class Tagger(nn.Module):
             if self.settings != self.predict_defaults:
                 self.apply_settings(self.predict_defaults)
 
-    def predict(self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None, types: Sequence[str] | None = None, queries: dict[str, str] | None = None, nested: bool | None = None, threshold: float | None = None) -> list[list[Span]]:
+    def as_sentences(self, items: Sequence[Sentence | str]) -> list[Sentence]:
+        """Sentences as given, and each string as :meth:`make_sentence` of it; InputError otherwise."""
+        out: list[Sentence] = []
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                out.append(self.make_sentence(item))
+            elif isinstance(item, Sentence):
+                out.append(item)
+            else:
+                raise InputError(f"item {i} is a {type(item).__name__}, not a string or a Sentence: {item!r:.80}")
+        return out
+
+    def predict(self, sentences: Sequence[Sentence | str] | Sentence | str, *, batch_size: int = 32, progress=None, types: Sequence[str] | None = None, queries: dict[str, str] | None = None, nested: bool | None = None, threshold: float | None = None) -> list[list[Span]] | list[Span]:
         """Predicted spans for every sentence (character offsets, end exclusive).
 
         Features are batched by length with dynamic padding; long sentences are
@@ -349,14 +360,20 @@ class Tagger(nn.Module):
         ``types`` (a subset of the trained types), ``queries`` (``{"TYPE": "question"}``,
         also for types the model was not trained on), ``nested`` and ``threshold``
         (MRC start/end probability) override :meth:`configure`'s defaults for this call;
-        see :mod:`mrc_ner.models.settings`.
+        see :mod:`mrc_ner.models.settings`. A string is a sentence made by
+        :meth:`make_sentence` (offsets into the string); one sentence or string alone
+        gives that sentence's spans, not a list of lists.
         """
+        single = isinstance(sentences, (str, Sentence))
+        if not single and not isinstance(sentences, Sequence):
+            raise InputError(f"predict takes a string, a Sentence or a list of them, not a {type(sentences).__name__}")
+        sentences = self.as_sentences([sentences] if single else sentences)  # type: ignore[list-item]
         with self.using(types=types, queries=queries, nested=nested, threshold=threshold) as settings:
             result = self.predict_with_settings(sentences, batch_size=batch_size, progress=progress)
         if settings.types is not None:
             keep = set(settings.types)
             result = [[sp for sp in spans if sp.label in keep] for spans in result]
-        return result
+        return result[0] if single else result
 
     @torch.inference_mode()
     def run_features(self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None) -> tuple[list[Aligned], list[list[tuple[Feature, dict[str, np.ndarray]]]]]:
@@ -385,8 +402,9 @@ class Tagger(nn.Module):
         aligned, by_sentence = self.run_features(sentences, batch_size=batch_size, progress=progress)
         return [self.decode_sentence(s, al, outs) if al.units else [] for s, al, outs in zip(sentences, aligned, by_sentence)]
 
-    def predict_sentences(self, sentences: Sequence[Sentence], **kw: Any) -> list[Sentence]:
-        """Copies of the sentences carrying predicted spans."""
+    def predict_sentences(self, sentences: Sequence[Sentence | str], **kw: Any) -> list[Sentence]:
+        """Copies of the sentences (strings made into sentences) carrying predicted spans."""
+        sentences = self.as_sentences(sentences)
         return [s.with_spans(sp) for s, sp in zip(sentences, self.predict(sentences, **kw))]
 
     def evaluate(self, sentences: Sequence[Sentence], *, batch_size: int = 32, match: str = "strict", **settings: Any):
@@ -549,16 +567,12 @@ def resolve_align(align: str, sentences: Sequence[Sentence]) -> str:
     return "char" if all(s.char_level for s in sentences[:200]) else "word"
 
 
-_WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
-
-
 def word_sentence(text: str, **kw: Any) -> Sentence:
     """A word-level sentence over ``text``: runs of word characters and single punctuation marks.
 
     Token offsets point into ``text`` as given (whitespace is kept), so spans stay exact.
     """
-    tokens = [(m.start(), m.end()) for m in _WORD_RE.finditer(text)]
-    return Sentence(text=text, tokens=tokens, char_level=False, **kw)
+    return Sentence(text=text, tokens=word_tokens(text), char_level=False, **kw)
 
 
 def load_tagger(directory: str | Path) -> Tagger:

@@ -31,11 +31,17 @@ def model_card(tagger, extra: dict[str, Any]) -> str:
         "```",
         "",
         "```python",
-        "from mrc_ner.models import load_tagger",
-        "tagger = load_tagger('THIS_DIR')",
+        "import mrc_ner",
+        "tagger = mrc_ner.load('THIS_DIR')  # device='cpu'|'cuda'|'auto', quantize='none'|'int8'|'bf16'",
+        f"tagger({_example(tagger)!r})  # [Entity(start, end, label, text, score), ...]; a list of texts → one list per text",
         "```",
         "",
         "Offsets in every output are characters into the sentence (or document) text, end exclusive.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _example(tagger) -> str:
+    """A sample input in the model's language: English for word-level models, Chinese otherwise."""
+    return "BRCA1 mutations cause breast cancer." if tagger.align_mode == "word" else "检测BRCA1突变"
