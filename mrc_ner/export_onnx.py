@@ -157,6 +157,11 @@ def trace_to_onnx(tagger: Tagger, path: Path) -> tuple[list[str], list[str]]:
     """Write ``tagger``'s forward pass to ``path`` as ONNX; returns its input and output names."""
     import warnings
 
+    try:
+        import onnx  # noqa: F401
+        import onnxscript  # noqa: F401  (torch's exporter translates through it)
+    except ImportError as e:
+        raise InputError(f"ONNX export needs onnx and onnxscript ({e}): pip install 'mrc-ner[onnx]'") from None
     tagger.eval()
     trace, _ = probe_batches(tagger)
     inputs, outputs = forward_names(tagger, trace)

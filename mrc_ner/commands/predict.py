@@ -47,11 +47,12 @@ def _looks_plain(path: Path) -> bool:
 def predict(
     input: Annotated[Path, typer.Argument(help="Column file(s), JSONL, or plain text (one sentence per line); a file or directory.", show_default=False)],
     model: Annotated[Path, typer.Option("--model", help="Trained model directory.")],
-    out: Annotated[Path, typer.Option("--out", help="Output file: .jsonl for JSON lines, anything else for IOB columns.")],
-    format: Annotated[str, typer.Option(help="auto (by --out suffix), jsonl or iob.")] = "auto",
+    out: Annotated[Path, typer.Option("--out", help="Output file: .jsonl for JSON lines, .html for a highlighted view, anything else for IOB columns.")],
+    format: Annotated[str, typer.Option(help="auto (by --out suffix), jsonl, iob or html (entities highlighted per type, like displaCy).")] = "auto",
     plain: Annotated[bool, typer.Option("--plain/--columns", help="Force plain-text or column reading (default: by file).")] = None,  # type: ignore[assignment]
     batch_size: Annotated[int, typer.Option(help="Sentences' features per batch.")] = 32,
     quantize: Annotated[str, typer.Option(help=QUANTIZE_HELP)] = "none",
+    backend: Annotated[str, typer.Option(help="torch, onnx (an `export --format onnx` directory, run by onnxruntime) or auto (onnx when --model holds model.onnx).")] = "auto",
     postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
     orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
     invalid_symbols: Annotated[str, typer.Option(help="With --postprocess: characters that invalidate an entity.")] = "?~˜。",
@@ -59,13 +60,13 @@ def predict(
     """Predict entities with character offsets; every input sentence gets an output line or block."""
     from mrc_ner.corpus.conll import write_conll
     from mrc_ner.corpus.jsonl import write_jsonl
-    from mrc_ner.models.quantize import load_for_inference
 
-    tagger = load_for_inference(model, quantize=quantize)
+    tagger = load_predictor(model, backend=backend, quantize=quantize)
     corpus = read_inputs(input, tagger, plain=plain)
-    fmt = format if format != "auto" else ("jsonl" if out.suffix.lower() == ".jsonl" else "iob")
-    if fmt not in ("jsonl", "iob"):
-        raise InputError(f"unknown format {format!r}; choose jsonl or iob")
+    suffix = out.suffix.lower()
+    fmt = format if format != "auto" else ("jsonl" if suffix == ".jsonl" else "html" if suffix in (".html", ".htm") else "iob")
+    if fmt not in ("jsonl", "iob", "html"):
+        raise InputError(f"unknown format {format!r}; choose jsonl, iob or html")
     sentences = corpus.sentences
     preds = tagger.predict(sentences, batch_size=batch_size)
     predicted = [s.with_spans(p) for s, p in zip(sentences, preds)]
@@ -75,10 +76,28 @@ def predict(
     docs = [Document(d.id, predicted[k:k + len(d.sentences)], d.text) for d, k in _offsets(corpus)]
     if fmt == "jsonl":
         write_jsonl(docs, out)
+    elif fmt == "html":
+        from mrc_ner.corpus.html import write_html
+
+        write_html(docs, out, title=f"{input.name}: entities found by {model.name}")
     else:
         write_conll(docs, out)
     n = sum(len(p) for p in preds)
     console.print(f"{len(sentences)} sentences, {n} entities → [bold]{out}[/]")
+
+
+def load_predictor(model: Path, *, backend: str, quantize: str):
+    """The model for prediction: a torch tagger (optionally quantized) or an onnxruntime one."""
+    from mrc_ner.models.onnx_tagger import is_onnx_dir, load_onnx_tagger
+    from mrc_ner.models.quantize import load_for_inference
+
+    if backend not in ("auto", "torch", "onnx"):
+        raise InputError(f"--backend must be auto, torch or onnx, not {backend!r}")
+    if backend == "onnx" or (backend == "auto" and is_onnx_dir(model)):
+        if quantize != "none":
+            raise InputError("--quantize applies to the torch backend; an ONNX model runs as exported")
+        return load_onnx_tagger(model)
+    return load_for_inference(model, quantize=quantize)
 
 
 def _offsets(corpus: Corpus):

@@ -450,6 +450,9 @@ class Tagger(nn.Module):
         finally:
             hf_logging.set_verbosity(level)
         tagger = klass(encoder, tokenizer, labels=cfg["labels"], encoder_name=cfg["encoder_name"], align_mode=cfg["align_mode"], max_length=cfg["max_length"], overlap=cfg["overlap"], options=cfg["options"])
+        if not (directory / WEIGHTS_NAME).is_file():
+            hint = " (an ONNX export: predict with --backend onnx)" if (directory / "model.onnx").is_file() else ""
+            raise InputError(f"no {WEIGHTS_NAME} in the model directory{hint}", path=directory)
         state = load_file(str(directory / WEIGHTS_NAME))
         missing, unexpected = tagger.load_state_dict(state, strict=False, assign=True)
         del state
