@@ -9,7 +9,7 @@ Needs Chromium and a CJK font from the system packages (Debian/Ubuntu)::
 
     apt-get install -y chromium fonts-wqy-microhei
 
-    python bench/render_html.py --out-dir bench/results/html             # gold spans of data/sample_cbp
+    python bench/render_html.py                                         # gold spans of data/sample_cbp → runs/html_view/
     python bench/render_html.py --model MODEL_DIR --corpus data/sample_en.tsv --out-dir /tmp/view
     python bench/render_html.py --html-only --out-dir /tmp/view         # the page without a browser
 """
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--corpus", default=str(REPO / "data" / "sample_cbp"), help="Column file(s) or JSONL (gold spans shown unless --model).")
     p.add_argument("--model", help="Show this mrc-ner model's predictions instead of the gold spans.")
     p.add_argument("--sentences", type=int, default=12, help="How many sentences to show.")
-    p.add_argument("--out-dir", type=Path, default=Path("bench/results/html"), help="Where entities.html and entities.png go.")
+    p.add_argument("--out-dir", type=Path, default=Path("runs/html_view"), help="Where entities.html and entities.png go.")
     p.add_argument("--window-size", default="1100,800", help="Browser window WIDTH,HEIGHT in pixels (the PNG's size).")
     p.add_argument("--chromium", help="The browser executable (default: chromium on PATH).")
     p.add_argument("--html-only", action="store_true", help="Write the page, skip the browser.")
