@@ -14,7 +14,10 @@ loads it offline. Before writing, the export runs one input through both models 
 refuses to write when their logits differ (that would be a bug, not bad input).
 
 MRC and CRF taggers have no equivalent there (start/end heads over a query pair; a
-Viterbi decoder), so exporting them is an :class:`~mrc_ner.errors.InputError`.
+Viterbi decoder), so exporting them to ``hf`` is an :class:`~mrc_ner.errors.InputError`.
+
+``onnx`` — every method's encoder and heads as an ONNX graph that mrc-ner runs through
+onnxruntime (:mod:`mrc_ner.export_onnx`, :mod:`mrc_ner.models.onnx_tagger`).
 
 What differs from ``mrc-ner predict``: the pipeline tokenizes raw text with the
 tokenizer's own pieces and predicts per piece. A character-level model (``align_mode``
@@ -36,7 +39,7 @@ from typing import Any
 
 from mrc_ner.errors import InputError
 
-EXPORT_FORMATS = ("hf",)
+EXPORT_FORMATS = ("hf", "onnx")
 EXPORT_MANIFEST = "mrc_ner_export.json"
 #: the largest |logit difference| tolerated between the tagger and the exported model
 TOLERANCE = 1e-4
@@ -177,14 +180,25 @@ def export_hf(tagger, out: str | Path, *, source: str = "") -> ExportResult:
     return ExportResult(out, "hf", architecture, list(tagger.tag_names), tagger.align_mode, diff)
 
 
-def export_model(model_dir: str | Path, out: str | Path, *, format: str = "hf") -> ExportResult:
-    """Load a saved mrc-ner model directory and export it in ``format`` (see :data:`EXPORT_FORMATS`)."""
+def export_model(model_dir: str | Path, out: str | Path, *, format: str = "hf"):
+    """Load a saved mrc-ner model directory and export it in ``format`` (see :data:`EXPORT_FORMATS`).
+
+    Returns an :class:`ExportResult` (``hf``) or an
+    :class:`~mrc_ner.export_onnx.OnnxExportResult` (``onnx``).
+    """
     from mrc_ner.models import load_tagger
 
     if format not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     if Path(out).resolve() == Path(model_dir).resolve():
         raise InputError("--out must differ from --model (the export would overwrite the model's config.json)", path=out)
+    if format == "onnx":
+        from mrc_ner.export_onnx import export_onnx
+        from mrc_ner.models.onnx_tagger import is_onnx_dir
+
+        if _saved_method(Path(out)) is not None and not is_onnx_dir(out):
+            raise InputError("--out holds an mrc-ner model; the export would overwrite it: choose another directory", path=out)
+        return export_onnx(load_tagger(model_dir), out, source=str(model_dir))
     method = _saved_method(Path(model_dir))
     if method is not None and method != "softmax":  # refuse before loading the weights
         raise InputError(

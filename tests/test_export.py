@@ -84,7 +84,7 @@ def test_export_refuses_mrc_and_crf(tmp_path, tiny_encoder, sample_cbp_corpus):
 
 
 def test_export_bad_format_and_missing_model(tmp_path, softmax_dir):
-    r = run("export", "--model", softmax_dir, "--format", "onnx", "--out", tmp_path / "x")
+    r = run("export", "--model", softmax_dir, "--format", "tflite", "--out", tmp_path / "x")
     assert r.exit_code == 2 and "unknown export format" in r.output
     r = run("export", "--model", tmp_path / "nope", "--out", tmp_path / "y")
     assert r.exit_code == 2

@@ -49,13 +49,14 @@ def _looks_plain(path: Path) -> bool:
 @handles_input_errors
 def predict(
     input: Annotated[Path, typer.Argument(help="Column file(s), JSONL, or plain text (one sentence per line); a file or directory; - reads standard input (plain text, or JSONL when its first line is a JSON object).", show_default=False)],
-    model: Annotated[str, typer.Option("--model", help="Trained model directory (or a Hugging Face hub id, where the hub is reachable).")],
-    out: Annotated[Path, typer.Option("--out", help="Output file: .jsonl for JSON lines, anything else for IOB columns; - writes standard output (JSONL unless --format iob).")],
-    format: Annotated[str, typer.Option(help="auto (by --out suffix), jsonl or iob.")] = "auto",
+    model: Annotated[str, typer.Option("--model", help="Trained model directory (or a Hugging Face hub id, where the hub is reachable), or an `export --format onnx` directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file: .jsonl for JSON lines, .html for a highlighted view, anything else for IOB columns; - writes standard output (JSONL unless --format iob).")],
+    format: Annotated[str, typer.Option(help="auto (by --out suffix), jsonl, iob or html (entities highlighted per type, like displaCy).")] = "auto",
     plain: Annotated[bool, typer.Option("--plain/--columns", help="Force plain-text or column reading (default: by file).")] = None,  # type: ignore[assignment]
     batch_size: Annotated[int, typer.Option(help="Sentences' features per batch.")] = 32,
     device: Annotated[str, typer.Option("--device", help=DEVICE_HELP)] = "auto",
     quantize: Annotated[str, typer.Option(help=QUANTIZE_HELP)] = "none",
+    backend: Annotated[str, typer.Option(help="torch, onnx (an `export --format onnx` directory, run by onnxruntime) or auto (onnx when --model holds model.onnx).")] = "auto",
     postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
     orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
     invalid_symbols: Annotated[str, typer.Option(help="With --postprocess: characters that invalidate an entity.")] = "?~˜。",
@@ -67,15 +68,17 @@ def predict(
     """Predict entities with character offsets; every input sentence gets an output line or block."""
     from mrc_ner.corpus.conll import format_conll, write_conll
     from mrc_ner.corpus.jsonl import format_jsonl, write_jsonl
-    from mrc_ner.inference import load_model
 
     to_stdout = str(out) == "-"
-    fmt = format if format != "auto" else ("jsonl" if to_stdout or out.suffix.lower() == ".jsonl" else "iob")
-    if fmt not in ("jsonl", "iob"):
-        raise InputError(f"unknown format {format!r}; choose jsonl or iob")
+    suffix = out.suffix.lower()
+    fmt = format if format != "auto" else ("jsonl" if to_stdout or suffix == ".jsonl" else "html" if suffix in (".html", ".htm") else "iob")
+    if fmt not in ("jsonl", "iob", "html"):
+        raise InputError(f"unknown format {format!r}; choose jsonl, iob or html")
+    if to_stdout and fmt == "html":
+        raise InputError("--format html writes a file: give --out FILE.html")
     if nested and fmt == "iob":
         raise InputError("--nested needs JSONL output (--out FILE.jsonl): IOB tags cannot hold overlapping spans", path=out)
-    tagger = configure_prediction(load_model(model, device=device, quantize=quantize), types=types, query=query, nested=nested, threshold=threshold)
+    tagger = configure_prediction(load_predictor(model, backend=backend, device=device, quantize=quantize), types=types, query=query, nested=nested, threshold=threshold)
     corpus = read_stdin(tagger, plain=plain) if str(input) == "-" else read_inputs(input, tagger, plain=plain)
     sentences = corpus.sentences
     preds = tagger.predict(sentences, batch_size=batch_size)
@@ -93,6 +96,10 @@ def predict(
         return
     if fmt == "jsonl":
         write_jsonl(docs, out)
+    elif fmt == "html":
+        from mrc_ner.corpus.html import write_html
+
+        write_html(docs, out, title=f"{input.name}: entities found by {Path(model).name}")
     else:
         write_conll(docs, out)
     console.print(f"{len(sentences)} sentences, {n} entities → [bold]{out}[/]")
@@ -114,6 +121,20 @@ def read_stdin(tagger, *, plain: bool | None) -> Corpus:
         except InputError as e:
             raise InputError(e.message, path="<stdin>", line=e.line) from None
     return Corpus(corpus.documents, name="<stdin>")
+
+
+def load_predictor(model: str, *, backend: str, device: str, quantize: str):
+    """The model for prediction: a torch tagger (:func:`mrc_ner.inference.load_model`) or an onnxruntime one."""
+    from mrc_ner.inference import load_model
+    from mrc_ner.models.onnx_tagger import is_onnx_dir, load_onnx_tagger
+
+    if backend not in ("auto", "torch", "onnx"):
+        raise InputError(f"--backend must be auto, torch or onnx, not {backend!r}")
+    if backend == "onnx" or (backend == "auto" and Path(model).is_dir() and is_onnx_dir(Path(model))):
+        if quantize != "none":
+            raise InputError("--quantize applies to the torch backend; an ONNX model runs as exported")
+        return load_onnx_tagger(Path(model))
+    return load_model(model, device=device, quantize=quantize)
 
 
 def _offsets(corpus: Corpus):

@@ -460,6 +460,16 @@ class Tagger(nn.Module):
             "options": self.options,
         }
 
+    def saved_config(self) -> dict[str, Any]:
+        """``config.json``: :meth:`config_dict` followed by the encoder's own fields at the top level.
+
+        The copy of the encoder's fields (``model_type``, ``hidden_size``, …) lets
+        ``transformers.AutoConfig.from_pretrained(model_dir)`` read the encoder's config;
+        :meth:`load` reads ``encoder_config``. On a name clash our field wins.
+        """
+        ours = self.config_dict()
+        return {**ours, **{k: v for k, v in ours["encoder_config"].items() if k not in ours}}
+
     def save(self, directory: str | Path, *, extra_files: dict[str, Any] | None = None) -> Path:
         """Write the model directory atomically (temp dir beside it, then rename)."""
         from safetensors.torch import save_file
@@ -470,7 +480,7 @@ class Tagger(nn.Module):
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
         try:
-            (tmp / CONFIG_NAME).write_text(json.dumps(self.config_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+            (tmp / CONFIG_NAME).write_text(json.dumps(self.saved_config(), ensure_ascii=False, indent=2), encoding="utf-8")
             state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
             save_file(_untie(state), str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
             self.tokenizer.save_pretrained(str(tmp))
@@ -523,6 +533,9 @@ class Tagger(nn.Module):
         finally:
             hf_logging.set_verbosity(level)
         tagger = klass(encoder, tokenizer, labels=cfg["labels"], encoder_name=cfg["encoder_name"], align_mode=cfg["align_mode"], max_length=cfg["max_length"], overlap=cfg["overlap"], options=cfg["options"])
+        if not (directory / WEIGHTS_NAME).is_file():
+            hint = " (an ONNX export: predict with --backend onnx)" if (directory / "model.onnx").is_file() else ""
+            raise InputError(f"no {WEIGHTS_NAME} in the model directory{hint}", path=directory)
         state = load_file(str(directory / WEIGHTS_NAME))
         missing, unexpected = tagger.load_state_dict(state, strict=False, assign=True)
         del state
