@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -14,8 +16,13 @@ app = typer.Typer(
 
 
 @app.callback()
-def main() -> None:
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error instead of one line.")] = False,
+) -> None:
     """Biomedical NER as machine reading comprehension: train, compare, evaluate, extract."""
+    from mrc_ner.commands._common import set_debug
+
+    set_debug(debug)
 
 
 def _register() -> None:
