@@ -63,6 +63,8 @@ def as_input_error(error: BaseException) -> InputError | None:
     if isinstance(error, UnicodeError):
         return InputError(f"not valid UTF-8: {error}")
     if type(error).__name__ == "SafetensorError":
+        if "serializ" in str(error).lower() and "deserializ" not in str(error).lower():
+            return InputError(f"cannot write the weights: {error}")
         return InputError(f"corrupt weights file: {error}")
     if isinstance(error, RuntimeError) and "Error(s) in loading state_dict" in str(error):
         return InputError(f"weights do not fit the model: {str(error).splitlines()[-1].strip()}")

@@ -147,3 +147,52 @@ def quiet_transformers(*, logs: bool = True, progress: bool = True) -> Iterator[
             hf_logging.set_verbosity(verbosity)
         if progress and bars:
             hf_logging.enable_progress_bar()
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+#: the output last checked by :func:`writable_dir` / :func:`writable_file`: the CLI names it when a
+#: write fails without a file name (a full disk while closing a file)
+last_output: Path | None = None
+
+
+def writable_dir(path: str | os.PathLike, *, option: str = "--out") -> Path:
+    """Check, before any work, that the output directory ``path`` can be created and written.
+
+    An existing file, a place inside a file, an impossible place (``/proc/x``), a read-only
+    directory or a full disk is an :class:`~mrc_ner.errors.InputError` naming the path,
+    not a traceback an hour into training. Nothing is created.
+    """
+    from mrc_ner.errors import InputError
+
+    global last_output
+    path = Path(path)
+    last_output = path
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} exists and is not a directory", path=path)
+    probe_in = path
+    while not probe_in.exists() and probe_in != probe_in.parent:
+        probe_in = probe_in.parent
+    if not probe_in.is_dir():
+        raise InputError(f"{option} cannot be created: {probe_in} is a file", path=path)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=probe_in)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(f"{option} cannot be written: {e.strerror or e}", path=path) from None
+    return path
+
+
+def writable_file(path: str | os.PathLike, *, option: str = "--out") -> Path:
+    """Check that the output file ``path`` can be written (its folder made and writable; not a directory)."""
+    from mrc_ner.errors import InputError
+
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{option} is a directory; give a file name", path=path)
+    writable_dir(path.parent, option=f"the folder of {option}")
+    global last_output
+    last_output = path
+    return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 from typing import Any, Callable, TypeVar
@@ -22,18 +23,34 @@ _debug = False
 
 
 def set_debug(on: bool) -> None:
-    """``--debug``: let errors raise with their traceback instead of printing one line."""
+    """``--debug``: let errors raise with their traceback instead of printing one line (called per invocation)."""
     global _debug
+    from mrc_ner import io
+
     _debug = on
+    io.last_output = None
 
 
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG, errno.EIO}
 #: the longest error line printed (the rest is cut with an ellipsis)
 MESSAGE_LIMIT = 600
+
+
+def _is_write_error(error: BaseException) -> bool:
+    """A failed write that names no file (a full disk while flushing, safetensors' writer)."""
+    if isinstance(error, OSError):
+        return error.errno in _WRITE_ERRNOS
+    return type(error).__name__ == "SafetensorError" and "os error 28" in str(error)
 
 
 def report_error(error: BaseException) -> int:
     """Print one red line for ``error``; return the exit code: 2 for bad input, 1 for a bug."""
     err = as_input_error(error)
+    if err is not None and err.path is None and _is_write_error(error):
+        from mrc_ner import io
+
+        if io.last_output is not None:
+            err = InputError(f"cannot write the output: {getattr(error, 'strerror', None) or err.message}", path=io.last_output)
     if err is not None:
         text, code = err.location_message(), 2
     else:

@@ -18,6 +18,9 @@ def export(
 ) -> None:
     """Export a softmax model as a standard Hugging Face token-classification model (MRC and CRF have no equivalent)."""
     from mrc_ner.export import export_model
+    from mrc_ner.io import writable_dir
+
+    writable_dir(out)
 
     res = export_model(model, out, format=format)
     console.print(f"{res.architecture} with {len(res.tag_names)} labels → [bold]{res.path}[/] (logits match to {res.max_logit_difference:.1e})")

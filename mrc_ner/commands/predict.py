@@ -11,6 +11,7 @@ from mrc_ner.commands._common import QUANTIZE_HELP, console, handles_input_error
 from mrc_ner.corpus.conll import COLUMN_SUFFIXES, read_corpus, read_text_lines
 from mrc_ner.corpus.model import Corpus, Document
 from mrc_ner.errors import InputError
+from mrc_ner.io import writable_file
 
 
 def read_plain_text(path: Path, tagger) -> list[Document]:
@@ -26,7 +27,9 @@ def read_inputs(path: Path, tagger, *, plain: bool | None) -> Corpus:
     """Column/JSONL corpora through the readers; ``.txt`` files without tags (or ``plain=True``) as plain text."""
     if not path.exists():
         raise InputError("no such file or directory", path=path)
-    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")) if path.is_dir() else [path]
+    if not files:
+        raise InputError("the input directory holds no files", path=path)
     docs: list[Document] = []
     for f in files:
         is_plain = plain if plain is not None else (f.suffix.lower() not in COLUMN_SUFFIXES | {".jsonl"} or _looks_plain(f))
@@ -61,6 +64,7 @@ def predict(
     from mrc_ner.corpus.jsonl import write_jsonl
     from mrc_ner.models.quantize import load_for_inference
 
+    writable_file(out)
     tagger = load_for_inference(model, quantize=quantize)
     corpus = read_inputs(input, tagger, plain=plain)
     fmt = format if format != "auto" else ("jsonl" if out.suffix.lower() == ".jsonl" else "iob")

@@ -104,11 +104,12 @@ def train(
 
     from mrc_ner.corpus.splits import load_splits
     from mrc_ner.evaluation.report import scores_table
-    from mrc_ner.io import atomic_write_json
+    from mrc_ner.io import atomic_write_json, writable_dir
     from mrc_ner.training import TrainArgs
 
     if threads:
         torch.set_num_threads(threads)
+    writable_dir(out)
     splits = load_splits(train, dev, test, corpus=corpus, seed=seed)
     console.print(f"{splits.description}: {len(splits.train)} train, {len(splits.dev)} dev, {len(splits.test)} test sentences")
     options = parse_options(option)

@@ -75,6 +75,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from rich.markup import escape
 from rich.table import Table
 
 from mrc_ner.corpus.cleaning import LINE_BREAKS, CleanSentence, clean_text, is_blank, split_at_punct
@@ -995,6 +996,9 @@ def run_extraction(
     base = OutputStore(out_dir)
     if main:
         _prepare_output(base, settings, single=n == 1)
+        for note in base.notes:
+            if console is not None:
+                console.print(f"[yellow]repaired:[/] {escape(note)}", soft_wrap=True)
     state.wait_for_everyone()
     if not main:
         _check_settings(out_dir, settings, write=False)
@@ -1014,6 +1018,8 @@ def run_extraction(
     run["documents_per_s"] = round(run["documents"] / run["elapsed_s"], 3) if run["elapsed_s"] else 0.0
     run["characters_per_s"] = round(run["characters"] / run["elapsed_s"], 1) if run["elapsed_s"] else 0.0
     run["whitespace"] = whitespace
+    if base.notes:
+        run["repairs"] = list(base.notes)
     stats = compute_stats(out_dir, top=options.top)
     stats["run"] = run
     stats["network"] = build_network_outputs(out_dir, options) if options.network else None
