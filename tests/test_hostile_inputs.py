@@ -72,7 +72,7 @@ def test_bad_file_gives_one_line_and_exit_2_in_every_reading_command(name, tmp_p
 
 def test_huge_line_is_cut_in_the_error(tmp_path):
     f = tmp_path / "long.jsonl"
-    f.write_text('{"id": "a", "text": "' + "x" * 200_000 + '", "entities": 5}\n', encoding="utf-8")
+    f.write_text('{"sentences": ["' + "x" * 200_000 + '"]}\n', encoding="utf-8")
     line = assert_one_clean_line(runner.invoke(app, ["stats", str(f)]))
     assert len(line) < 1000 and "…" in line and f"{f}:1:" in line
 

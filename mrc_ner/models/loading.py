@@ -46,7 +46,10 @@ def read_model_config(directory: Path) -> dict[str, Any]:
 
     if not isinstance(cfg["method"], str):
         raise bad("method", "a method name")
-    tagger_class(cfg["method"])
+    try:
+        tagger_class(cfg["method"])
+    except InputError as e:
+        raise InputError(f"config.json: {e.message}", path=path) from None
     labels = cfg.get("labels")
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x.strip() for x in labels):
         raise bad("labels", "a non-empty list of non-empty entity type names")
