@@ -230,10 +230,14 @@ def _umask() -> int:
 # ----------------------------------------------------------------------------- 8: smaller
 
 
-def test_predict_on_an_empty_directory_exits_2(tmp_path):
+def test_predict_on_an_empty_directory_exits_2(tmp_path, tiny_encoder):
+    from mrc_ner.models import tagger_class
+
+    model = tagger_class("softmax").create(str(tiny_encoder), ["gene"], max_length=64).save(tmp_path / "model")
     (tmp_path / "in").mkdir()
-    line = one_line(runner.invoke(app, ["predict", str(tmp_path / "in"), "--model", str(tmp_path / "nomodel"), "--out", str(tmp_path / "p.jsonl")]))
-    assert str(tmp_path / "nomodel") in line or "no files" in line
+    line = one_line(runner.invoke(app, ["predict", str(tmp_path / "in"), "--model", str(model), "--out", str(tmp_path / "p.jsonl")]))
+    assert "no files" in line and str(tmp_path / "in") in line
+    assert not (tmp_path / "p.jsonl").exists()
 
 
 def test_stats_on_extraction_output_is_refused(tmp_path):
