@@ -65,13 +65,14 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from mrc_ner.cell_settings import check_cell, cell_settings, data_hash, model_files_stamp, record_cell
 from mrc_ner.corpus.model import Corpus, Sentence
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.aggregate import FoldSummary, aggregate, format_mean_std, mean_std, paired_ttest
 from mrc_ner.evaluation.metrics import Scores, TypeScore, annotated_only, score_spans
 from mrc_ner.io import atomic_write_json, atomic_write_text
 from mrc_ner.queries import is_query_method
-from mrc_ner.training import TrainArgs
+from mrc_ner.training import TrainArgs, find_checkpoint
 
 LM_MIXED = "lm-mixed"
 LM_BASE_METHOD = "softmax"
@@ -390,7 +391,7 @@ def run_cell(spec: MethodSpec, fold: FoldData, settings: Settings, directory: st
         enc_dir, pretrain_seconds = lm_encoder(spec, fold, settings, Path(out) if out is not None else directory.parent.parent.parent, say)
         encoder = str(enc_dir)
     tagger = build_tagger(spec, fold, settings, encoder=encoder)
-    resume = (directory / "checkpoint" / "loop_state.json").is_file()
+    resume = find_checkpoint(directory) is not None
     args = replace(settings.train, **{**tagger.train_recipe, **spec.train}, out_dir=str(directory), resume=resume)
     if resume:
         say("  continuing from the cell's checkpoint")
@@ -455,10 +456,13 @@ def run_comparison(folds: Sequence[FoldData], methods: Sequence[MethodSpec], set
             done += 1
             directory = cell_dir(out, fold.name, spec)
             cell = read_cell(directory)
+            values = cell_settings(spec, fold, settings)
+            note = check_cell(directory, values, finished=cell is not None)
             if cell is not None:
-                say(f"[{done}/{total}] fold {fold.name} · {spec.name}: done before (micro F1 {100 * cell['scores']['micro']['f1']:.2f})")
+                say(f"[{done}/{total}] fold {fold.name} · {spec.name}: done before (micro F1 {100 * cell['scores']['micro']['f1']:.2f})" + (f"; {note}" if note else ""))
             else:
                 say(f"[{done}/{total}] fold {fold.name} · {spec.name}: training on {len(fold.train)} sentences, selecting on {len(fold.dev)}, testing on {len(fold.test)}")
+                record_cell(directory, values)
                 cell = run(spec, fold, settings, directory, out=out, log=say)
                 say(f"[{done}/{total}] fold {fold.name} · {spec.name}: micro F1 {100 * cell['scores']['micro']['f1']:.2f} in {cell['wall_seconds']:.0f} s")
             cells.append(cell)
@@ -497,7 +501,12 @@ def evaluate_models(model_dirs: Sequence[str | Path], test: str | Path, out: str
     for name, mdir in zip(names, model_dirs):
         directory = cell_dir(out, fold, name)
         cell = read_cell(directory)
+        values = {"model": str(Path(mdir).resolve()), "model_files": model_files_stamp(Path(mdir)), "test": data_hash(sentences)}
+        note = check_cell(directory, values, finished=cell is not None)
+        if note:
+            say(f"{name}: {note}")
         if cell is None:
+            record_cell(directory, values)
             t0 = time.perf_counter()
             tagger = load_tagger(mdir)
             pred = tagger.predict(sentences, batch_size=batch_size)

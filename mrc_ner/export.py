@@ -30,14 +30,12 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mrc_ner.errors import InputError
+from mrc_ner.io import atomic_dir, quiet_transformers
 
 EXPORT_FORMATS = ("hf", "onnx")
 EXPORT_MANIFEST = "mrc_ner_export.json"
@@ -143,8 +141,6 @@ def _card(tagger, source: str, architecture: str) -> str:
 
 def export_hf(tagger, out: str | Path, *, source: str = "") -> ExportResult:
     """Write the tagger as a Hugging Face token-classification directory (atomically, file by file)."""
-    from mrc_ner.encoding.encoders import _quiet_progress
-
     model = to_hf_token_classification(tagger)
     diff = max_logit_difference(tagger, model, probe_input_ids(tagger))
     if not diff <= TOLERANCE:
@@ -152,10 +148,8 @@ def export_hf(tagger, out: str | Path, *, source: str = "") -> ExportResult:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError("the output exists and is not a directory", path=out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        with _quiet_progress():
+    with atomic_dir(out, last=lambda name: name.endswith(".safetensors")) as tmp:  # weights last
+        with quiet_transformers(logs=False):
             model.save_pretrained(str(tmp))
         tagger.tokenizer.save_pretrained(str(tmp))
         tok_cfg = tmp / "tokenizer_config.json"
@@ -170,13 +164,6 @@ def export_hf(tagger, out: str | Path, *, source: str = "") -> ExportResult:
         }
         (tmp / EXPORT_MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         (tmp / "README.md").write_text(_card(tagger, source, architecture), encoding="utf-8")
-        out.mkdir(parents=True, exist_ok=True)
-        for f in sorted(tmp.iterdir(), key=lambda p: p.name.endswith(".safetensors")):  # weights last
-            os.replace(f, out / f.name)
-        shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return ExportResult(out, "hf", architecture, list(tagger.tag_names), tagger.align_mode, diff)
 
 

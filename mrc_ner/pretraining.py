@@ -81,10 +81,7 @@ import math
 import os
 import random
 import re
-import shutil
-import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal, Sequence
@@ -97,7 +94,7 @@ from mrc_ner.corpus.conll import read_corpus, read_text_lines
 from mrc_ner.encoding.alignment import char_vocab
 from mrc_ner.encoding.batching import length_sorted_batches, pad_sequences
 from mrc_ner.errors import InputError
-from mrc_ner.io import atomic_write_json
+from mrc_ner.io import atomic_dir, atomic_write_json, quiet_transformers
 
 PretrainAlign = Literal["auto", "char", "subword"]
 PRETRAIN_ALIGN_MODES: tuple[str, ...] = ("auto", "char", "subword")
@@ -461,23 +458,6 @@ class HeadInfo:
     lr: float | None = None
 
 
-@contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """No load reports ("newly initialized …") or progress bars from transformers."""
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
-
-
 def build_masked_lm(encoder) -> tuple[nn.Module, HeadInfo]:
     """The ``*ForMaskedLM`` model around ``encoder.model`` (a :class:`LoadedEncoder`'s base model).
 
@@ -490,7 +470,7 @@ def build_masked_lm(encoder) -> tuple[nn.Module, HeadInfo]:
     from transformers import AutoModelForMaskedLM
 
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             mlm, info = AutoModelForMaskedLM.from_pretrained(encoder.path, output_loading_info=True)
     except (OSError, ValueError, KeyError) as e:
         model_type = getattr(encoder.model.config, "model_type", "?")
@@ -649,25 +629,11 @@ def save_encoder_dir(model, tokenizer, out: str | os.PathLike, manifest: dict[st
     directory is moved aside first and deleted after.
     """
     out = check_output_dir(out, overwrite=overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    old: Path | None = None
-    try:
-        with _quiet_transformers():
+    with atomic_dir(out, merge=False) as tmp:  # a replaced directory is moved aside first, deleted after
+        with quiet_transformers():
             model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
         atomic_write_json(tmp / MANIFEST, manifest)
-        for path in tmp.iterdir():  # mkdtemp/mkstemp make private entries; an encoder directory is shared like any other
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        tmp.chmod(0o755)
-        if out.exists() and any(out.iterdir()):
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / out.name)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     return out
 
 

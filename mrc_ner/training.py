@@ -34,7 +34,7 @@ import torch
 from mrc_ner.corpus.model import Sentence
 from mrc_ner.encoding.batching import length_sorted_batches
 from mrc_ner.errors import InputError
-from mrc_ner.io import atomic_write_json
+from mrc_ner.io import atomic_write_json, atomic_write_text, replace_dir
 
 
 @dataclass
@@ -240,28 +240,73 @@ def select_best(state: LoopState, f1: float, epoch: int) -> bool:
     return False
 
 
+CHECKPOINT, CHECKPOINT_TMP, CHECKPOINT_OLD = "checkpoint", ".checkpoint.tmp", ".checkpoint.old"
+LOOP_STATE, TRAIN_LOG = "loop_state.json", "train_log.jsonl"
+
+
 def save_checkpoint(accelerator, out: Path, state: LoopState) -> None:
-    """Write ``out/checkpoint`` atomically: accelerator state + loop state."""
-    final = out / "checkpoint"
-    tmp = out / ".checkpoint.tmp"
+    """Write ``out/checkpoint`` atomically: accelerator state + loop state.
+
+    Built in ``.checkpoint.tmp`` (its ``loop_state.json`` written last); the previous
+    checkpoint is renamed to ``.checkpoint.old`` for the moment of the swap, so a kill at
+    any point leaves one complete checkpoint that :func:`load_checkpoint` finds.
+    """
+    tmp = out / CHECKPOINT_TMP
     shutil.rmtree(tmp, ignore_errors=True)
     accelerator.save_state(str(tmp), safe_serialization=True)
-    (tmp / "loop_state.json").write_text(json.dumps(asdict(state)), encoding="utf-8")
-    old = out / ".checkpoint.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    (tmp / LOOP_STATE).write_text(json.dumps(asdict(state)), encoding="utf-8")
+    replace_dir(tmp, out / CHECKPOINT, aside=out / CHECKPOINT_OLD)
+
+
+def _loop_state(directory: Path) -> LoopState | None:
+    """The loop state of a complete checkpoint directory, None if it is not one."""
+    try:
+        return LoopState(**json.loads((directory / LOOP_STATE).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def find_checkpoint(out: Path) -> Path | None:
+    """``out/checkpoint``, or the complete one a kill inside the swap left behind (moved into place)."""
+    final = out / CHECKPOINT
+    if _loop_state(final) is not None:
+        return final
+    for name in (CHECKPOINT_TMP, CHECKPOINT_OLD):  # .tmp is the newer one: its loop state is written last
+        candidate = out / name
+        if _loop_state(candidate) is not None:
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(candidate, final)
+            return final
+    return None
 
 
 def load_checkpoint(accelerator, out: Path) -> LoopState:
     """Restore ``out/checkpoint``; returns the loop state to continue from."""
-    ckpt = out / "checkpoint"
-    if not (ckpt / "loop_state.json").is_file():
-        raise InputError("nothing to resume: no checkpoint found", path=ckpt)
+    ckpt = find_checkpoint(out)
+    if ckpt is None:
+        raise InputError("nothing to resume: no checkpoint found", path=out / CHECKPOINT)
     accelerator.load_state(str(ckpt))
-    return LoopState(**json.loads((ckpt / "loop_state.json").read_text(encoding="utf-8")))
+    return _loop_state(ckpt)  # type: ignore[return-value]
+
+
+def trim_train_log(out: Path, epochs: int) -> None:
+    """Keep only the ``train_log.jsonl`` lines of epochs ≤ ``epochs`` (those the checkpoint holds).
+
+    A kill after an epoch's line was written but before its checkpoint would otherwise
+    leave that epoch in the log twice once it is trained again.
+    """
+    path = out / TRAIN_LOG
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line cut by the kill
+        if isinstance(record, dict) and isinstance(record.get("epoch"), int) and record["epoch"] <= epochs:
+            kept.append(line + "\n")
+    atomic_write_text(path, "".join(kept))
 
 
 def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence] | None, args: TrainArgs, *, progress: bool = True, log: Callable[[str], None] | None = None) -> LoopState:
@@ -298,7 +343,9 @@ def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[S
         if out is None:
             raise InputError("--resume needs an output directory")
         state = load_checkpoint(accelerator, out)
-        say(f"resumed after epoch {state.epoch} (step {state.step}, best dev F1 {state.best_f1:.4f})")
+        trim_train_log(out, state.epoch)
+        best = f", best dev F1 {state.best_f1:.4f}" if dev_sentences and state.best_epoch else ""
+        say(f"resumed after epoch {state.epoch} (step {state.step}{best})")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     columns = [TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.fields[rate]:.1f} ex/s"), TimeElapsedColumn(), TimeRemainingColumn()]
@@ -334,7 +381,7 @@ def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[S
             state.history.append({k: v for k, v in record.items() if k != "dev"} | ({"dev_micro_f1": f1} if dev_sentences else {}))
             say(f"epoch {epoch + 1}: loss {stats['loss']:.4f}, {stats['examples_per_s']:.1f} ex/s" + (f", dev micro F1 {f1:.4f}" + (" (best)" if improved else "") if dev_sentences else ""))
             if out is not None and accelerator.is_main_process:
-                with open(out / "train_log.jsonl", "a", encoding="utf-8") as fh:
+                with open(out / TRAIN_LOG, "a", encoding="utf-8") as fh:
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 if improved:
                     extra = {"training_args.json": asdict(args)}

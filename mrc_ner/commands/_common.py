@@ -2,30 +2,82 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 from typing import Any, Callable, TypeVar
 
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from mrc_ner.errors import InputError
+from mrc_ner.errors import InputError, as_input_error, shorten
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_debug = False
+
+
+def set_debug(on: bool) -> None:
+    """``--debug``: let errors raise with their traceback instead of printing one line (called per invocation)."""
+    global _debug
+    from mrc_ner import io
+
+    _debug = on
+    io.last_output = None
+
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG, errno.EIO}
+#: the longest error line printed (the rest is cut with an ellipsis)
+MESSAGE_LIMIT = 600
+
+
+def _is_write_error(error: BaseException) -> bool:
+    """A failed write that names no file (a full disk while flushing, safetensors' writer)."""
+    if isinstance(error, OSError):
+        return error.errno in _WRITE_ERRNOS
+    return type(error).__name__ == "SafetensorError" and "os error 28" in str(error)
+
+
+def report_error(error: BaseException) -> int:
+    """Print one red line for ``error``; return the exit code: 2 for bad input, 1 for a bug."""
+    err = as_input_error(error)
+    if err is not None and err.path is None and _is_write_error(error):
+        from mrc_ner import io
+
+        if io.last_output is not None:
+            err = InputError(f"cannot write the output: {getattr(error, 'strerror', None) or err.message}", path=io.last_output)
+    if err is not None:
+        text, code = err.location_message(), 2
+    else:
+        text, code = f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback)", 1
+    err_console.print(f"[bold red]error:[/] {escape(shorten(text, MESSAGE_LIMIT))}", soft_wrap=True)
+    return code
+
+
 def handles_input_errors(fn: F) -> F:
-    """Turn :class:`InputError` into one red ``path:line: message`` line and exit code 2."""
+    """The error boundary of a command: any failure becomes one red line.
+
+    :class:`InputError`, ``OSError`` (unreadable input, unwritable output, a full disk),
+    corrupt weights or JSON and shape mismatches print ``path:line: message`` and exit
+    with code 2 (:func:`~mrc_ner.errors.as_input_error`); anything else is a bug: one line,
+    exit code 1. ``mrc-ner --debug …`` raises instead, with the full traceback.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except InputError as e:
-            err_console.print(f"[bold red]error:[/] {e.location_message()}", soft_wrap=True)
-            raise typer.Exit(code=2) from None
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as e:
+            if _debug:
+                raise
+            raise typer.Exit(code=report_error(e)) from None
 
     return wrapper  # type: ignore[return-value]
 

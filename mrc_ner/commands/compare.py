@@ -9,6 +9,7 @@ import typer
 
 from mrc_ner.commands._common import console, err_console, handles_input_errors, print_json
 from mrc_ner.errors import InputError
+from mrc_ner.io import writable_dir
 
 DEFAULT_ENCODER = "multilingual-e5-small"
 DEFAULT_METHODS = "mrc,softmax,crf,partbert-crf"
@@ -81,6 +82,7 @@ def compare(
         import torch
 
         torch.set_num_threads(threads)
+    writable_dir(out)
     if models:
         if test is None:
             raise InputError("--models needs --test: the test set to score the models on")

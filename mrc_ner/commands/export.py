@@ -19,6 +19,9 @@ def export(
 ) -> None:
     """Export a model: a softmax model as a Hugging Face token-classification model, or any model's forward pass to ONNX."""
     from mrc_ner.export import export_model
+    from mrc_ner.io import writable_dir
+
+    writable_dir(out)
 
     res = export_model(model, out, format=format)
     if format == "onnx":

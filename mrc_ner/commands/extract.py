@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from mrc_ner.commands._common import NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, err_console, handles_input_errors, print_json
+from mrc_ner.io import writable_dir
 from mrc_ner.mining.extract import ExtractOptions
 
 
@@ -67,6 +68,7 @@ def extract(
         window=window, min_edge_weight=min_edge_weight, top=top,
     )
     options.check()
+    writable_dir(out)
     if flat_memory:
         from mrc_ner.memory import FLAT_MEMORY_MMAP_THRESHOLD, set_mmap_threshold
 

@@ -104,9 +104,11 @@ def network(
 ) -> None:
     """Build the co-occurrence network of entity mentions: nodes = normalised mentions, edge weight = documents."""
     from mrc_ner.errors import InputError
+    from mrc_ner.io import writable_dir
 
     if reference is not None and focus is None:
         raise InputError("--reference compares the neighbours of one node: give it with --focus, e.g. --focus BRCA1")
+    writable_dir(out)
     type_list = _split_types(types)
     normalize = NO_AFFIXES if no_strip_suffix else DEFAULT_NORMALIZE
     mentions = read_mentions(inputs)

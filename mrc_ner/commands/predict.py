@@ -14,6 +14,7 @@ from mrc_ner.corpus.conll import COLUMN_SUFFIXES, read_corpus, read_text_lines
 from mrc_ner.corpus.model import Corpus, Document
 from mrc_ner.errors import InputError
 from mrc_ner.inference import DEVICE_HELP
+from mrc_ner.io import writable_file
 
 
 def read_plain_text(path: Path, tagger) -> list[Document]:
@@ -29,7 +30,9 @@ def read_inputs(path: Path, tagger, *, plain: bool | None) -> Corpus:
     """Column/JSONL corpora through the readers; ``.txt`` files without tags (or ``plain=True``) as plain text."""
     if not path.exists():
         raise InputError("no such file or directory", path=path)
-    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")) if path.is_dir() else [path]
+    if not files:
+        raise InputError("the input directory holds no files", path=path)
     docs: list[Document] = []
     for f in files:
         is_plain = plain if plain is not None else (f.suffix.lower() not in COLUMN_SUFFIXES | {".jsonl"} or _looks_plain(f))
@@ -70,6 +73,8 @@ def predict(
     from mrc_ner.corpus.jsonl import format_jsonl, write_jsonl
 
     to_stdout = str(out) == "-"
+    if not to_stdout:
+        writable_file(out)
     suffix = out.suffix.lower()
     fmt = format if format != "auto" else ("jsonl" if to_stdout or suffix == ".jsonl" else "html" if suffix in (".html", ".htm") else "iob")
     if fmt not in ("jsonl", "iob", "html"):

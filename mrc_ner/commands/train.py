@@ -113,12 +113,13 @@ def train(
 
     from mrc_ner.corpus.joint import corpus_types, load_joint_splits, mark_annotated
     from mrc_ner.evaluation.report import scores_table
-    from mrc_ner.io import atomic_write_json
+    from mrc_ner.io import atomic_write_json, writable_dir
     from mrc_ner.training import TrainArgs
 
     say = err_console.print if json_ else console.print
     if threads:
         torch.set_num_threads(threads)
+    writable_dir(out)
     splits = load_joint_splits(train, dev, test, corpus=corpus, seed=seed)
     say(f"{splits.description}: {len(splits.train)} train, {len(splits.dev)} dev, {len(splits.test)} test sentences", soft_wrap=True)
     options = parse_options(option)

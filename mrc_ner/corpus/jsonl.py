@@ -1,6 +1,7 @@
 """JSONL corpora: one object per sentence or per document.
 
-Sentence objects: ``{"id", "text", "entities": [{"start", "end", "label", "text", "score"?}]}``.
+Sentence objects: ``{"id", "text", "entities": [{"start", "end", "label", "text", "score"?}]}``
+(entity objects as :mod:`mrc_ner.corpus.entities` defines and checks them).
 Document objects add ``"sentences": [<sentence objects>]`` (their ``start``/``end`` are
 relative to the sentence) and may omit ``entities``. Offsets are characters, ``end`` exclusive.
 
@@ -18,20 +19,19 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from mrc_ner.corpus.cleaning import is_latin
 from mrc_ner.corpus.model import Document, Sentence, Span, word_tokens
+from mrc_ner.corpus import entities
 from mrc_ner.corpus.conll import read_text_lines
-from mrc_ner.errors import InputError
+from mrc_ner.corpus.model import Document, Sentence, Span
+from mrc_ner.errors import InputError, shorten
 
 
 def span_to_dict(sentence: Sentence, span: Span, *, offset: int = 0) -> dict:
     """The JSON form of an entity; ``offset`` shifts start/end (e.g. into document text)."""
-    d = {"start": span.start + offset, "end": span.end + offset, "label": span.label, "text": sentence.mention(span)}
-    if span.score is not None:
-        d["score"] = round(float(span.score), 6)
-    return d
+    return entities.span_to_dict(sentence.mention(span), span, offset=offset)
 
 
 def sentence_to_dict(sentence: Sentence) -> dict:
@@ -77,27 +77,31 @@ def document_to_dict(doc: Document) -> dict:
     return {"id": doc.id, "text": doc.text, "sentences": [sentence_to_dict(s) | {"offset": s.offset} for s in doc.sentences]}
 
 
-def _sentence_from_obj(obj: dict, path: Path, lineno: int, default_id: str, level: str = "char") -> Sentence:
+def _sentence_from_obj(obj: Any, path: Path, lineno: int, default_id: str, level: str = "char") -> Sentence:
+    if not isinstance(obj, dict):
+        raise InputError(f'each sentence must be a JSON object with "text", not {shorten(repr(obj))}', path=path, line=lineno)
     level = _level_of(obj, level, path, lineno)
     text = obj.get("text")
     if not isinstance(text, str):
-        raise InputError('each object needs a string "text"', path=path, line=lineno)
-    spans = []
-    for ent in obj.get("entities", []):
-        try:
-            start, end, label = int(ent["start"]), int(ent["end"]), str(ent["label"])
-        except (KeyError, TypeError, ValueError):
-            raise InputError(f"entity needs integer start, end and a label: {ent!r}", path=path, line=lineno) from None
-        if not (0 <= start < end <= len(text)):
-            raise InputError(f"entity offsets [{start}, {end}) outside a text of {len(text)} characters", path=path, line=lineno)
-        if "text" in ent and ent["text"] != text[start:end]:
-            raise InputError(f"entity text {ent['text']!r} differs from text[{start}:{end}] = {text[start:end]!r}", path=path, line=lineno)
-        spans.append(Span(start, end, label, ent.get("score")))
+        raise InputError(f'each object needs a string "text", not {shorten(repr(text))}', path=path, line=lineno)
+    ents = obj.get("entities", [])
+    if not isinstance(ents, list):
+        raise InputError(f'"entities" must be a list of entity objects, not {shorten(repr(ents))}', path=path, line=lineno)
+    spans = [entities.parse_span(ent, text, path=path, line=lineno) for ent in ents]
     sid = str(obj.get("id", default_id))
     if level == "word":
         tokens = word_tokens(text, cuts=[b for sp in spans for b in (sp.start, sp.end)])
         return Sentence(text, tokens, sorted(spans), id=sid, char_level=False)
     return Sentence.from_text(text, sorted(spans), id=sid)
+
+
+def _refuse_records(obj: dict, path: Path, lineno: int) -> None:
+    if entities.looks_like_record(obj) and "text" in obj and "start" in obj:
+        raise InputError(
+            "this is an entities.jsonl written by extraction (one entity per line, no sentence text), not a corpus; "
+            "build its network with `mrc-ner network`, or its statistics are in the extraction's stats.json",
+            path=path, line=lineno,
+        )
 
 
 def read_jsonl(path: str | os.PathLike, *, level: str = "auto") -> list[Document]:
@@ -129,12 +133,13 @@ def read_jsonl(path: str | os.PathLike, *, level: str = "auto") -> list[Document
     elif level not in LEVELS:
         raise InputError(f"level must be auto, char or word, not {level!r}", path=path)
     for lineno, obj in objects:
+        _refuse_records(obj, path, lineno)
         if "sentences" in obj:
             did = str(obj.get("id", f"{path.stem}#{len(docs)}"))
             if not isinstance(obj["sentences"], list):
-                raise InputError('"sentences" must be a list of sentence objects', path=path, line=lineno)
+                raise InputError(f'"sentences" must be a list of sentence objects, not {shorten(repr(obj["sentences"]))}', path=path, line=lineno)
             doc_level = _level_of(obj, level, path, lineno)
-            sents = [_sentence_from_obj(s if isinstance(s, dict) else {}, path, lineno, f"{did}:{j}", doc_level) for j, s in enumerate(obj["sentences"])]
+            sents = [_sentence_from_obj(s, path, lineno, f"{did}:{j}", doc_level) for j, s in enumerate(obj["sentences"])]
             docs.append(Document(did, sents))
         else:
             loose.append(_sentence_from_obj(obj, path, lineno, f"{path.stem}:{len(loose)}", level))

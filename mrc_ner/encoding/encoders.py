@@ -35,13 +35,13 @@ import json
 import os
 import shutil
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
-from mrc_ner.errors import InputError
-from mrc_ner.io import atomic_write_json
+from mrc_ner.encoding.files import check_safetensors_weights, read_json_object, refuse_remote_code
+from mrc_ner.errors import InputError, shorten
+from mrc_ner.io import atomic_dir, atomic_write_json, quiet_transformers
 
 if TYPE_CHECKING:  # transformers is imported lazily: `mrc-ner --help` stays fast
     from transformers import PretrainedConfig, PreTrainedModel, PreTrainedTokenizerFast
@@ -213,40 +213,17 @@ def build_encoder(name: str, *, force: bool = False) -> Path:
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{builtin.name}.building-", dir=target.parent))
     except OSError as e:
         raise InputError(f"cannot write the encoder cache ({e.strerror}); set {CACHE_ENV} to a writable folder", path=target.parent) from None
-    try:
-        with _quiet_progress():
+
+    def install(tmp: Path, target: Path) -> None:
+        _install(tmp, target, force=force, is_current=lambda: _ready(builtin, src) is not None)
+
+    with atomic_dir(target, install=install) as tmp:  # gone afterwards unless we lost a race or failed
+        with quiet_transformers(logs=False):
             builtin.convert(src, tmp)
         atomic_write_json(tmp / MANIFEST, _fingerprint(builtin, src))
-        _share(tmp)
-        _install(tmp, target, force=force, is_current=lambda: _ready(builtin, src) is not None)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)  # gone already unless we lost a race or failed
     return target
-
-
-def _share(directory: Path) -> None:
-    """mkdtemp/mkstemp create private (0700/0600) entries; a cache is readable like any other."""
-    for path in directory.rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    directory.chmod(0o755)
-
-
-@contextmanager
-def _quiet_progress() -> Iterator[None]:
-    """Silence transformers' per-load progress bars ("Loading weights") for local loads."""
-    from transformers.utils import logging as hf_logging
-
-    enabled = hf_logging.is_progress_bar_enabled()
-    if enabled:
-        hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if enabled:
-            hf_logging.enable_progress_bar()
 
 
 def _install(tmp: Path, target: Path, *, force: bool, is_current: Callable[[], bool]) -> None:
@@ -388,6 +365,15 @@ def encoder_config(name_or_path: str | os.PathLike) -> PretrainedConfig:
         raise InputError(f"cannot read the encoder config: {e}", path=path) from None
 
 
+def check_local_encoder(path: Path) -> None:
+    """Refuse a local encoder directory that asks for remote code or has only pickle weights; name a corrupt file."""
+    refuse_remote_code(read_json_object(path / "config.json", what="config.json"), path / "config.json")
+    for name in ("tokenizer_config.json", "tokenizer.json"):
+        if (path / name).exists():
+            refuse_remote_code(read_json_object(path / name, what=name), path / name)
+    check_safetensors_weights(path)
+
+
 def load_encoder(name_or_path: str | os.PathLike = DEFAULT_ENCODER) -> LoadedEncoder:
     """Load an encoder's base model (``AutoModel``, eval mode) and fast tokenizer.
 
@@ -405,14 +391,15 @@ def load_encoder(name_or_path: str | os.PathLike = DEFAULT_ENCODER) -> LoadedEnc
         path = resolve_encoder(name)
     else:
         path = resolve_encoder(name)
+        check_local_encoder(path)
         try:
-            with _quiet_progress():
-                tokenizer = AutoTokenizer.from_pretrained(path)
-                model = AutoModel.from_pretrained(path)
-        except (OSError, ValueError, KeyError) as e:
+            with quiet_transformers(logs=False):
+                tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+                model = AutoModel.from_pretrained(path, use_safetensors=True, trust_remote_code=False)
+        except Exception as e:  # transformers: OSError, ValueError, KeyError, JSON errors from damaged files
             builtin = BUILTINS.get(name)
             hint = f" (rebuild it: mrc-ner encoders build {name} --force)" if builtin and builtin.convert else ""
-            raise InputError(f"cannot load the encoder: {e}{hint}", path=path) from None
+            raise InputError(f"cannot load the encoder: {shorten(str(e), 200)}{hint}", path=path) from None
     if not isinstance(tokenizer, PreTrainedTokenizerFast):
         raise InputError(
             f"encoder {name!r} has no fast tokenizer (tokenizer.json); mrc-ner needs character offsets",

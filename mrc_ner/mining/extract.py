@@ -75,10 +75,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from rich.markup import escape
 from rich.table import Table
 
 from mrc_ner.corpus.cleaning import LINE_BREAKS, CleanSentence
 from mrc_ner.corpus.conll import COLUMN_SUFFIXES, format_conll, read_conll
+from mrc_ner.corpus.entities import EntityRecord, parse_record_line
 from mrc_ner.corpus.postprocess import RULES, PostprocessReport, postprocess_spans
 from mrc_ner.errors import InputError
 from mrc_ner.inference import clean_document, clean_keep_spaces, original_span, predict_cleaned, resolve_whitespace, to_entity  # noqa: F401 (re-exported)
@@ -87,6 +89,7 @@ from mrc_ner.io import atomic_write, atomic_write_json
 ENTITIES = "entities.jsonl"
 DONE = "done.txt"
 PREDICTIONS = "predictions.bio"
+REJECTED = "entities.rejected.jsonl"
 STATS = "stats.json"
 CONFIG = "extract.json"
 SHARDS = "shards"
@@ -364,14 +367,22 @@ def read_done(path: Path) -> tuple[list[DoneRecord], int]:
 
 
 def _entity_doc(data: bytes) -> str | None:
-    """The ``doc`` of an entity line, or None for a partial or corrupt line."""
+    """The ``doc`` of an entity line, or None for a partial line or one that is not a valid record."""
     if not data.endswith(b"\n"):
         return None
     try:
-        obj = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        return parse_record_line(data).doc
+    except InputError:
         return None
-    return str(obj["doc"]) if isinstance(obj, dict) and "doc" in obj else None
+
+
+def _write_all(f: Any, data: bytes) -> None:
+    """Write all of ``data`` to an unbuffered file (short writes continued), then fsync it."""
+    view = memoryview(data)
+    while view:
+        n = f.write(view)
+        view = view[n:]
+    os.fsync(f.fileno())
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -395,6 +406,9 @@ class OutputStore:
         self.entities = self.dir / ENTITIES
         self.done = self.dir / DONE
         self.bio = self.dir / PREDICTIONS
+        self.rejected = self.dir / REJECTED
+        #: what :meth:`repair` had to do beyond the ordinary (corrupt lines quarantined), for the user
+        self.notes: list[str] = []
         self._files: dict[str, Any] = {}
         self._lock_fd: int | None = None
         self.bio_size = 0
@@ -411,12 +425,20 @@ class OutputStore:
         """Make the files agree with ``done.txt``; return its records.
 
         A partial last ``done.txt`` line is cut; entity lines of documents not in
-        ``done.txt`` (and partial lines) are dropped, rewriting the file atomically;
-        ``predictions.bio`` is cut after the last finished document.
+        ``done.txt`` (and a partial last line) are dropped, rewriting the file atomically;
+        ``predictions.bio`` is cut after the last finished document. A complete entity
+        line that is not a valid record is never dropped silently: it is moved to
+        ``entities.rejected.jsonl`` and noted in :attr:`notes`, and the finished
+        document it belonged to (the one whose entity count no longer agrees with
+        ``done.txt``) is taken out of ``done.txt`` so that this run extracts it again
+        (with ``predictions.bio``, every document finished after it too, as the tags
+        are cut there).
         """
         records, valid = read_done(self.done)
         if self.done.is_file() and self.done.stat().st_size != valid:
             os.truncate(self.done, valid)
+        if self.entities.is_file():
+            records = self._quarantine(records)
         done = {r.id for r in records}
         if self.entities.is_file():
             with self.entities.open("rb") as f:
@@ -437,6 +459,38 @@ class OutputStore:
                 os.truncate(self.bio, end)
         return records
 
+    def _quarantine(self, records: list[DoneRecord]) -> list[DoneRecord]:
+        """Move corrupt complete entity lines to ``entities.rejected.jsonl``; return the records still finished."""
+        rejected: list[tuple[int, bytes]] = []
+        counts: dict[str, int] = {}
+        with self.entities.open("rb") as f:
+            for lineno, line in enumerate(f, start=1):
+                if not line.endswith(b"\n") or not line.strip():
+                    continue  # a partial last line: its document is not finished (done.txt is written after)
+                doc = _entity_doc(line)
+                if doc is None:
+                    rejected.append((lineno, line))
+                else:
+                    counts[doc] = counts.get(doc, 0) + 1
+        if not rejected:
+            return records
+        with self.rejected.open("ab") as side:
+            side.write(b"".join(line for _, line in rejected))
+            side.flush()
+            os.fsync(side.fileno())
+        short = [i for i, r in enumerate(records) if counts.get(r.id, 0) != r.info.get("entities", counts.get(r.id, 0))]
+        redo: set[str] = set()
+        if short:
+            redo = {r.id for r in (records[short[0]:] if self.bio.is_file() else [records[i] for i in short])}
+            records = [r for r in records if r.id not in redo]
+            atomic_write(self.done, lambda tmp: tmp.write_bytes(b"".join(r.line() for r in records)))
+        lines = ", ".join(str(i) for i, _ in rejected[:5]) + (" …" if len(rejected) > 5 else "")
+        self.notes.append(
+            f"{self.entities}: {len(rejected)} corrupt line(s) ({lines}) moved to {self.rejected.name}"
+            + (f"; {len(redo)} document(s) they belonged to are extracted again" if redo else "")
+        )
+        return records
+
     # -- writing
     def lock(self) -> None:
         """Take the directory's lock (one writer at a time) or raise InputError."""
@@ -454,26 +508,39 @@ class OutputStore:
     def open(self, *, iob: bool) -> None:
         """Open the files for appending (after :meth:`repair`)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._files["entities"] = self.entities.open("ab")
-        self._files["done"] = self.done.open("ab")
+        # Unbuffered: a failed write leaves nothing pending that a later flush could append.
+        self._files["entities"] = self.entities.open("ab", buffering=0)
+        self._files["done"] = self.done.open("ab", buffering=0)
         if iob:
-            self._files["bio"] = self.bio.open("ab")
+            self._files["bio"] = self.bio.open("ab", buffering=0)
             self.bio_size = self.bio.stat().st_size
 
     def append(self, entities: bytes, bio: bytes, done: Sequence[DoneRecord]) -> None:
-        """Append one buffer: entities (and tags), fsynced, then the finished documents."""
-        for key, data in (("entities", entities), ("bio", bio)):
-            f = self._files.get(key)
-            if f is not None and data:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+        """Append one buffer: entities (and tags), fsynced, then the finished documents.
+
+        When a write fails (a full disk), every file is cut back to where this buffer
+        began before the error goes up: no torn last line is left behind.
+        """
+        sizes = {key: os.fstat(f.fileno()).st_size for key, f in self._files.items()}
+        try:
+            for key, data in (("entities", entities), ("bio", bio)):
+                f = self._files.get(key)
+                if f is not None and data:
+                    _write_all(f, data)
+            if done:
+                _write_all(self._files["done"], b"".join(r.line() for r in done))
+        except OSError:
+            self._cut_back(sizes)
+            raise
         self.bio_size += len(bio)
-        if done:
-            f = self._files["done"]
-            f.write(b"".join(r.line() for r in done))
-            f.flush()
-            os.fsync(f.fileno())
+
+    def _cut_back(self, sizes: dict[str, int]) -> None:
+        """Truncate the open files to ``sizes`` (their lengths before a failed append)."""
+        for key, size in sizes.items():
+            try:
+                os.ftruncate(self._files[key].fileno(), size)
+            except OSError:
+                pass  # repair() cuts what is left at the next run
 
     def close(self) -> None:
         for f in self._files.values():
@@ -793,8 +860,8 @@ class Extractor:
                 ent = to_entity(ev.clean, ev.raw, sp, base=ev.base)
                 if ent is None:
                     continue
-                obj = {"doc": doc.source.id, "sentence": ev.index, **ent.to_dict(), "score": round(ent.score, 6)}
-                ents += (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8")
+                record = EntityRecord(doc.source.id, ev.index, ent.start, ent.end, ent.label, ent.text, round(ent.score, 6))
+                ents += record.to_line()
                 doc.entities += 1
             if self.options.iob:
                 bio += format_conll([sentence.with_spans(kept)]).encode("utf-8")
@@ -866,6 +933,9 @@ def run_extraction(
     base = OutputStore(out_dir)
     if main:
         _prepare_output(base, settings, single=n == 1)
+        for note in base.notes:
+            if console is not None:
+                console.print(f"[yellow]repaired:[/] {escape(note)}", soft_wrap=True)
     state.wait_for_everyone()
     if not main:
         _check_settings(out_dir, settings, write=False)
@@ -885,6 +955,8 @@ def run_extraction(
     run["documents_per_s"] = round(run["documents"] / run["elapsed_s"], 3) if run["elapsed_s"] else 0.0
     run["characters_per_s"] = round(run["characters"] / run["elapsed_s"], 1) if run["elapsed_s"] else 0.0
     run["whitespace"] = whitespace
+    if base.notes:
+        run["repairs"] = list(base.notes)
     stats = compute_stats(out_dir, top=options.top)
     stats["run"] = run
     stats["network"] = build_network_outputs(out_dir, options) if options.network else None

@@ -48,7 +48,6 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-import json
 import os
 import re
 import unicodedata
@@ -59,6 +58,7 @@ from typing import Any, Iterable, Sequence
 
 import networkx as nx
 
+from mrc_ner.corpus.entities import is_records_file, read_records
 from mrc_ner.corpus.model import Corpus
 from mrc_ner.errors import InputError
 from mrc_ner.io import atomic_write, atomic_write_text
@@ -86,75 +86,19 @@ def mentions_from_corpus(corpus: Corpus) -> list[Mention]:
     ]
 
 
-ENTITY_FIELDS = ("doc", "sentence", "start", "end", "label", "text", "score")
-
-
-def _entity_from_obj(obj: Any, path: Path, lineno: int) -> Mention:
-    if not isinstance(obj, dict):
-        raise InputError("each line must be a JSON object (one entity)", path=path, line=lineno)
-    missing = [k for k in ("doc", "sentence", "label", "text") if k not in obj]
-    if missing:
-        raise InputError(f"entity lacks {', '.join(repr(k) for k in missing)} (fields: {', '.join(ENTITY_FIELDS)})", path=path, line=lineno)
-    sentence = obj["sentence"]
-    if isinstance(sentence, bool) or not isinstance(sentence, int) or sentence < 0:
-        raise InputError(f'"sentence" must be a sentence index (an integer ≥ 0), not {sentence!r}', path=path, line=lineno)
-    for key in ("label", "text"):
-        if not isinstance(obj[key], str) or not obj[key].strip():
-            raise InputError(f'"{key}" must be a non-empty string, not {obj[key]!r}', path=path, line=lineno)
-    if not isinstance(obj["doc"], (str, int)) or isinstance(obj["doc"], bool):
-        raise InputError(f'"doc" must be a document id (a string), not {obj["doc"]!r}', path=path, line=lineno)
-    if "start" in obj or "end" in obj:
-        start, end = obj.get("start"), obj.get("end")
-        if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)) or not 0 <= start < end:
-            raise InputError(f'"start" and "end" must be character offsets with 0 ≤ start < end, not {start!r}, {end!r}', path=path, line=lineno)
-    if "score" in obj and (isinstance(obj["score"], bool) or not isinstance(obj["score"], (int, float))):
-        raise InputError(f'"score" must be a number, not {obj["score"]!r}', path=path, line=lineno)
-    return Mention(str(obj["doc"]), sentence, obj["label"], obj["text"])
-
-
 def read_entities_jsonl(path: str | os.PathLike) -> list[Mention]:
-    """Read an ``entities.jsonl`` (one entity object per line; blank lines allowed).
+    """Read an ``entities.jsonl`` (one entity object per line; blank lines allowed) as mentions.
 
     Each object: ``{"doc", "sentence", "start", "end", "label", "text", "score"}``;
-    ``doc``, ``sentence``, ``label`` and ``text`` are required. Every problem is an
-    :class:`InputError` naming ``path:line``.
+    ``doc``, ``sentence``, ``label`` and ``text`` are required. The schema and its checks are
+    :mod:`mrc_ner.corpus.entities`'; every problem is an :class:`InputError` naming ``path:line``.
     """
-    from mrc_ner.corpus.conll import read_text_lines
-
-    path = Path(path)
-    out: list[Mention] = []
-    for lineno, line in enumerate(read_text_lines(path), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", path=path, line=lineno) from None
-        out.append(_entity_from_obj(obj, path, lineno))
-    if not out:
-        raise InputError("empty file: no entities found", path=path)
-    return out
+    return [Mention(r.doc, r.sentence, r.label, r.text) for r in read_records(path)]
 
 
 def is_entities_jsonl(path: Path) -> bool:
-    """True for a ``.jsonl`` whose first object looks like an entity (has ``doc`` and ``sentence``).
-
-    Sentence and document JSONL corpora (``text`` + ``entities``) answer False.
-    """
-    if path.suffix.lower() != ".jsonl":
-        return False
-    try:
-        with path.open(encoding="utf-8-sig", errors="replace") as f:
-            for line in f:
-                if line.strip():
-                    try:
-                        obj = json.loads(line)
-                    except json.JSONDecodeError:
-                        return '"doc"' in line and '"sentence"' in line  # malformed: whichever reader it looks meant for says where
-                    return isinstance(obj, dict) and "doc" in obj and "sentence" in obj
-    except OSError:
-        return False
-    return False
+    """True for a ``.jsonl`` whose first object looks like an entity record (see :func:`~mrc_ner.corpus.entities.is_records_file`)."""
+    return is_records_file(path)
 
 
 def read_mentions(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Mention]:

@@ -21,9 +21,6 @@ card) and, after training, ``training_args.json`` and ``dev_scores.json``.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +35,7 @@ from mrc_ner.encoding.alignment import Aligned, align
 from mrc_ner.encoding.batching import length_sorted_batches, pad_sequences
 from mrc_ner.encoding.windows import owner_of_positions, plan_windows
 from mrc_ner.errors import InputError
+from mrc_ner.io import atomic_dir
 from mrc_ner.models.settings import PredictSettings
 
 CONFIG_NAME = "config.json"
@@ -477,9 +475,9 @@ class Tagger(nn.Module):
         from mrc_ner.models.card import model_card
 
         directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-        try:
+        # Files replace theirs one by one (each os.replace is atomic) so that other files in
+        # the directory – a training checkpoint, the training log – survive; weights last.
+        with atomic_dir(directory, last=lambda name: name == WEIGHTS_NAME) as tmp:
             (tmp / CONFIG_NAME).write_text(json.dumps(self.saved_config(), ensure_ascii=False, indent=2), encoding="utf-8")
             state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
             save_file(_untie(state), str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
@@ -488,63 +486,14 @@ class Tagger(nn.Module):
             for name, obj in (extra_files or {}).items():
                 (tmp / name).write_text(json.dumps(obj, ensure_ascii=False, indent=2), encoding="utf-8")
             (tmp / "README.md").write_text(model_card(self, extra_files or {}), encoding="utf-8")
-            directory.mkdir(parents=True, exist_ok=True)
-            # Replace file by file (each os.replace is atomic) so that other files in the
-            # directory – a training checkpoint, the training log – survive; weights last.
-            names = sorted((f.name for f in tmp.iterdir()), key=lambda n: n == WEIGHTS_NAME)
-            for name in names:
-                os.replace(tmp / name, directory / name)
-            shutil.rmtree(tmp, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return directory
 
     @classmethod
     def load(cls, directory: str | Path) -> "Tagger":
-        """Restore a saved tagger from its directory, offline, in one call."""
-        from accelerate import init_empty_weights
-        from safetensors.torch import load_file
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
+        """Restore a saved tagger from its directory, offline, in one call (files checked: :mod:`mrc_ner.models.loading`)."""
+        from mrc_ner.models.loading import load_tagger_dir
 
-        directory = Path(directory)
-        cfg_path = directory / CONFIG_NAME
-        if not cfg_path.is_file():
-            raise InputError("not an mrc-ner model directory (no config.json)", path=directory)
-        try:
-            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise InputError(f"invalid JSON: {e.msg}", path=cfg_path, line=e.lineno) from None
-        if "method" not in cfg or "encoder_config" not in cfg:
-            raise InputError("config.json is not an mrc-ner tagger config (no 'method')", path=cfg_path)
-        klass = tagger_class(cfg["method"])
-        enc_cfg = dict(cfg["encoder_config"])
-        model_type = enc_cfg.pop("model_type", "bert")
-        # Parameters are built on the meta device and then take the saved tensors
-        # (assign=True): no random initialisation, no second copy of the weights.
-        with init_empty_weights(include_buffers=False):
-            encoder = AutoModel.from_config(AutoConfig.for_model(model_type, **enc_cfg))
-        from transformers.utils import logging as hf_logging
-
-        level = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()  # transformers 5 warns about a "Mistral regex" that does not apply here
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(directory))
-        finally:
-            hf_logging.set_verbosity(level)
-        tagger = klass(encoder, tokenizer, labels=cfg["labels"], encoder_name=cfg["encoder_name"], align_mode=cfg["align_mode"], max_length=cfg["max_length"], overlap=cfg["overlap"], options=cfg["options"])
-        if not (directory / WEIGHTS_NAME).is_file():
-            hint = " (an ONNX export: predict with --backend onnx)" if (directory / "model.onnx").is_file() else ""
-            raise InputError(f"no {WEIGHTS_NAME} in the model directory{hint}", path=directory)
-        state = load_file(str(directory / WEIGHTS_NAME))
-        missing, unexpected = tagger.load_state_dict(state, strict=False, assign=True)
-        del state
-        missing = [k for k in missing if not _is_tied(tagger, k)]
-        missing += [k for k, p in tagger.named_parameters() if p.is_meta and k not in missing]
-        if missing or unexpected:
-            raise InputError(f"weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})", path=directory / WEIGHTS_NAME)
-        tagger.eval()
-        return tagger
+        return load_tagger_dir(directory)
 
 
 def _portable_tokenizer_config(path: Path) -> None:
