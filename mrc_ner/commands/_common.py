@@ -59,3 +59,20 @@ QUANTIZE_HELP = ("none; int8: dynamic int8 quantization of every linear layer, C
                  "F1 fell 2.3 points on NCBI-disease but 11-15 on the Chinese patents); bf16: bfloat16 autocast, "
                  "fast only on CPUs with bf16 matrix units (AVX512-BF16, AMX) or GPUs (1.6-1.8x, F1 unchanged "
                  "on cbp fold 0). See BENCHMARKS.md.")
+
+
+def print_skipped(report, *, show: int = 5) -> None:
+    """Say on stderr how many mentions a reader left out (``--discontinuous skip``) and where."""
+    if not report.skipped:
+        return
+    err_console.print(f"[yellow]warning:[/] {len(report.skipped)} mention(s) left out:", soft_wrap=True)
+    for path, line, why in report.skipped[:show]:
+        err_console.print(f"  {path}{'' if line is None else f':{line}'}: {why}", soft_wrap=True, markup=False)
+    if len(report.skipped) > show:
+        err_console.print(f"  … and {len(report.skipped) - show} more", soft_wrap=True)
+
+
+#: help of the ``--format`` option of the commands that read annotated corpora
+INPUT_FORMAT_HELP = "Input format: auto (by suffix and content), conll, jsonl, brat, pubtator, bioc-xml, bioc-json."
+#: help of the ``--discontinuous`` option
+DISCONTINUOUS_HELP = "Discontinuous brat/BioC mentions: error (default, names file:line), skip (left out, counted) or join (one covering span)."

@@ -7,8 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from mrc_ner.commands._common import QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, print_json, run_postprocess
-from mrc_ner.corpus.conll import read_corpus
+from mrc_ner.commands._common import DISCONTINUOUS_HELP, INPUT_FORMAT_HELP, QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, print_json, print_skipped, run_postprocess
+from mrc_ner.corpus.documents import ReadReport, document_as_sentence
+from mrc_ner.corpus.model import Corpus
+from mrc_ner.corpus.readers import read_corpus
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.metrics import check_same_sentences, score_sentences
 from mrc_ner.evaluation.report import scores_table
@@ -16,7 +18,7 @@ from mrc_ner.evaluation.report import scores_table
 
 @handles_input_errors
 def evaluate(
-    gold: Annotated[Path, typer.Argument(help="Gold annotations: a column/JSONL file or a directory of them.", show_default=False)],
+    gold: Annotated[Path, typer.Argument(help="Gold annotations: a corpus file in any format read by stats (columns, JSONL, brat, PubTator, BioC) or a directory of them.", show_default=False)],
     pred: Annotated[
         Optional[Path],
         typer.Argument(help="Predictions for the same sentences, in the same order: a file or a directory.", show_default=False),
@@ -29,13 +31,17 @@ def evaluate(
         Optional[Path], typer.Option("--model", help="A trained model directory: predict GOLD's sentences with it instead of reading PRED.")
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Prediction batch size (with --model).")] = 32,
+    format: Annotated[str, typer.Option("--format", help=INPUT_FORMAT_HELP + " Applies to GOLD and PRED.")] = "auto",
+    discontinuous: Annotated[str, typer.Option("--discontinuous", help=DISCONTINUOUS_HELP)] = "error",
     quantize: Annotated[str, typer.Option(help="With --model: " + QUANTIZE_HELP)] = "none",
     postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
     orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
     invalid_symbols: Annotated[str, typer.Option(help="With --postprocess: characters that invalidate an entity.")] = "?~˜。",
 ) -> None:
     """Precision, recall and F1 per type and micro/macro/weighted (strict match = seqeval's figures)."""
-    gold_sents = read_corpus(gold).sentences
+    report = ReadReport()
+    gold_corpus = read_corpus(gold, format=format, discontinuous=discontinuous, report=report)
+    gold_sents = gold_corpus.sentences
     if model is not None:
         if pred is not None:
             raise InputError("give either PRED or --model, not both")
@@ -45,11 +51,16 @@ def evaluate(
     else:
         if pred is None:
             raise InputError("missing PRED: give the predictions to score, e.g. `mrc-ner evaluate gold.bio pred.bio`, or --model DIR")
-        pred_sents = read_corpus(pred).sentences
+        pred_corpus = read_corpus(pred, format=format, discontinuous=discontinuous, report=report)
+        pred_sents = pred_corpus.sentences
+        if _same_documents_split_differently(gold_corpus, pred_corpus):
+            gold_sents = [document_as_sentence(d) for d in gold_corpus]
+            pred_sents = [document_as_sentence(d) for d in pred_corpus]
         try:
             check_same_sentences(gold_sents, pred_sents)
         except InputError as e:
             raise InputError(f"{e.message} (gold: {gold})", path=pred) from None
+    print_skipped(report)
     if postprocess:
         pred_sents = run_postprocess(pred_sents, orphan=orphan, invalid_symbols=invalid_symbols)
     match = "partial" if partial else "strict"
@@ -58,3 +69,14 @@ def evaluate(
         print_json(scores.to_dict())
         return
     console.print(scores_table(scores, title=f"{match} match, {len(gold_sents)} sentences"))
+
+
+def _same_documents_split_differently(gold: Corpus, pred: Corpus) -> bool:
+    """Same document texts in the same order but other sentences: score per document.
+
+    Document formats (brat, PubTator, BioC) join sentences that a mention crosses,
+    so gold and predicted files of one text may be split differently.
+    """
+    if [s.text for s in gold.sentences] == [s.text for s in pred.sentences]:
+        return False
+    return len(gold) == len(pred) and all(g.text == p.text for g, p in zip(gold, pred))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from mrc_ner.commands._common import QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, run_postprocess
-from mrc_ner.corpus.conll import COLUMN_SUFFIXES, read_corpus, read_text_lines
+from mrc_ner.commands._common import DISCONTINUOUS_HELP, QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, print_skipped, run_postprocess
+from mrc_ner.corpus.conll import read_text_lines
 from mrc_ner.corpus.model import Corpus, Document
 from mrc_ner.errors import InputError
 
@@ -22,33 +23,29 @@ def read_plain_text(path: Path, tagger) -> list[Document]:
     return [Document(path.stem, sents)]
 
 
-def read_inputs(path: Path, tagger, *, plain: bool | None) -> Corpus:
-    """Column/JSONL corpora through the readers; ``.txt`` files without tags (or ``plain=True``) as plain text."""
-    if not path.exists():
-        raise InputError("no such file or directory", path=path)
-    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+def read_inputs(path: Path, tagger, *, plain: bool | None, format: str = "auto", discontinuous: str = "error", report=None) -> Corpus:
+    """Every input file in the format :func:`~mrc_ner.corpus.readers.detect_format` (or ``format``) gives it.
+
+    Plain text is one sentence per line; ``plain`` True/False forces plain text or columns.
+    """
+    from mrc_ner.corpus.readers import list_inputs, read_file
+
+    if plain is not None:
+        format = "text" if plain else "conll"
     docs: list[Document] = []
-    for f in files:
-        is_plain = plain if plain is not None else (f.suffix.lower() not in COLUMN_SUFFIXES | {".jsonl"} or _looks_plain(f))
-        docs.extend(read_plain_text(f, tagger) if is_plain else read_corpus(f).documents)
+    for f in list_inputs([path], format=format, purpose="raw"):
+        docs.extend(read_plain_text(f.path, tagger) if f.format == "text" else read_file(f, discontinuous=discontinuous, report=report))
     return Corpus(docs, name=str(path))
-
-
-def _looks_plain(path: Path) -> bool:
-    """A ``.txt`` file is plain text unless its lines look like ``token<sep>tag`` columns."""
-    if path.suffix.lower() != ".txt":
-        return False
-    lines = [ln for ln in read_text_lines(path)[:50] if ln.strip()]
-    tagged = sum(1 for ln in lines if len(ln.split()) >= 2 and (ln.split()[-1] == "O" or ln.split()[-1][:2] in ("B-", "I-", "E-", "S-", "M-")))
-    return tagged < 0.9 * max(len(lines), 1)
 
 
 @handles_input_errors
 def predict(
-    input: Annotated[Path, typer.Argument(help="Column file(s), JSONL, or plain text (one sentence per line); a file or directory.", show_default=False)],
+    input: Annotated[Path, typer.Argument(help="Column files, JSONL, brat, PubTator, BioC XML/JSON, or plain text (one sentence per line); a file or directory.", show_default=False)],
     model: Annotated[Path, typer.Option("--model", help="Trained model directory.")],
-    out: Annotated[Path, typer.Option("--out", help="Output file: .jsonl for JSON lines, anything else for IOB columns.")],
-    format: Annotated[str, typer.Option(help="auto (by --out suffix), jsonl or iob.")] = "auto",
+    out: Annotated[Path, typer.Option("--out", help="Output file (a directory for brat): .jsonl, .xml (BioC), .json (BioC), .pubtator, else IOB columns — or say --format.")],
+    format: Annotated[str, typer.Option(help="Output format: auto (by --out suffix), jsonl, iob, brat, pubtator, bioc-xml, bioc-json.")] = "auto",
+    input_format: Annotated[str, typer.Option("--input-format", help="Input format: auto (by suffix and content), conll, jsonl, brat, pubtator, bioc-xml, bioc-json, text.")] = "auto",
+    discontinuous: Annotated[str, typer.Option(help=DISCONTINUOUS_HELP)] = "error",
     plain: Annotated[bool, typer.Option("--plain/--columns", help="Force plain-text or column reading (default: by file).")] = None,  # type: ignore[assignment]
     batch_size: Annotated[int, typer.Option(help="Sentences' features per batch.")] = 32,
     quantize: Annotated[str, typer.Option(help=QUANTIZE_HELP)] = "none",
@@ -57,26 +54,23 @@ def predict(
     invalid_symbols: Annotated[str, typer.Option(help="With --postprocess: characters that invalidate an entity.")] = "?~˜。",
 ) -> None:
     """Predict entities with character offsets; every input sentence gets an output line or block."""
-    from mrc_ner.corpus.conll import write_conll
-    from mrc_ner.corpus.jsonl import write_jsonl
+    from mrc_ner.corpus.documents import ReadReport
+    from mrc_ner.corpus.readers import output_format, write_documents
     from mrc_ner.models.quantize import load_for_inference
 
+    fmt = output_format(out, format)
     tagger = load_for_inference(model, quantize=quantize)
-    corpus = read_inputs(input, tagger, plain=plain)
-    fmt = format if format != "auto" else ("jsonl" if out.suffix.lower() == ".jsonl" else "iob")
-    if fmt not in ("jsonl", "iob"):
-        raise InputError(f"unknown format {format!r}; choose jsonl or iob")
+    report = ReadReport()
+    corpus = read_inputs(input, tagger, plain=plain, format=input_format, discontinuous=discontinuous, report=report)
+    print_skipped(report)
     sentences = corpus.sentences
     preds = tagger.predict(sentences, batch_size=batch_size)
     predicted = [s.with_spans(p) for s, p in zip(sentences, preds)]
     if postprocess:
         predicted = run_postprocess(predicted, orphan=orphan, invalid_symbols=invalid_symbols)
         preds = [s.spans for s in predicted]
-    docs = [Document(d.id, predicted[k:k + len(d.sentences)], d.text) for d, k in _offsets(corpus)]
-    if fmt == "jsonl":
-        write_jsonl(docs, out)
-    else:
-        write_conll(docs, out)
+    docs = [replace(d, sentences=predicted[k:k + len(d.sentences)]) for d, k in _offsets(corpus)]
+    write_documents(docs, out, fmt)
     n = sum(len(p) for p in preds)
     console.print(f"{len(sentences)} sentences, {n} entities → [bold]{out}[/]")
 

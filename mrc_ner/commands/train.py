@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from mrc_ner.commands._common import console, handles_input_errors
+from mrc_ner.commands._common import DISCONTINUOUS_HELP, INPUT_FORMAT_HELP, console, handles_input_errors, print_skipped
 from mrc_ner.errors import InputError
 from mrc_ner.queries import is_query_method
 
@@ -65,12 +65,14 @@ def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_len
 
 @handles_input_errors
 def train(
-    train: Annotated[str, typer.Option("--train", help="Training data: a column/JSONL file or directory, or a published fold's train_test_split.info.")],
+    train: Annotated[str, typer.Option("--train", help="Training data: a corpus file or directory (columns, JSONL, brat, PubTator, BioC), or a published fold's train_test_split.info.")],
     out: Annotated[Path, typer.Option("--out", help="Output model directory.")],
     method: Annotated[str, typer.Option("--method", help="mrc, mrc-packed, softmax, crf, partbert-crf, bilstm-crf.")] = "mrc",
     dev: Annotated[Optional[str], typer.Option("--dev", help="Dev data path, or a fraction (e.g. 0.1) of the training documents.")] = None,
     test: Annotated[Optional[str], typer.Option("--test", help="Test data scored after training.")] = None,
     corpus: Annotated[Optional[str], typer.Option("--corpus", help="Documents directory for a fold .info file (default: <folds>/../documents).")] = None,
+    format: Annotated[str, typer.Option("--format", help=INPUT_FORMAT_HELP)] = "auto",
+    discontinuous: Annotated[str, typer.Option("--discontinuous", help=DISCONTINUOUS_HELP)] = "error",
     encoder: Annotated[str, typer.Option("--encoder", help="Built-in offline encoder name, HF hub id or local directory.")] = DEFAULT_ENCODER,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 3,
     batch_size: Annotated[int, typer.Option(help="Batch size (features per step).")] = 16,
@@ -109,7 +111,11 @@ def train(
 
     if threads:
         torch.set_num_threads(threads)
-    splits = load_splits(train, dev, test, corpus=corpus, seed=seed)
+    from mrc_ner.corpus.documents import ReadReport
+
+    report = ReadReport()
+    splits = load_splits(train, dev, test, corpus=corpus, seed=seed, format=format, discontinuous=discontinuous, report=report)
+    print_skipped(report)
     console.print(f"{splits.description}: {len(splits.train)} train, {len(splits.dev)} dev, {len(splits.test)} test sentences")
     options = parse_options(option)
     if is_query_method(method):

@@ -5,8 +5,10 @@ Inputs
 Plain-text files (one document per file, id = file stem), JSONL files (one document
 per line: ``{"id": ..., "text": ...}``; without an id, ``<stem>#<k>``), column files
 (``.bio``, ``.tsv``, ``.conll``, …: the document text is its sentences joined by
-``"\\n"``, as :class:`~mrc_ner.corpus.model.Document` does) and directories of them
-(searched recursively, sorted by path). Documents are numbered 0, 1, … in that order.
+``"\\n"``, as :class:`~mrc_ner.corpus.model.Document` does), brat, PubTator and BioC
+documents (their text; annotations are not used) and directories of them
+(searched recursively, sorted by path); a file's format is
+:func:`mrc_ner.corpus.readers.detect_format`'s, for text to tag. Documents are numbered 0, 1, … in that order.
 Every input is checked first (:func:`scan_inputs`): a bad line is an
 :class:`~mrc_ner.errors.InputError` naming ``path:line`` before anything is written.
 
@@ -78,7 +80,9 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from rich.table import Table
 
 from mrc_ner.corpus.cleaning import LINE_BREAKS, CleanSentence, clean_text, is_blank, split_at_punct
-from mrc_ner.corpus.conll import COLUMN_SUFFIXES, format_conll, read_conll
+from mrc_ner.corpus.conll import format_conll
+from mrc_ner.corpus.readers import InputFile, list_inputs, read_file
+from mrc_ner.corpus.sentences import sentence_bounds
 from mrc_ner.corpus.postprocess import RULES, PostprocessReport, postprocess_spans
 from mrc_ner.errors import InputError
 from mrc_ner.io import atomic_write, atomic_write_json
@@ -94,8 +98,6 @@ RUN_SUMMARY = "run.json"
 JOURNAL = ".merge.json"
 LOCK = ".lock"
 
-TEXT_SUFFIXES = frozenset({".txt", ".text"})
-COLUMN_INPUT_SUFFIXES = frozenset(COLUMN_SUFFIXES - {".txt"})  # a .txt input is plain text
 WHITESPACE_MODES = ("auto", "dash", "space")
 
 
@@ -123,6 +125,8 @@ class ExtractOptions:
     window: int = 2
     min_edge_weight: int = 1
     top: int = 10
+    #: the inputs' format (``auto``: :func:`mrc_ner.corpus.readers.detect_format`)
+    input_format: str = "auto"
 
     def check(self) -> None:
         """Raise :class:`InputError` for an impossible value."""
@@ -138,54 +142,14 @@ class ExtractOptions:
 # ----------------------------------------------------------------------------- inputs
 
 
-@dataclass(frozen=True)
-class InputFile:
-    """An input file and how it is read: ``text``, ``jsonl`` or ``columns``."""
-
-    path: Path
-    kind: str
-
-
-def input_kind(path: Path) -> str:
-    """``jsonl`` for ``.jsonl``, ``columns`` for column-file suffixes, else ``text``."""
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        return "jsonl"
-    if suffix in COLUMN_INPUT_SUFFIXES:
-        return "columns"
-    return "text"
-
-
-def collect_inputs(paths: Iterable[str | os.PathLike], *, exclude: Path | None = None) -> list[InputFile]:
+def collect_inputs(paths: Iterable[str | os.PathLike], *, exclude: Path | None = None, format: str = "auto") -> list[InputFile]:
     """The input files, in order: files as given, directories searched recursively (sorted).
 
-    Inside a directory only ``.txt``/``.text``, ``.jsonl`` and column files are taken,
+    Formats by :func:`mrc_ner.corpus.readers.detect_format` for text to tag (a ``.txt``
+    is plain text unless it is half of a brat pair, PubTator or columns), or ``format``;
     hidden files and anything under ``exclude`` (the output directory) are skipped.
     """
-    excluded = exclude.resolve() if exclude is not None else None
-    out: list[InputFile] = []
-    for raw in paths:
-        p = Path(raw)
-        if not p.exists():
-            raise InputError("no such file or directory", path=p)
-        if p.is_file():
-            out.append(InputFile(p, input_kind(p)))
-            continue
-        found = []
-        for f in sorted(p.rglob("*")):
-            rel = f.relative_to(p)
-            if not f.is_file() or any(part.startswith(".") for part in rel.parts):
-                continue
-            if excluded is not None and (excluded == f.resolve() or excluded in f.resolve().parents):
-                continue
-            if f.suffix.lower() in TEXT_SUFFIXES | COLUMN_INPUT_SUFFIXES | {".jsonl"}:
-                found.append(InputFile(f, input_kind(f)))
-        if not found:
-            raise InputError("directory holds no input files (.txt, .jsonl, .bio, .tsv, .conll, …)", path=p)
-        out.extend(found)
-    if not out:
-        raise InputError("no input files given")
-    return out
+    return list_inputs(paths, format=format, purpose="raw", recursive=True, exclude=exclude)
 
 
 @dataclass
@@ -254,18 +218,18 @@ def iter_documents(files: Sequence[InputFile], *, own: Callable[[int], bool] | N
     """
     k = 0
     for f in files:
-        if f.kind == "text":
+        if f.format == "text":
             if own is None or own(k):
                 yield SourceDocument(k, f.path.stem, f.path, None, lambda p=f.path: _text_pieces(p))
             k += 1
-        elif f.kind == "jsonl":
+        elif f.format == "jsonl":
             for j, (lineno, line) in enumerate(_jsonl_lines(f.path)):
                 if own is None or own(k):
                     did, text = _jsonl_document(f.path, lineno, line, f"{f.path.stem}#{j}")
                     yield SourceDocument(k, did, f.path, lineno, lambda t=text: iter([(t, 0)]))
                 k += 1
-        else:
-            for doc in read_conll(f.path):
+        else:  # an annotated corpus format: its documents' text (annotations are not used)
+            for doc in read_file(f, discontinuous="join"):
                 if own is None or own(k):
                     yield SourceDocument(k, doc.id, f.path, None, lambda t=doc.text: iter([(t, 0)]))
                 k += 1
@@ -311,7 +275,7 @@ def scan_inputs(files: Sequence[InputFile]) -> Scan:
     ids: list[str] = []
     first: dict[str, str] = {}
     for f in files:
-        if f.kind == "text":
+        if f.format == "text":
             _check_utf8(f.path)
     for doc in iter_documents(files):
         where = f"{doc.path}" + (f":{doc.line}" if doc.line is not None else "")
@@ -329,14 +293,18 @@ def scan_inputs(files: Sequence[InputFile]) -> Scan:
 # ----------------------------------------------------------------------------- cleaning
 
 
-def clean_keep_spaces(raw: str, *, max_len: int | None = None) -> list[CleanSentence]:
+def clean_keep_spaces(raw: str, *, max_len: int | None = None, sentences: bool = True) -> list[CleanSentence]:
     """Like :func:`~mrc_ner.corpus.cleaning.clean_text`, but a whitespace run becomes one space.
 
     For word-level (English) models: words stay words. Leading and trailing whitespace
-    and zero-width characters go; lines longer than ``max_len`` are split after ``。！？；``.
+    and zero-width characters go; each line is split into sentences
+    (:func:`~mrc_ner.corpus.sentences.sentence_bounds`, unless ``sentences`` is False),
+    and sentences longer than ``max_len`` after ``。！？；``.
 
     >>> [s.text for s in clean_keep_spaces("  BRCA1 \\t is\\u200b mutated \\r\\n\\nin cancer")]
     ['BRCA1 is mutated', 'in cancer']
+    >>> [s.text for s in clean_keep_spaces("TP53 (Fig. 2) rose 3.5-fold. Smith et al. agree.")]
+    ['TP53 (Fig. 2) rose 3.5-fold.', 'Smith et al. agree.']
     """
     out: list[CleanSentence] = []
     start = 0
@@ -362,8 +330,9 @@ def clean_keep_spaces(raw: str, *, max_len: int | None = None) -> list[CleanSent
         if not chars:
             continue
         text = "".join(chars)
-        pieces = split_at_punct(text) if max_len is not None and len(text) > max_len else [(0, len(text))]
-        out.extend(CleanSentence(text[p:q], offsets[p:q]) for p, q in pieces)
+        for a, b in sentence_bounds(text, char_level=False) if sentences else [(0, len(text))]:
+            pieces = split_at_punct(text[a:b]) if max_len is not None and b - a > max_len else [(0, b - a)]
+            out.extend(CleanSentence(text[a + p:a + q], offsets[a + p:a + q]) for p, q in pieces)
     return out
 
 
@@ -719,6 +688,7 @@ def _settings(tagger: Any, options: ExtractOptions, whitespace: str, model: Any)
         "labels": list(getattr(tagger, "labels", [])),
         "quantization": getattr(tagger, "quantization", None),
         "whitespace": whitespace,
+        "sentence_split": "en" if whitespace == "space" else "lines",
         "max_sentence_chars": options.max_sentence_chars,
         "min_length": options.min_length,
     }
@@ -731,8 +701,9 @@ def _check_settings(out_dir: Path, settings: dict[str, Any], *, write: bool) -> 
             old = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
             raise InputError(f"invalid JSON: {e.msg}", path=path, line=e.lineno) from None
-        keys = ("model_fingerprint", "whitespace", "max_sentence_chars", "min_length")
-        changed = [k for k in keys if old.get(k) != settings[k]]
+        keys = ("model_fingerprint", "whitespace", "sentence_split", "max_sentence_chars", "min_length")
+        # before sentence_split was recorded, every run split at line breaks only
+        changed = [k for k in keys if old.get(k, "lines" if k == "sentence_split" else None) != settings[k]]
         if changed:
             raise InputError(f"this output holds results made with other settings ({', '.join(changed)} differ); use another --out", path=out_dir)
     elif write:
@@ -914,7 +885,7 @@ def run_extraction(
     state = state or SingleProcess()
     n, rank, main = int(state.num_processes), int(state.process_index), bool(state.is_main_process)
     out_dir = Path(out)
-    files = collect_inputs(inputs, exclude=out_dir)
+    files = collect_inputs(inputs, exclude=out_dir, format=options.input_format)
     scan = scan_inputs(files)
     if isinstance(model, (str, os.PathLike)):
         if load is None:
