@@ -308,3 +308,17 @@ def test_mention_across_passages_is_an_error(tmp_path):
     (tmp_path / "x.json").write_text(json.dumps(obj), encoding="utf-8")
     with pytest.raises(InputError, match="lies in no sentence"):
         read_corpus(tmp_path / "x.json")
+
+
+@pytest.mark.parametrize("fmt", ["bioc-xml", "bioc-json", "pubtator", "brat"])
+def test_each_writer_works_in_a_fresh_process(tmp_path, fmt):
+    """No writer relies on a module some reader happened to import first."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from mrc_ner.corpus.readers import write_documents; from mrc_ner.corpus.model import Document, Sentence, Span; "
+            "write_documents([Document('d', [Sentence('BRCA1 rose.', [(0, 5), (6, 10), (10, 11)], [Span(0, 5, 'Gene')])])], sys.argv[1], sys.argv[2])")
+    out = tmp_path / "out"
+    subprocess.run([sys.executable, "-c", code, str(out), fmt], check=True, cwd=REPO, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    back = read_corpus(out, format=fmt).documents
+    assert mentions(back[0]) == [(0, 5, "Gene", "BRCA1")]

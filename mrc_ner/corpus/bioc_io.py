@@ -84,14 +84,14 @@ def _check_policy(discontinuous: str) -> None:
 
 def read_bioc_xml(path: str | os.PathLike, *, level: Level = "auto", discontinuous: str = "error", report: ReadReport | None = None) -> list[Document]:
     """Read a BioC XML collection into documents."""
-    import bioc
+    from bioc import biocxml
     from lxml import etree
 
     path = Path(path)
     _check_policy(discontinuous)
     try:
         with path.open("rb") as f:
-            collection = bioc.biocxml.load(f)
+            collection = biocxml.load(f)
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", path=path) from None
     except etree.XMLSyntaxError as e:
@@ -191,13 +191,13 @@ def to_collection(documents: Iterable[Document], *, source: str = "mrc-ner") -> 
 
 def write_bioc_xml(documents: Iterable[Document], path: str | os.PathLike) -> None:
     """Write documents as a BioC XML collection, atomically."""
-    import bioc
+    from bioc import biocxml
 
-    atomic_write_text(path, bioc.biocxml.dumps(to_collection(documents)))
+    atomic_write_text(path, biocxml.dumps(to_collection(documents)))
 
 
 def write_bioc_json(documents: Iterable[Document], path: str | os.PathLike) -> None:
     """Write documents as a BioC JSON collection, atomically."""
-    import bioc
+    from bioc import biocjson
 
-    atomic_write_text(path, bioc.biocjson.dumps(to_collection(documents), indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(path, biocjson.dumps(to_collection(documents), indent=2, ensure_ascii=False) + "\n")
