@@ -171,3 +171,30 @@ def test_extract_reads_document_formats_and_splits_english_sentences(tmp_path, w
     assert sorted((r["doc"], r["start"], r["end"]) for r in rows) == sorted((d, a, b) for d, doc in docs.items() for a, b, _, _ in expected(doc.text))
     done = [json.loads(line.split("\t", 1)[1]) for line in (out / "done.txt").read_text(encoding="utf-8").splitlines()]
     assert [d["sentences"] for d in done] == [len(doc.sentences) for doc in docs.values()]  # sentences, not lines
+
+
+@pytest.mark.parametrize("fmt", ["brat", "pubtator", "bioc-xml", "bioc-json"])
+def test_extract_export_in_original_offsets(tmp_path, word_model, fake_predict, fmt):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "note.txt").write_bytes("BRCA1 and TP53 (e.g. in Fig. 2) were mutated.\r\n\r\n  Dravet syndrome, i.e. SCN1A loss, in São Paulo.\n".encode("utf-8"))
+    shutil.copy(INPUTS["pubtator"], raw / "abstracts.pubtator")
+    out = tmp_path / "x"
+    r = run("extract", raw, "--model", word_model, "--out", out, "--no-network", "--export", fmt)
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in (out / "entities.jsonl").read_text(encoding="utf-8").splitlines()]
+    target = {"brat": out / "brat", "pubtator": out / "export.pubtator", "bioc-xml": out / "export.bioc.xml", "bioc-json": out / "export.bioc.json"}[fmt]
+    assert target.name in r.output
+    docs = {d.id: d for d in read_corpus(target, format=fmt)}
+    assert set(docs) == {"note", "31415926", "27182818"}
+    got = sorted((did, a, b, lab, t) for did, d in docs.items() for a, b, lab, t in doc_mentions(d))
+    assert got == sorted((e["doc"], e["start"], e["end"], e["label"], e["text"]) for e in rows)
+    assert ("note", 0, 5, "gene", "BRCA1") in got
+    original = (raw / "note.txt").read_bytes().decode("utf-8")
+    if fmt != "pubtator":
+        assert docs["note"].text == original  # CRLF and leading spaces kept: offsets are the file's
+
+
+def test_extract_export_rejects_unknown_formats(tmp_path, word_model):
+    r = runner.invoke(app, ["extract", str(INPUTS["pubtator"]), "--model", str(word_model), "--out", str(tmp_path / "x"), "--export", "csv"])
+    assert r.exit_code == 2 and "--export must be one of brat, pubtator, bioc-xml, bioc-json" in r.output

@@ -127,6 +127,8 @@ class ExtractOptions:
     top: int = 10
     #: the inputs' format (``auto``: :func:`mrc_ner.corpus.readers.detect_format`)
     input_format: str = "auto"
+    #: also write the results as brat, pubtator, bioc-xml or bioc-json (:mod:`mrc_ner.mining.export`)
+    export: str | None = None
 
     def check(self) -> None:
         """Raise :class:`InputError` for an impossible value."""
@@ -137,6 +139,9 @@ class ExtractOptions:
                 raise InputError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
         if self.network and not [t for t in self.network_types if t.strip()]:
             raise InputError("--network-types must name at least one entity type")
+        from mrc_ner.mining.export import check_export
+
+        check_export(self.export)
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -922,6 +927,10 @@ def run_extraction(
     stats = compute_stats(out_dir, top=options.top)
     stats["run"] = run
     stats["network"] = build_network_outputs(out_dir, options) if options.network else None
+    if options.export:
+        from mrc_ner.mining.export import export_documents
+
+        stats["export"] = str(export_documents(out_dir, files, options.export, entities=ENTITIES).relative_to(out_dir))
     atomic_write_json(out_dir / STATS, stats)
     return stats
 
