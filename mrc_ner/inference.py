@@ -35,6 +35,7 @@ from urllib.parse import urlparse
 
 from mrc_ner.corpus.cleaning import LINE_BREAKS, CleanSentence, clean_text, is_blank, split_at_punct
 from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.corpus.sentences import sentence_bounds
 from mrc_ner.errors import InputError
 
 #: values of ``device``: ``auto`` is CUDA when torch sees a GPU (and ``quantize`` is not int8), else the CPU
@@ -161,14 +162,18 @@ def load_model(name_or_path: str | os.PathLike, *, device: str | None = "auto", 
 # ----------------------------------------------------------------------------- cleaning
 
 
-def clean_keep_spaces(raw: str, *, max_len: int | None = None) -> list[CleanSentence]:
+def clean_keep_spaces(raw: str, *, max_len: int | None = None, sentences: bool = True) -> list[CleanSentence]:
     """Like :func:`~mrc_ner.corpus.cleaning.clean_text`, but a whitespace run becomes one space.
 
     For word-level (English) models: words stay words. Leading and trailing whitespace
-    and zero-width characters go; lines longer than ``max_len`` are split after ``。！？；``.
+    and zero-width characters go; each line is split into sentences
+    (:func:`~mrc_ner.corpus.sentences.sentence_bounds`, unless ``sentences`` is False),
+    and sentences longer than ``max_len`` after ``。！？；``.
 
     >>> [s.text for s in clean_keep_spaces("  BRCA1 \\t is\\u200b mutated \\r\\n\\nin cancer")]
     ['BRCA1 is mutated', 'in cancer']
+    >>> [s.text for s in clean_keep_spaces("TP53 (Fig. 2) rose 3.5-fold. Smith et al. agree.")]
+    ['TP53 (Fig. 2) rose 3.5-fold.', 'Smith et al. agree.']
     """
     out: list[CleanSentence] = []
     start = 0
@@ -194,8 +199,9 @@ def clean_keep_spaces(raw: str, *, max_len: int | None = None) -> list[CleanSent
         if not chars:
             continue
         text = "".join(chars)
-        pieces = split_at_punct(text) if max_len is not None and len(text) > max_len else [(0, len(text))]
-        out.extend(CleanSentence(text[p:q], offsets[p:q]) for p, q in pieces)
+        for a, b in sentence_bounds(text, char_level=False) if sentences else [(0, len(text))]:
+            pieces = split_at_punct(text[a:b]) if max_len is not None and b - a > max_len else [(0, b - a)]
+            out.extend(CleanSentence(text[a + p:a + q], offsets[a + p:a + q]) for p, q in pieces)
     return out
 
 

@@ -191,14 +191,12 @@ def text_lines(raw: str, *, max_chars: int | None = None) -> list[TextLine]:
 
 
 def _text_files(path: Path) -> list[Path]:
-    if not path.exists():
-        raise InputError("no such file or directory", path=path)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
-        if not files:
-            raise InputError("directory holds no text files (*.txt)", path=path)
-        return files
-    return [path]
+    """A file as given, or the plain-text files of a directory (by the package's one suffix policy)."""
+    from mrc_ner.corpus.readers import list_inputs
+
+    if path.is_file():
+        return [path]
+    return [f.path for f in list_inputs([path], purpose="raw", only=frozenset({"text"}))]
 
 
 def read_text_file(path: str | os.PathLike, *, max_chars: int | None = None) -> list[TextLine]:

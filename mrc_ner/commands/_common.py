@@ -125,3 +125,20 @@ def configure_prediction(tagger, *, types: str | None, query: list[str], nested:
     from mrc_ner.models.settings import parse_queries, parse_types
 
     return tagger.configure(types=parse_types(types), queries=parse_queries(query), nested=nested or None, threshold=threshold)
+
+
+def print_skipped(report, *, show: int = 5) -> None:
+    """Say on stderr how many mentions a reader left out (``--discontinuous skip``) and where."""
+    if not report.skipped:
+        return
+    err_console.print(f"[yellow]warning:[/] {len(report.skipped)} mention(s) left out:", soft_wrap=True)
+    for path, line, why in report.skipped[:show]:
+        err_console.print(f"  {path}{'' if line is None else f':{line}'}: {why}", soft_wrap=True, markup=False)
+    if len(report.skipped) > show:
+        err_console.print(f"  … and {len(report.skipped) - show} more", soft_wrap=True)
+
+
+#: help of the ``--format`` option of the commands that read annotated corpora
+INPUT_FORMAT_HELP = "Input format: auto (by suffix and content), conll, jsonl, brat, pubtator, bioc-xml, bioc-json."
+#: help of the ``--discontinuous`` option
+DISCONTINUOUS_HELP = "Discontinuous brat/BioC mentions: error (default, names file:line), skip (left out, counted) or join (one covering span)."

@@ -7,8 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from mrc_ner.commands._common import NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, print_json, run_postprocess
-from mrc_ner.corpus.conll import read_corpus
+from mrc_ner.commands._common import DISCONTINUOUS_HELP, INPUT_FORMAT_HELP, NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, print_json, print_skipped, run_postprocess
+from mrc_ner.corpus.documents import ReadReport, document_as_sentence
+from mrc_ner.corpus.model import Corpus
+from mrc_ner.corpus.readers import read_corpus
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.metrics import check_same_sentences, score_sentences
 from mrc_ner.evaluation.report import scores_table
@@ -17,7 +19,7 @@ from mrc_ner.inference import DEVICE_HELP
 
 @handles_input_errors
 def evaluate(
-    gold: Annotated[Path, typer.Argument(help="Gold annotations: a column/JSONL file or a directory of them.", show_default=False)],
+    gold: Annotated[Path, typer.Argument(help="Gold annotations: a corpus file in any format read by stats (columns, JSONL, brat, PubTator, BioC) or a directory of them.", show_default=False)],
     pred: Annotated[
         Optional[Path],
         typer.Argument(help="Predictions for the same sentences, in the same order: a file or a directory.", show_default=False),
@@ -31,6 +33,8 @@ def evaluate(
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Prediction batch size (with --model).")] = 32,
     device: Annotated[str, typer.Option("--device", help="With --model: " + DEVICE_HELP)] = "auto",
+    format: Annotated[str, typer.Option("--format", help=INPUT_FORMAT_HELP + " Applies to GOLD and PRED.")] = "auto",
+    discontinuous: Annotated[str, typer.Option("--discontinuous", help=DISCONTINUOUS_HELP)] = "error",
     quantize: Annotated[str, typer.Option(help="With --model: " + QUANTIZE_HELP)] = "none",
     postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
     orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
@@ -42,7 +46,9 @@ def evaluate(
     sweep: Annotated[bool, typer.Option("--sweep", help="With an MRC --model: micro P/R/F1 at start/end thresholds 0.05 … 0.95 (one prediction pass), instead of the per-type table.")] = False,
 ) -> None:
     """Precision, recall and F1 per type and micro/macro/weighted (strict match = seqeval's figures)."""
-    gold_sents = read_corpus(gold).sentences
+    report = ReadReport()
+    gold_corpus = read_corpus(gold, format=format, discontinuous=discontinuous, report=report)
+    gold_sents = gold_corpus.sentences
     if model is None and (types or query or nested or threshold is not None or sweep):
         raise InputError("--types, --query, --nested, --threshold and --sweep need --model")
     if model is not None:
@@ -58,11 +64,16 @@ def evaluate(
     else:
         if pred is None:
             raise InputError("missing PRED: give the predictions to score, e.g. `mrc-ner evaluate gold.bio pred.bio`, or --model DIR")
-        pred_sents = read_corpus(pred).sentences
+        pred_corpus = read_corpus(pred, format=format, discontinuous=discontinuous, report=report)
+        pred_sents = pred_corpus.sentences
+        if _same_documents_split_differently(gold_corpus, pred_corpus):
+            gold_sents = [document_as_sentence(d) for d in gold_corpus]
+            pred_sents = [document_as_sentence(d) for d in pred_corpus]
         try:
             check_same_sentences(gold_sents, pred_sents)
         except InputError as e:
             raise InputError(f"{e.message} (gold: {gold})", path=pred) from None
+    print_skipped(report)
     if postprocess:
         pred_sents = run_postprocess(pred_sents, orphan=orphan, invalid_symbols=invalid_symbols)
     match = "partial" if partial else "strict"
@@ -95,3 +106,14 @@ def _print_sweep(tagger, sentences, *, batch_size: int, json_: bool, threshold: 
         style = "bold" if r["threshold"] == saved else None
         table.add_row(f"{r['threshold']:.2f}", f"{100 * r['f1']:.2f}{mark}", f"{100 * r['precision']:.2f}", f"{100 * r['recall']:.2f}", str(r["predicted"]), str(r["correct"]), style=style)
     console.print(table)
+
+
+def _same_documents_split_differently(gold: Corpus, pred: Corpus) -> bool:
+    """Same document texts in the same order but other sentences: score per document.
+
+    Document formats (brat, PubTator, BioC) join sentences that a mention crosses,
+    so gold and predicted files of one text may be split differently.
+    """
+    if [s.text for s in gold.sentences] == [s.text for s in pred.sentences]:
+        return False
+    return len(gold) == len(pred) and all(g.text == p.text for g, p in zip(gold, pred))

@@ -35,9 +35,11 @@ def _split_types(values: list[str]) -> tuple[str, ...]:
 
 @handles_input_errors
 def extract(
-    inputs: Annotated[list[Path], typer.Argument(metavar="INPUT...", help="Plain-text files (one document each), JSONL ({\"id\", \"text\"} per line), column files (.bio/.tsv/.conll), or directories of them.", show_default=False)],
+    inputs: Annotated[list[Path], typer.Argument(metavar="INPUT...", help="Plain-text files (one document each), JSONL ({\"id\", \"text\"} per line), column files (.bio/.tsv/.conll), brat/PubTator/BioC documents, or directories of them.", show_default=False)],
     model: Annotated[str, typer.Option("--model", help="Trained model directory (or a Hugging Face hub id, where the hub is reachable).", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="Output directory (entities.jsonl, done.txt, stats.json, network/); rerun to resume.", show_default=False)],
+    input_format: Annotated[str, typer.Option("--input-format", help="Input format: auto (by suffix and content), text, jsonl, conll, brat, pubtator, bioc-xml, bioc-json (annotations are not used).")] = "auto",
+    export: Annotated[Optional[str], typer.Option("--export", help="Also write the results as brat (OUT/brat/), pubtator (OUT/export.pubtator), bioc-xml or bioc-json (OUT/export.bioc.xml|json), in original-document offsets.", show_default=False)] = None,
     iob: Annotated[bool, typer.Option("--iob", help="Also write predictions.bio: the cleaned sentences with predicted IOB2 tags.")] = False,
     network: Annotated[bool, typer.Option("--network/--no-network", help="Build the co-occurrence network at the end (into OUT/network/).")] = True,
     network_types: Annotated[list[str], typer.Option("--network-types", help="Entity type(s) of the network's nodes (repeat or comma-separate).")] = ["gene"],  # noqa: B006
@@ -65,7 +67,7 @@ def extract(
     options = ExtractOptions(
         whitespace=whitespace, max_sentence_chars=max_sentence_chars, min_length=min_length, batch_size=batch_size,
         buffer_sentences=buffer_sentences, iob=iob, network=network, network_types=_split_types(network_types) or ("gene",),
-        window=window, min_edge_weight=min_edge_weight, top=top,
+        window=window, min_edge_weight=min_edge_weight, top=top, input_format=input_format, export=export,
     )
     options.check()
     writable_dir(out)
@@ -95,5 +97,5 @@ def extract(
         console.print(f"network: skipped ({net['skipped']})")
     elif net:
         console.print(f"network: {net['nodes']:,} nodes, {net['edges']:,} edges, {net['communities']} communities (types {net['types']}, window {net['window']}, min edge weight {net['min_edge_weight']})")
-    names = ["entities.jsonl", "done.txt", "stats.json"] + (["predictions.bio"] if iob else []) + (["network/"] if net and "skipped" not in net else [])
+    names = ["entities.jsonl", "done.txt", "stats.json"] + (["predictions.bio"] if iob else []) + ([stats["export"]] if stats.get("export") else []) + (["network/"] if net and "skipped" not in net else [])
     console.print(f"outputs in [bold]{out}[/]: {', '.join(names)}", soft_wrap=True)

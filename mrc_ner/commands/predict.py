@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from mrc_ner.commands._common import NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, err_console, handles_input_errors, postprocess_option_help, run_postprocess
-from mrc_ner.corpus.conll import COLUMN_SUFFIXES, read_corpus, read_text_lines
+from mrc_ner.commands._common import DISCONTINUOUS_HELP, NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, err_console, handles_input_errors, postprocess_option_help, print_skipped, run_postprocess
+from mrc_ner.corpus.conll import read_text_lines
 from mrc_ner.corpus.model import Corpus, Document
 from mrc_ner.errors import InputError
 from mrc_ner.inference import DEVICE_HELP
-from mrc_ner.io import writable_file
+from mrc_ner.io import writable_dir, writable_file
 
 
 def read_plain_text(path: Path, tagger) -> list[Document]:
@@ -26,35 +27,33 @@ def read_plain_text(path: Path, tagger) -> list[Document]:
     return [Document(path.stem, sents)]
 
 
-def read_inputs(path: Path, tagger, *, plain: bool | None) -> Corpus:
-    """Column/JSONL corpora through the readers; ``.txt`` files without tags (or ``plain=True``) as plain text."""
+def read_inputs(path: Path, tagger, *, plain: bool | None, format: str = "auto", discontinuous: str = "error", report=None) -> Corpus:
+    """Every input file in the format :func:`~mrc_ner.corpus.readers.detect_format` (or ``format``) gives it.
+
+    Plain text is one sentence per line; ``plain`` True/False forces plain text or columns.
+    """
+    from mrc_ner.corpus.readers import list_inputs, read_file
+
+    if plain is not None:
+        format = "text" if plain else "conll"
     if not path.exists():
         raise InputError("no such file or directory", path=path)
-    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")) if path.is_dir() else [path]
-    if not files:
-        raise InputError("the input directory holds no files", path=path)
     docs: list[Document] = []
-    for f in files:
-        is_plain = plain if plain is not None else (f.suffix.lower() not in COLUMN_SUFFIXES | {".jsonl"} or _looks_plain(f))
-        docs.extend(read_plain_text(f, tagger) if is_plain else read_corpus(f).documents)
+    for f in list_inputs([path], format=format, purpose="raw"):
+        docs.extend(read_plain_text(f.path, tagger) if f.format == "text" else read_file(f, discontinuous=discontinuous, report=report))
+    if not docs and path.is_dir():
+        raise InputError("the input directory holds no files", path=path)
     return Corpus(docs, name=str(path))
-
-
-def _looks_plain(path: Path) -> bool:
-    """A ``.txt`` file is plain text unless its lines look like ``token<sep>tag`` columns."""
-    if path.suffix.lower() != ".txt":
-        return False
-    lines = [ln for ln in read_text_lines(path)[:50] if ln.strip()]
-    tagged = sum(1 for ln in lines if len(ln.split()) >= 2 and (ln.split()[-1] == "O" or ln.split()[-1][:2] in ("B-", "I-", "E-", "S-", "M-")))
-    return tagged < 0.9 * max(len(lines), 1)
 
 
 @handles_input_errors
 def predict(
-    input: Annotated[Path, typer.Argument(help="Column file(s), JSONL, or plain text (one sentence per line); a file or directory; - reads standard input (plain text, or JSONL when its first line is a JSON object).", show_default=False)],
+    input: Annotated[Path, typer.Argument(help="Column files, JSONL, brat, PubTator, BioC XML/JSON, or plain text (one sentence per line); a file or directory; - reads standard input (plain text, or JSONL when its first line is a JSON object).", show_default=False)],
     model: Annotated[str, typer.Option("--model", help="Trained model directory (or a Hugging Face hub id, where the hub is reachable), or an `export --format onnx` directory.")],
-    out: Annotated[Path, typer.Option("--out", help="Output file: .jsonl for JSON lines, .html for a highlighted view, anything else for IOB columns; - writes standard output (JSONL unless --format iob).")],
-    format: Annotated[str, typer.Option(help="auto (by --out suffix), jsonl, iob or html (entities highlighted per type, like displaCy).")] = "auto",
+    out: Annotated[Path, typer.Option("--out", help="Output file (a directory for brat): .jsonl, .html (highlighted view), .xml (BioC), .json (BioC), .pubtator, else IOB columns — or say --format; - writes standard output (JSONL unless --format iob).")],
+    format: Annotated[str, typer.Option(help="Output format: auto (by --out suffix), jsonl, iob, html (entities highlighted per type, like displaCy), brat, pubtator, bioc-xml, bioc-json.")] = "auto",
+    input_format: Annotated[str, typer.Option("--input-format", help="Input format: auto (by suffix and content), conll, jsonl, brat, pubtator, bioc-xml, bioc-json, text.")] = "auto",
+    discontinuous: Annotated[str, typer.Option(help=DISCONTINUOUS_HELP)] = "error",
     plain: Annotated[bool, typer.Option("--plain/--columns", help="Force plain-text or column reading (default: by file).")] = None,  # type: ignore[assignment]
     batch_size: Annotated[int, typer.Option(help="Sentences' features per batch.")] = 32,
     device: Annotated[str, typer.Option("--device", help=DEVICE_HELP)] = "auto",
@@ -69,29 +68,33 @@ def predict(
     threshold: Annotated[Optional[float], typer.Option("--threshold", help=THRESHOLD_HELP)] = None,
 ) -> None:
     """Predict entities with character offsets; every input sentence gets an output line or block."""
-    from mrc_ner.corpus.conll import format_conll, write_conll
-    from mrc_ner.corpus.jsonl import format_jsonl, write_jsonl
+    from mrc_ner.corpus.conll import format_conll
+    from mrc_ner.corpus.documents import ReadReport
+    from mrc_ner.corpus.jsonl import format_jsonl
+    from mrc_ner.corpus.readers import output_format, write_documents
 
     to_stdout = str(out) == "-"
+    if format == "html" or (format == "auto" and out.suffix.lower() in (".html", ".htm")):
+        fmt = "html"
+    else:
+        fmt = "jsonl" if to_stdout and format == "auto" else output_format(out, format)
+    if to_stdout and fmt not in ("jsonl", "iob"):
+        raise InputError(f"standard output (--out -) takes jsonl or iob, not {fmt}: give --out a file name")
     if not to_stdout:
-        writable_file(out)
-    suffix = out.suffix.lower()
-    fmt = format if format != "auto" else ("jsonl" if to_stdout or suffix == ".jsonl" else "html" if suffix in (".html", ".htm") else "iob")
-    if fmt not in ("jsonl", "iob", "html"):
-        raise InputError(f"unknown format {format!r}; choose jsonl, iob or html")
-    if to_stdout and fmt == "html":
-        raise InputError("--format html writes a file: give --out FILE.html")
+        writable_dir(out) if fmt == "brat" else writable_file(out)
     if nested and fmt == "iob":
         raise InputError("--nested needs JSONL output (--out FILE.jsonl): IOB tags cannot hold overlapping spans", path=out)
     tagger = configure_prediction(load_predictor(model, backend=backend, device=device, quantize=quantize), types=types, query=query, nested=nested, threshold=threshold)
-    corpus = read_stdin(tagger, plain=plain) if str(input) == "-" else read_inputs(input, tagger, plain=plain)
+    report = ReadReport()
+    corpus = read_stdin(tagger, plain=plain) if str(input) == "-" else read_inputs(input, tagger, plain=plain, format=input_format, discontinuous=discontinuous, report=report)
+    print_skipped(report)
     sentences = corpus.sentences
     preds = tagger.predict(sentences, batch_size=batch_size)
     predicted = [s.with_spans(p) for s, p in zip(sentences, preds)]
     if postprocess:
         predicted = run_postprocess(predicted, orphan=orphan, invalid_symbols=invalid_symbols)
         preds = [s.spans for s in predicted]
-    docs = [Document(d.id, predicted[k:k + len(d.sentences)], d.text) for d, k in _offsets(corpus)]
+    docs = [replace(d, sentences=predicted[k:k + len(d.sentences)]) for d, k in _offsets(corpus)]
     n = sum(len(p) for p in preds)
     if to_stdout:
         text = format_jsonl(docs) if fmt == "jsonl" else format_conll([s for d in docs for s in d.sentences])
@@ -99,14 +102,12 @@ def predict(
         sys.stdout.flush()
         err_console.print(f"{len(sentences)} sentences, {n} entities")
         return
-    if fmt == "jsonl":
-        write_jsonl(docs, out)
-    elif fmt == "html":
+    if fmt == "html":
         from mrc_ner.corpus.html import write_html
 
         write_html(docs, out, title=f"{input.name}: entities found by {Path(model).name}")
     else:
-        write_conll(docs, out)
+        write_documents(docs, out, fmt)
     console.print(f"{len(sentences)} sentences, {n} entities → [bold]{out}[/]")
 
 

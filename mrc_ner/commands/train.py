@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from mrc_ner.commands._common import console, err_console, handles_input_errors, print_json
+from mrc_ner.commands._common import DISCONTINUOUS_HELP, INPUT_FORMAT_HELP, console, err_console, handles_input_errors, print_json, print_skipped
 from mrc_ner.errors import InputError
 from mrc_ner.queries import is_query_method
 
@@ -72,12 +72,14 @@ def build_tagger(method: str, encoder: str, splits_train, *, align: str, max_len
 
 @handles_input_errors
 def train(
-    train: Annotated[list[str], typer.Option("--train", help="Training data: a column/JSONL file or directory, or a published fold's train_test_split.info. Repeatable: several corpora, each annotated for its own types (MRC asks each sentence only its corpus's types; softmax/crf see the naive union).")],
+    train: Annotated[list[str], typer.Option("--train", help="Training data: a corpus file or directory (columns, JSONL, brat, PubTator, BioC), or a published fold's train_test_split.info. Repeatable: several corpora, each annotated for its own types (MRC asks each sentence only its corpus's types; softmax/crf see the naive union).")],
     out: Annotated[Path, typer.Option("--out", help="Output model directory.")],
     method: Annotated[str, typer.Option("--method", help="mrc, mrc-packed, softmax, crf, partbert-crf, bilstm-crf, hf-softmax.")] = "mrc",
     dev: Annotated[list[str], typer.Option("--dev", help="Dev data path, or a fraction (e.g. 0.1) of the training documents. With several --train: once per --train, or one fraction for all.")] = [],  # noqa: B006
     test: Annotated[list[str], typer.Option("--test", help="Test data scored after training. With several --train: once per --train; each scored on its corpus's types.")] = [],  # noqa: B006
     corpus: Annotated[Optional[str], typer.Option("--corpus", help="Documents directory for a fold .info file (default: <folds>/../documents).")] = None,
+    format: Annotated[str, typer.Option("--format", help=INPUT_FORMAT_HELP)] = "auto",
+    discontinuous: Annotated[str, typer.Option("--discontinuous", help=DISCONTINUOUS_HELP)] = "error",
     encoder: Annotated[str, typer.Option("--encoder", help="Built-in offline encoder name, HF hub id or local directory.")] = DEFAULT_ENCODER,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 3,
     batch_size: Annotated[int, typer.Option(help="Batch size (features per step).")] = 16,
@@ -120,7 +122,11 @@ def train(
     if threads:
         torch.set_num_threads(threads)
     writable_dir(out)
-    splits = load_joint_splits(train, dev, test, corpus=corpus, seed=seed)
+    from mrc_ner.corpus.documents import ReadReport
+
+    report = ReadReport()
+    splits = load_joint_splits(train, dev, test, corpus=corpus, seed=seed, format=format, discontinuous=discontinuous, report=report)
+    print_skipped(report)
     say(f"{splits.description}: {len(splits.train)} train, {len(splits.dev)} dev, {len(splits.test)} test sentences", soft_wrap=True)
     options = parse_options(option)
     if is_query_method(method):

@@ -23,7 +23,6 @@ from mrc_ner.corpus.schemes import chunks_to_spans, detect_scheme, get_scheme, s
 from mrc_ner.errors import InputError
 
 Level = Literal["auto", "char", "word"]
-COLUMN_SUFFIXES = {".bio", ".bioes", ".iob", ".iob2", ".tsv", ".conll", ".txt", ".col"}
 DOCSTART = "-DOCSTART-"
 
 
@@ -131,32 +130,17 @@ def read_conll(path: str | os.PathLike, *, scheme: str = "auto", level: Level = 
 
 
 def list_corpus_files(path: Path) -> list[Path]:
-    """Column or JSONL files directly inside a directory, sorted by name."""
-    files = sorted(p for p in path.iterdir() if p.is_file() and (p.suffix.lower() in COLUMN_SUFFIXES or p.suffix.lower() == ".jsonl"))
-    if not files:
-        raise InputError("directory holds no corpus files (*.bio, *.tsv, *.conll, *.txt, *.jsonl)", path=path)
-    return files
+    """Corpus files directly inside a directory, sorted (see :func:`mrc_ner.corpus.readers.list_inputs`)."""
+    from mrc_ner.corpus.readers import list_inputs
+
+    return [f.path for f in list_inputs([path])]
 
 
-def read_corpus(paths: str | os.PathLike | Sequence[str | os.PathLike], *, scheme: str = "auto", level: Level = "auto") -> Corpus:
-    """Read files and/or directories of column or JSONL files into one corpus."""
-    from mrc_ner.corpus.jsonl import read_jsonl
+def read_corpus(paths: str | os.PathLike | Sequence[str | os.PathLike], **kw) -> Corpus:
+    """:func:`mrc_ner.corpus.readers.read_corpus` (kept here for existing imports): any annotated format."""
+    from mrc_ner.corpus.readers import read_corpus as read_any
 
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    docs: list[Document] = []
-    for raw in paths:
-        p = Path(raw)
-        if not p.exists():
-            raise InputError("no such file or directory", path=p)
-        files = list_corpus_files(p) if p.is_dir() else [p]
-        for f in files:
-            if f.suffix.lower() == ".jsonl":
-                docs.extend(read_jsonl(f, level=level))
-            else:
-                docs.extend(read_conll(f, scheme=scheme, level=level))
-    name = ",".join(str(p) for p in paths)
-    return Corpus(docs, name=name)
+    return read_any(paths, **kw)
 
 
 def format_conll(sentences: Iterable[Sentence], *, scheme: str = "IOB2") -> str:

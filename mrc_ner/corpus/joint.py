@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from mrc_ner.corpus.model import Sentence
 from mrc_ner.corpus.splits import load_splits
@@ -75,7 +75,7 @@ def _per_corpus(values: Sequence[str], n: int, option: str) -> list[str | None]:
     return list(values)
 
 
-def load_joint_splits(trains: Sequence[str], devs: Sequence[str] = (), tests: Sequence[str] = (), *, corpus: str | None = None, seed: int = 0) -> JointSplits:
+def load_joint_splits(trains: Sequence[str], devs: Sequence[str] = (), tests: Sequence[str] = (), *, corpus: str | None = None, seed: int = 0, **read: Any) -> JointSplits:
     """Load one corpus per ``--train`` (with its ``--dev``/``--test``) and join them.
 
     With one corpus the sentences stay unmarked (every type annotated). With several,
@@ -96,7 +96,7 @@ def load_joint_splits(trains: Sequence[str], devs: Sequence[str] = (), tests: Se
     types: dict[str, list[str]] = {}
     parts = []
     for name, tr, dv, te in zip(names, trains, dev_list, test_list):
-        splits = load_splits(tr, dv, te, corpus=corpus, seed=seed)
+        splits = load_splits(tr, dv, te, corpus=corpus, seed=seed, **read)
         types[name] = corpus_types(splits.train, splits.dev, splits.test)
         if n > 1:
             for sents in (splits.train, splits.dev, splits.test):

@@ -25,7 +25,6 @@ from mrc_ner.corpus.cleaning import is_latin
 from mrc_ner.corpus.model import Document, Sentence, Span, word_tokens
 from mrc_ner.corpus import entities
 from mrc_ner.corpus.conll import read_text_lines
-from mrc_ner.corpus.model import Document, Sentence, Span
 from mrc_ner.errors import InputError, shorten
 
 

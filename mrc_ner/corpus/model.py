@@ -140,13 +140,28 @@ class Sentence:
         return Sentence(self.text, self.tokens, sorted(spans), self.id, self.offset, self.char_level, annotated_types=self.annotated_types)
 
 
+@dataclass(frozen=True)
+class Passage:
+    """A part of a document's text (title, abstract, a BioC passage): ``[start, end)`` and its infons."""
+
+    start: int
+    end: int
+    infons: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
 @dataclass
 class Document:
-    """A document: sentences in order, each with its offset into ``text``."""
+    """A document: sentences in order, each with its offset into ``text``.
+
+    ``passages`` are the parts a document format gave (PubTator title and abstract,
+    BioC passages), kept so that a writer can give them back; empty for formats
+    without them.
+    """
 
     id: str
     sentences: list[Sentence]
     text: str = ""
+    passages: list[Passage] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.text and self.sentences:

@@ -10,11 +10,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from mrc_ner.corpus.conll import read_corpus
+from mrc_ner.corpus.documents import ReadReport
 from mrc_ner.corpus.folds import dev_fraction_split, parse_split_info, split_sentences
 from mrc_ner.corpus.model import Corpus, Sentence
+from mrc_ner.corpus.readers import read_corpus as read_any
 from mrc_ner.errors import InputError
 
 
@@ -38,8 +40,10 @@ def _fraction(value: str) -> float | None:
     return f
 
 
-def load_splits(train: str, dev: str | None = None, test: str | None = None, *, corpus: str | None = None, seed: int = 0) -> Splits:
-    """Resolve the three sets (see the module docstring)."""
+def load_splits(train: str, dev: str | None = None, test: str | None = None, *, corpus: str | None = None, seed: int = 0,
+                format: str = "auto", discontinuous: str = "error", report: ReadReport | None = None) -> Splits:
+    """Resolve the three sets (see the module docstring); ``format`` etc. go to every read."""
+    read_corpus = partial(read_any, format=format, discontinuous=discontinuous, report=report)
     train_path = Path(train)
     test_corpus: Corpus | None = None
     dev_corpus: Corpus | None = None

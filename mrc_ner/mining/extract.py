@@ -5,8 +5,10 @@ Inputs
 Plain-text files (one document per file, id = file stem), JSONL files (one document
 per line: ``{"id": ..., "text": ...}``; without an id, ``<stem>#<k>``), column files
 (``.bio``, ``.tsv``, ``.conll``, …: the document text is its sentences joined by
-``"\\n"``, as :class:`~mrc_ner.corpus.model.Document` does) and directories of them
-(searched recursively, sorted by path). Documents are numbered 0, 1, … in that order.
+``"\\n"``, as :class:`~mrc_ner.corpus.model.Document` does), brat, PubTator and BioC
+documents (their text; annotations are not used) and directories of them
+(searched recursively, sorted by path); a file's format is
+:func:`mrc_ner.corpus.readers.detect_format`'s, for text to tag. Documents are numbered 0, 1, … in that order.
 Every input is checked first (:func:`scan_inputs`): a bad line is an
 :class:`~mrc_ner.errors.InputError` naming ``path:line`` before anything is written.
 
@@ -79,8 +81,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from mrc_ner.corpus.cleaning import LINE_BREAKS, CleanSentence
-from mrc_ner.corpus.conll import COLUMN_SUFFIXES, format_conll, read_conll
+from mrc_ner.corpus.conll import format_conll
 from mrc_ner.corpus.entities import EntityRecord, parse_record_line
+from mrc_ner.corpus.readers import InputFile, list_inputs, read_file
 from mrc_ner.corpus.postprocess import RULES, PostprocessReport, postprocess_spans
 from mrc_ner.errors import InputError
 from mrc_ner.inference import clean_document, clean_keep_spaces, original_span, predict_cleaned, resolve_whitespace, to_entity  # noqa: F401 (re-exported)
@@ -98,8 +101,6 @@ RUN_SUMMARY = "run.json"
 JOURNAL = ".merge.json"
 LOCK = ".lock"
 
-TEXT_SUFFIXES = frozenset({".txt", ".text"})
-COLUMN_INPUT_SUFFIXES = frozenset(COLUMN_SUFFIXES - {".txt"})  # a .txt input is plain text
 WHITESPACE_MODES = ("auto", "dash", "space")
 
 
@@ -127,6 +128,10 @@ class ExtractOptions:
     window: int = 2
     min_edge_weight: int = 1
     top: int = 10
+    #: the inputs' format (``auto``: :func:`mrc_ner.corpus.readers.detect_format`)
+    input_format: str = "auto"
+    #: also write the results as brat, pubtator, bioc-xml or bioc-json (:mod:`mrc_ner.mining.export`)
+    export: str | None = None
 
     def check(self) -> None:
         """Raise :class:`InputError` for an impossible value."""
@@ -137,59 +142,22 @@ class ExtractOptions:
                 raise InputError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
         if self.network and not [t for t in self.network_types if t.strip()]:
             raise InputError("--network-types must name at least one entity type")
+        from mrc_ner.mining.export import check_export
+
+        check_export(self.export)
 
 
 # ----------------------------------------------------------------------------- inputs
 
 
-@dataclass(frozen=True)
-class InputFile:
-    """An input file and how it is read: ``text``, ``jsonl`` or ``columns``."""
-
-    path: Path
-    kind: str
-
-
-def input_kind(path: Path) -> str:
-    """``jsonl`` for ``.jsonl``, ``columns`` for column-file suffixes, else ``text``."""
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        return "jsonl"
-    if suffix in COLUMN_INPUT_SUFFIXES:
-        return "columns"
-    return "text"
-
-
-def collect_inputs(paths: Iterable[str | os.PathLike], *, exclude: Path | None = None) -> list[InputFile]:
+def collect_inputs(paths: Iterable[str | os.PathLike], *, exclude: Path | None = None, format: str = "auto") -> list[InputFile]:
     """The input files, in order: files as given, directories searched recursively (sorted).
 
-    Inside a directory only ``.txt``/``.text``, ``.jsonl`` and column files are taken,
+    Formats by :func:`mrc_ner.corpus.readers.detect_format` for text to tag (a ``.txt``
+    is plain text unless it is half of a brat pair, PubTator or columns), or ``format``;
     hidden files and anything under ``exclude`` (the output directory) are skipped.
     """
-    excluded = exclude.resolve() if exclude is not None else None
-    out: list[InputFile] = []
-    for raw in paths:
-        p = Path(raw)
-        if not p.exists():
-            raise InputError("no such file or directory", path=p)
-        if p.is_file():
-            out.append(InputFile(p, input_kind(p)))
-            continue
-        found = []
-        for f in sorted(p.rglob("*")):
-            rel = f.relative_to(p)
-            if not f.is_file() or any(part.startswith(".") for part in rel.parts):
-                continue
-            if excluded is not None and (excluded == f.resolve() or excluded in f.resolve().parents):
-                continue
-            if f.suffix.lower() in TEXT_SUFFIXES | COLUMN_INPUT_SUFFIXES | {".jsonl"}:
-                found.append(InputFile(f, input_kind(f)))
-        if not found:
-            raise InputError("directory holds no input files (.txt, .jsonl, .bio, .tsv, .conll, …)", path=p)
-        out.extend(found)
-    if not out:
-        raise InputError("no input files given")
-    return out
+    return list_inputs(paths, format=format, purpose="raw", recursive=True, exclude=exclude)
 
 
 @dataclass
@@ -258,18 +226,18 @@ def iter_documents(files: Sequence[InputFile], *, own: Callable[[int], bool] | N
     """
     k = 0
     for f in files:
-        if f.kind == "text":
+        if f.format == "text":
             if own is None or own(k):
                 yield SourceDocument(k, f.path.stem, f.path, None, lambda p=f.path: _text_pieces(p))
             k += 1
-        elif f.kind == "jsonl":
+        elif f.format == "jsonl":
             for j, (lineno, line) in enumerate(_jsonl_lines(f.path)):
                 if own is None or own(k):
                     did, text = _jsonl_document(f.path, lineno, line, f"{f.path.stem}#{j}")
                     yield SourceDocument(k, did, f.path, lineno, lambda t=text: iter([(t, 0)]))
                 k += 1
-        else:
-            for doc in read_conll(f.path):
+        else:  # an annotated corpus format: its documents' text (annotations are not used)
+            for doc in read_file(f, discontinuous="join"):
                 if own is None or own(k):
                     yield SourceDocument(k, doc.id, f.path, None, lambda t=doc.text: iter([(t, 0)]))
                 k += 1
@@ -315,7 +283,7 @@ def scan_inputs(files: Sequence[InputFile]) -> Scan:
     ids: list[str] = []
     first: dict[str, str] = {}
     for f in files:
-        if f.kind == "text":
+        if f.format == "text":
             _check_utf8(f.path)
     for doc in iter_documents(files):
         where = f"{doc.path}" + (f":{doc.line}" if doc.line is not None else "")
@@ -716,6 +684,7 @@ def _settings(tagger: Any, options: ExtractOptions, whitespace: str, model: Any)
         "quantization": getattr(tagger, "quantization", None),
         "prediction": _prediction_settings(tagger),
         "whitespace": whitespace,
+        "sentence_split": "en" if whitespace == "space" else "lines",
         "max_sentence_chars": options.max_sentence_chars,
         "min_length": options.min_length,
     }
@@ -737,8 +706,10 @@ def _check_settings(out_dir: Path, settings: dict[str, Any], *, write: bool) -> 
             old = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
             raise InputError(f"invalid JSON: {e.msg}", path=path, line=e.lineno) from None
-        keys = ("model_fingerprint", "whitespace", "max_sentence_chars", "min_length", "prediction")
-        changed = [k for k in keys if old.get(k, {} if k == "prediction" else None) != settings[k]]
+        keys = ("model_fingerprint", "whitespace", "sentence_split", "max_sentence_chars", "min_length", "prediction")
+        # before sentence_split was recorded, every run split at line breaks only
+        defaults = {"sentence_split": "lines", "prediction": {}}
+        changed = [k for k in keys if old.get(k, defaults.get(k)) != settings[k]]
         if changed:
             raise InputError(f"this output holds results made with other settings ({', '.join(changed)} differ); use another --out", path=out_dir)
     elif write:
@@ -915,7 +886,7 @@ def run_extraction(
     state = state or SingleProcess()
     n, rank, main = int(state.num_processes), int(state.process_index), bool(state.is_main_process)
     out_dir = Path(out)
-    files = collect_inputs(inputs, exclude=out_dir)
+    files = collect_inputs(inputs, exclude=out_dir, format=options.input_format)
     scan = scan_inputs(files)
     if isinstance(model, (str, os.PathLike)):
         if load is None:
@@ -960,6 +931,10 @@ def run_extraction(
     stats = compute_stats(out_dir, top=options.top)
     stats["run"] = run
     stats["network"] = build_network_outputs(out_dir, options) if options.network else None
+    if options.export:
+        from mrc_ner.mining.export import export_documents
+
+        stats["export"] = str(export_documents(out_dir, files, options.export, entities=ENTITIES).relative_to(out_dir))
     atomic_write_json(out_dir / STATS, stats)
     return stats
 
