@@ -74,6 +74,10 @@ def predict(
     from mrc_ner.corpus.readers import output_format, write_documents
 
     to_stdout = str(out) == "-"
+    from mrc_ner.corpus.readers import WRITE_FORMATS
+
+    if format not in ("auto", "html", *WRITE_FORMATS):
+        raise InputError(f"unknown output format {format!r}; choose one of {', '.join((*WRITE_FORMATS, 'html'))}")
     if format == "html" or (format == "auto" and out.suffix.lower() in (".html", ".htm")):
         fmt = "html"
     else:
@@ -123,7 +127,7 @@ def read_stdin(tagger, *, plain: bool | None) -> Corpus:
         path = Path(tmp) / f"stdin{suffix}"
         path.write_bytes(data)
         try:
-            corpus = read_inputs(path, tagger, plain=plain if suffix == ".txt" else False)
+            corpus = read_inputs(path, tagger, plain=plain if suffix == ".txt" else None, format={".jsonl": "jsonl", ".bio": "conll"}.get(suffix, "auto"))
         except InputError as e:
             raise InputError(e.message, path="<stdin>", line=e.line) from None
     return Corpus(corpus.documents, name="<stdin>")

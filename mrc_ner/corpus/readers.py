@@ -129,8 +129,8 @@ def list_inputs(paths: Iterable[str | os.PathLike], *, format: str = "auto", pur
             found.append(InputFile(f, fmt))
         if not found:
             kinds = ", ".join(sorted(only)) if only else "*.bio, *.tsv, *.conll, *.txt, *.jsonl, brat .txt/.ann, PubTator, BioC .xml/.json"
-            what = "corpus" if purpose == "annotated" else "input"
-            raise InputError(f"directory holds no {what} files ({kinds})", path=p)
+            what = "corpus files" if purpose == "annotated" else "files to read"
+            raise InputError(f"directory holds no {what} ({kinds})", path=p)
         out.extend(found)
     if not out:
         raise InputError("no input files given")

@@ -35,7 +35,7 @@ def read_json_object(path: Path, *, what: str = "file") -> dict[str, Any]:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"{what} is not valid JSON: {e.msg} (column {e.colno})", path=path, line=e.lineno) from None
+        raise InputError(f"invalid JSON in the {what}: {e.msg} (column {e.colno})", path=path, line=e.lineno) from None
     if not isinstance(obj, dict):
         raise InputError(f"{what} must hold a JSON object, not {shorten(repr(obj), 60)}", path=path)
     return obj
@@ -75,7 +75,7 @@ def check_safetensors_weights(directory: Path, name: str | None = None) -> list[
         if pickles:
             raise InputError(f"only pickle weights ({pickles[0].name}); mrc-ner loads safetensors only (pickles can run code): convert them to model.safetensors", path=directory)
         hint = " (an ONNX export: predict with --backend onnx)" if (directory / "model.onnx").is_file() else ""
-        raise InputError(f"the weights file is missing{hint}", path=files[0] if files else directory / "model.safetensors")
+        raise InputError(f"no {files[0].name if files else 'model.safetensors'}: the weights file is missing{hint}", path=files[0] if files else directory / "model.safetensors")
     for path in present:
         check_safetensors_file(path)
     return present

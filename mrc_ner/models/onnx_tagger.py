@@ -119,20 +119,33 @@ class OnnxTagger:
         feed = {name: batch[name].numpy() for name in self.input_names}
         return dict(zip(self.output_names, self.session.run(None, feed)))
 
-    def predict(self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None) -> list[list[Span]]:
-        """Predicted spans for every sentence, as :meth:`Tagger.predict <mrc_ner.models.base.Tagger.predict>` gives them."""
+    def configure(self, **settings: Any) -> "OnnxTagger":
+        """:meth:`Tagger.configure <mrc_ner.models.base.Tagger.configure>` on the rebuilt tagger; returns this wrapper."""
+        self.tagger.configure(**settings)
+        return self
+
+    def predict(self, sentences: Sequence[Sentence | str] | Sentence | str, *, batch_size: int = 32, progress=None, **settings: Any) -> list[list[Span]] | list[Span]:
+        """Predicted spans for every sentence, as :meth:`Tagger.predict <mrc_ner.models.base.Tagger.predict>` gives them
+        (strings too; ``types``, ``queries``, ``nested`` and ``threshold`` as there)."""
         t = self.tagger
-        feats, aligned = t.features(sentences, with_labels=False)
-        pool = OutputPool(feats)
-        for b in length_sorted_batches([len(f) for f in feats], batch_size):
-            out = self.run(t.collate([feats[i] for i in b]))
-            pool.store(b, {k: torch.from_numpy(v) for k, v in out.items()})
-            if progress is not None:
-                progress(len(b))
-        by_sentence: list[list[tuple[Feature, dict[str, np.ndarray]]]] = [[] for _ in sentences]
-        for i, f in enumerate(feats):
-            by_sentence[f.sentence].append((f, pool.outputs(i)))
-        return [t.decode_sentence(s, al, outs) if al.units else [] for s, al, outs in zip(sentences, aligned, by_sentence)]
+        single = isinstance(sentences, (str, Sentence))
+        sentences = t.as_sentences([sentences] if single else sentences)  # type: ignore[list-item]
+        with t.using(**settings) as chosen:
+            feats, aligned = t.features(sentences, with_labels=False)
+            pool = OutputPool(feats)
+            for b in length_sorted_batches([len(f) for f in feats], batch_size):
+                out = self.run(t.collate([feats[i] for i in b]))
+                pool.store(b, {k: torch.from_numpy(v) for k, v in out.items()})
+                if progress is not None:
+                    progress(len(b))
+            by_sentence: list[list[tuple[Feature, dict[str, np.ndarray]]]] = [[] for _ in sentences]
+            for i, f in enumerate(feats):
+                by_sentence[f.sentence].append((f, pool.outputs(i)))
+            result = [t.decode_sentence(s, al, outs) if al.units else [] for s, al, outs in zip(sentences, aligned, by_sentence)]
+        if chosen.types is not None:
+            keep = set(chosen.types)
+            result = [[sp for sp in spans if sp.label in keep] for spans in result]
+        return result[0] if single else result
 
     def predict_sentences(self, sentences: Sequence[Sentence], **kw: Any) -> list[Sentence]:
         """Copies of the sentences carrying predicted spans."""
