@@ -118,8 +118,8 @@ def test_runs_decoding_gives_a_type_switching_run_one_entity(method, tiny_encode
     from mrc_ner.encoding.alignment import Aligned
 
     aligned = Aligned([5] * 6, list(range(6)), [(i, i + 1) for i in range(6)])
-    seqeval = make(method, tiny_encoder, sample_cbp_corpus)
-    runs = make(method, tiny_encoder, sample_cbp_corpus, options={"decode": "runs"})
+    seqeval = make(method, tiny_encoder, sample_cbp_corpus, options={"decode": "seqeval"})
+    runs = make(method, tiny_encoder, sample_cbp_corpus)  # runs is the default
     names = seqeval.tag_names
     tags = ["B-protein", "B-gene", "I-gene", "I-gene", "O", "B-gene"]
     ids = [names.index(t) for t in tags]

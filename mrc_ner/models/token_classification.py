@@ -5,10 +5,11 @@ tag id (``O``, ``B-type``, ``I-type``), all other positions are ignored (-100).
 Subclasses add the head: :class:`~mrc_ner.models.softmax.SoftmaxTagger` a linear
 layer, the CRF taggers a CRF on top.
 
-Decoding (option ``decode``): ``seqeval`` (the default) reads the tags exactly as seqeval does;
-``runs`` gives a run of non-``O`` tags that switches type one entity of
-the type with the largest summed score (:func:`~mrc_ner.decoding.merge_type_switches`),
-so a one-unit type slip (``S``/B-protein ``MAD2``/gene) no longer cuts the mention.
+Decoding (option ``decode``): ``runs`` (the default) gives a run of non-``O`` tags that
+switches type one entity of the type with the largest summed score
+(:func:`~mrc_ner.decoding.merge_type_switches`), so a one-unit type slip
+(``S``/B-protein ``MAD2``/gene) no longer cuts the mention (10.49 → 15.22 test micro F1 on a
+cbp fold, ``BENCHMARKS.md``); ``seqeval`` reads the tags exactly as seqeval does.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ DECODINGS = ("runs", "seqeval")
 class TokenClassificationTagger(Tagger):
     """Base for methods that tag every unit with IOB2."""
 
-    default_options: ClassVar[dict[str, Any]] = {"decode": "seqeval"}
+    default_options: ClassVar[dict[str, Any]] = {"decode": "runs"}
 
     @property
     def tag_names(self) -> list[str]:
