@@ -91,6 +91,7 @@ from torch import nn
 
 from mrc_ner.corpus.cleaning import INVISIBLE, LINE_BREAKS, clean_text
 from mrc_ner.corpus.conll import read_corpus, read_text_lines
+from mrc_ner.corpus.model import word_tokens
 from mrc_ner.encoding.alignment import char_vocab
 from mrc_ner.encoding.batching import length_sorted_batches, pad_sequences
 from mrc_ner.errors import InputError
@@ -103,7 +104,6 @@ IGNORE = -100
 
 # Han ideographs (unified, extension A, compatibility, the supplementary planes) and kana.
 _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
-_WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)  # as mrc_ner.models.base.word_sentence
 _BREAK_RE = re.compile("[" + re.escape("".join(sorted(LINE_BREAKS))) + "]")
 
 
@@ -184,7 +184,7 @@ def text_lines(raw: str, *, max_chars: int | None = None) -> list[TextLine]:
             out.extend(TextLine(s.text, True) for s in clean_text(line, max_len=max_chars).sentences)
             continue
         line = "".join(ch for ch in line if ch not in INVISIBLE)
-        words = _WORD_RE.findall(line)
+        words = [line[a:b] for a, b in word_tokens(line)]  # the tokens of word-level sentences
         if words:
             out.append(TextLine(" ".join(line.split()), False, tuple(words)))
     return out

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from mrc_ner.corpus.sentences import merge_crossed, sentence_bounds, word_bounds
+from mrc_ner.corpus.model import word_tokens
+from mrc_ner.corpus.sentences import merge_crossed, sentence_bounds
 
 
 def texts(t: str, **kw) -> list[str]:
@@ -60,7 +61,7 @@ def test_merge_crossed_joins_only_what_a_mention_crosses():
     assert merge_crossed([(0, 5)], [(7, 9)]) == [(0, 5)]  # outside every sentence: the caller reports it
 
 
-def test_word_bounds_split_at_mention_edges():
+def test_word_tokens_split_at_mention_edges():
     t = "anti-PD-L1antibody (µg/mL)"
-    assert [t[a:b] for a, b in word_bounds(t)] == ["anti", "-", "PD", "-", "L1antibody", "(", "µg", "/", "mL", ")"]
-    assert [t[a:b] for a, b in word_bounds(t, cuts=[5, 10])][2:6] == ["PD", "-", "L1", "antibody"]
+    assert [t[a:b] for a, b in word_tokens(t)] == ["anti", "-", "PD", "-", "L1antibody", "(", "µg", "/", "mL", ")"]
+    assert [t[a:b] for a, b in word_tokens(t, cuts=[5, 10])][2:6] == ["PD", "-", "L1", "antibody"]

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
 from mrc_ner.corpus.model import Document, Passage, Sentence, Span
-from mrc_ner.corpus.sentences import is_cjk_text, merge_crossed, sentence_bounds, word_bounds
+from mrc_ner.corpus.model import word_tokens
+from mrc_ner.corpus.sentences import is_cjk_text, merge_crossed, sentence_bounds
 from mrc_ner.errors import InputError
 
 Level = Literal["auto", "char", "word"]
@@ -104,7 +105,7 @@ def build_document(doc_id: str, text: str, mentions: Iterable[Mention], *, path:
         if char_level:
             tokens = [(i, i + 1) for i in range(len(stext))]
         else:
-            tokens = word_bounds(stext, cuts=[c for sp in spans for c in (sp.start, sp.end)])
+            tokens = word_tokens(stext, cuts=[c for sp in spans for c in (sp.start, sp.end)])
         sentences.append(Sentence(stext, tokens, spans, id=f"{doc_id}:{j}", offset=a, char_level=char_level))
     return Document(doc_id, sentences, text=text, passages=list(passages))
 

@@ -28,7 +28,6 @@ _LINE_RE = re.compile(r"[^\r\n\u2028\u2029\x85\x0b\x0c]+")
 _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _CJK_END_RE = re.compile(r"[。！？!?]+[”’」』）)]*")
 #: words and single punctuation marks, as ``mrc_ner.models.base.word_sentence`` tokenizes raw text
-WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
 def is_cjk_text(text: str, *, threshold: float = 0.3) -> bool:
@@ -113,24 +112,3 @@ def merge_crossed(bounds: Sequence[tuple[int, int]], spans: Iterable[tuple[int, 
             out[i][1] = out[i + 1][1]
             del out[i + 1]
     return [(a, b) for a, b in out]
-
-
-def word_bounds(text: str, cuts: Iterable[int] = ()) -> list[tuple[int, int]]:
-    """Word and punctuation tokens of ``text``, also split at each position in ``cuts``.
-
-    ``cuts`` are mention edges: a token boundary must exist there so that a span
-    maps onto whole tokens (``BRCA1`` in ``BRCA1mut`` becomes its own token).
-
-    >>> t = "anti-BRCA1mut 3.5"; [t[a:b] for a, b in word_bounds(t, cuts=[5, 10])]
-    ['anti', '-', 'BRCA1', 'mut', '3', '.', '5']
-    """
-    cut_set = sorted(set(cuts))
-    out: list[tuple[int, int]] = []
-    for m in WORD_RE.finditer(text):
-        a, b = m.span()
-        for c in cut_set:
-            if a < c < b:
-                out.append((a, c))
-                a = c
-        out.append((a, b))
-    return out
