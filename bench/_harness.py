@@ -18,8 +18,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MRC_NER_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -47,7 +48,9 @@ def thread_env(threads: int) -> dict[str, str]:
     return env
 
 
-def run_worker(script: Path, spec: dict[str, Any], *, threads: int, label: str, timeout: float | None = None) -> dict[str, Any]:
+def run_worker(
+    script: Path, spec: dict[str, Any], *, threads: int, label: str, timeout: float | None = None
+) -> dict[str, Any]:
     """Run one variant in a fresh process; its result dict plus ``peak_rss_mb``.
 
     The worker reads ``spec`` (JSON) and writes its result to ``spec["result_path"]``.
@@ -58,7 +61,14 @@ def run_worker(script: Path, spec: dict[str, Any], *, threads: int, label: str, 
         spec_path = Path(tmp) / "spec.json"
         spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
         cmd = [sys.executable, "-c", LAUNCHER, sys.executable, str(script), "--worker", str(spec_path)]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=thread_env(threads), start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=thread_env(threads),
+            start_new_session=True,
+        )
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -129,7 +139,7 @@ def _memory_gib() -> float | None:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 1024 ** 2, 1)
+                return round(int(line.split()[1]) / 1024**2, 1)
     except OSError:
         pass
     return None
@@ -185,7 +195,16 @@ def select_sentences(path: str | Path, n: int, max_chars: int | None = None) -> 
 
 def dump_sentences(sentences: Sequence, path: Path) -> None:
     """Write sentences (text, tokens, gold spans) for a worker: every variant reads the very same ones."""
-    rows = [{"text": s.text, "tokens": s.tokens, "spans": [[sp.start, sp.end, sp.label] for sp in s.spans], "char_level": s.char_level, "id": s.id} for s in sentences]
+    rows = [
+        {
+            "text": s.text,
+            "tokens": s.tokens,
+            "spans": [[sp.start, sp.end, sp.label] for sp in s.spans],
+            "char_level": s.char_level,
+            "id": s.id,
+        }
+        for s in sentences
+    ]
     path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
 
 
@@ -194,7 +213,12 @@ def load_sentences(path: str | Path) -> list:
     from mrc_ner.corpus.model import Sentence, Span
 
     rows = json.loads(Path(path).read_text(encoding="utf-8"))
-    return [Sentence(r["text"], [tuple(t) for t in r["tokens"]], [Span(*x) for x in r["spans"]], r["id"], 0, r["char_level"]) for r in rows]
+    return [
+        Sentence(
+            r["text"], [tuple(t) for t in r["tokens"]], [Span(*x) for x in r["spans"]], r["id"], 0, r["char_level"]
+        )
+        for r in rows
+    ]
 
 
 def import_modeling(model_type: str) -> None:

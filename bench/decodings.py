@@ -32,7 +32,9 @@ def test_sentences(spec: str):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", action="append", required=True, type=Path, help="a trained softmax/crf model directory (repeatable)")
+    ap.add_argument(
+        "--model", action="append", required=True, type=Path, help="a trained softmax/crf model directory (repeatable)"
+    )
     ap.add_argument("--test", required=True, help="test corpus, or k=N:FOLD:CORPUS")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json-out", type=Path)
@@ -52,8 +54,19 @@ def main() -> None:
             tagger.options["decode"] = decode
             scores = score_spans([s.spans for s in test], tagger.predict(test)).to_dict()
             per_type = {t: round(100 * v["f1"], 2) for t, v in scores["per_type"].items()}
-            rows.append({"model": str(model), "decode": decode, "micro_f1": round(100 * scores["micro"]["f1"], 2), "per_type_f1": per_type})
-            print(f"| {model} | {decode} | {rows[-1]['micro_f1']:.2f} | " + ", ".join(f"{t} {f:.2f}" for t, f in per_type.items()) + " |")
+            rows.append(
+                {
+                    "model": str(model),
+                    "decode": decode,
+                    "micro_f1": round(100 * scores["micro"]["f1"], 2),
+                    "per_type_f1": per_type,
+                }
+            )
+            print(
+                f"| {model} | {decode} | {rows[-1]['micro_f1']:.2f} | "
+                + ", ".join(f"{t} {f:.2f}" for t, f in per_type.items())
+                + " |"
+            )
     if a.json_out:
         a.json_out.parent.mkdir(parents=True, exist_ok=True)
         a.json_out.write_text(json.dumps({"test": a.test, "rows": rows}, indent=2) + "\n", encoding="utf-8")

@@ -30,7 +30,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import SHARED_DATA, default_threads, fail, fmt, machine_info, read_spec, rich_table, run_worker, set_threads, write_json, write_result  # noqa: E402
+from _harness import (
+    SHARED_DATA,
+    default_threads,
+    fail,
+    fmt,
+    machine_info,
+    read_spec,
+    rich_table,
+    run_worker,
+    set_threads,
+    write_json,
+    write_result,
+)
 
 
 def _vm_rss_mb() -> float:
@@ -88,7 +100,9 @@ def worker(spec_path: str) -> None:
     rss_imports = _vm_rss_mb()
     tagger = load_for_inference(spec["model"], quantize=spec["quantize"])
     rss_model = _vm_rss_mb()
-    options = ExtractOptions(batch_size=spec["batch_size"], buffer_sentences=spec["buffer_sentences"], network=spec.get("network", False))
+    options = ExtractOptions(
+        batch_size=spec["batch_size"], buffer_sentences=spec["buffer_sentences"], network=spec.get("network", False)
+    )
     with tempfile.TemporaryDirectory(prefix="mrc-ner-extract-memory-") as tmp:
         t0 = time.perf_counter()
         stats = run_extraction([spec["corpus_file"]], tagger, Path(tmp) / "out", options)
@@ -96,30 +110,62 @@ def worker(spec_path: str) -> None:
     samples = sampler.stop()
     run = stats["run"]
     peak_at = max(samples, key=lambda s: s[1]) if samples else (0.0, 0.0)
-    write_result(spec, {
-        "sentences": run["sentences"], "characters": run["characters"], "entities": run["entities"], "seconds": seconds, "network": options.network,
-        "sentences_per_s": run["sentences"] / seconds if seconds else 0.0, "torch_threads": threads,
-        "rss_after_imports_mb": round(rss_imports, 1), "rss_after_model_mb": round(rss_model, 1),
-        "sampled_peak_mb": peak_at[1], "sampled_peak_at_s": peak_at[0], "samples": samples,
-    })
+    write_result(
+        spec,
+        {
+            "sentences": run["sentences"],
+            "characters": run["characters"],
+            "entities": run["entities"],
+            "seconds": seconds,
+            "network": options.network,
+            "sentences_per_s": run["sentences"] / seconds if seconds else 0.0,
+            "torch_threads": threads,
+            "rss_after_imports_mb": round(rss_imports, 1),
+            "rss_after_model_mb": round(rss_model, 1),
+            "sampled_peak_mb": peak_at[1],
+            "sampled_peak_at_s": peak_at[0],
+            "samples": samples,
+        },
+    )
 
 
 # --------------------------------------------------------------------------- parent side
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", help="A trained mrc-ner model directory.")
-    p.add_argument("--corpus", default=str(SHARED_DATA / "cbp_gold" / "documents"), help="Sentences to repeat (column files; default cbp_gold).")
-    p.add_argument("--sizes", default="500,2000", help="Comma-separated corpus sizes in sentences; the smallest is the baseline.")
+    p.add_argument(
+        "--corpus",
+        default=str(SHARED_DATA / "cbp_gold" / "documents"),
+        help="Sentences to repeat (column files; default cbp_gold).",
+    )
+    p.add_argument(
+        "--sizes", default="500,2000", help="Comma-separated corpus sizes in sentences; the smallest is the baseline."
+    )
     p.add_argument("--doc-sentences", type=int, default=50, help="Sentences per document (default 50).")
-    p.add_argument("--max-chars", type=int, default=500, help="Use corpus sentences of at most this many characters (default 500).")
+    p.add_argument(
+        "--max-chars", type=int, default=500, help="Use corpus sentences of at most this many characters (default 500)."
+    )
     p.add_argument("--batch-size", type=int, default=32, help="extract --batch-size (default 32).")
     p.add_argument("--buffer-sentences", type=int, default=2000, help="extract --buffer-sentences (default 2000).")
     p.add_argument("--quantize", default="none", help="none, int8 or bf16 (as mrc-ner extract --quantize).")
-    p.add_argument("--mmap-threshold", type=int, default=None, help="Fix glibc's mmap threshold at this many bytes in the worker, as `mrc-ner extract --flat-memory` does (default: glibc's dynamic threshold, as --no-flat-memory).")
-    p.add_argument("--network", action="store_true", help="Also count gene co-occurrences and write the network, as `mrc-ner extract` does by default (default: entities only).")
-    p.add_argument("--threads", type=int, default=default_threads(), help="torch threads (default: OMP_NUM_THREADS or all cores).")
+    p.add_argument(
+        "--mmap-threshold",
+        type=int,
+        default=None,
+        help="Fix glibc's mmap threshold at this many bytes in the worker, as `mrc-ner extract --flat-memory` does (default: glibc's dynamic threshold, as --no-flat-memory).",
+    )
+    p.add_argument(
+        "--network",
+        action="store_true",
+        help="Also count gene co-occurrences and write the network, as `mrc-ner extract` does by default (default: entities only).",
+    )
+    p.add_argument(
+        "--threads", type=int, default=default_threads(), help="torch threads (default: OMP_NUM_THREADS or all cores)."
+    )
     p.add_argument("--sample-every", type=float, default=1.0, help="Seconds between RSS samples (default 1).")
     p.add_argument("--timeout", type=float, default=None, help="Stop a size after this many seconds.")
     p.add_argument("--json-out", help="Write the figures here as JSON.")
@@ -152,23 +198,56 @@ def main(argv: list[str] | None = None) -> None:
             corpus_file = Path(tmp) / f"corpus-{n}.jsonl"
             chars = write_corpus(texts, n, args.doc_sentences, corpus_file)
             print(f"extracting {n:,} sentences ({chars:,} characters) …", file=sys.stderr, flush=True)
-            spec = {"model": str(args.model), "corpus_file": str(corpus_file), "threads": args.threads, "batch_size": args.batch_size,
-                    "buffer_sentences": args.buffer_sentences, "quantize": args.quantize, "sample_every": args.sample_every, "mmap_threshold": args.mmap_threshold,
-                    "network": args.network}
-            rows[str(n)] = run_worker(Path(__file__), spec, threads=args.threads, label=f"{n} sentences", timeout=args.timeout)
+            spec = {
+                "model": str(args.model),
+                "corpus_file": str(corpus_file),
+                "threads": args.threads,
+                "batch_size": args.batch_size,
+                "buffer_sentences": args.buffer_sentences,
+                "quantize": args.quantize,
+                "sample_every": args.sample_every,
+                "mmap_threshold": args.mmap_threshold,
+                "network": args.network,
+            }
+            rows[str(n)] = run_worker(
+                Path(__file__), spec, threads=args.threads, label=f"{n} sentences", timeout=args.timeout
+            )
             if rows[str(n)]["sentences"] != n:
                 fail(f"{n} sentences in, {rows[str(n)]['sentences']} out: extraction lost sentences")
     base = rows[str(sizes[0])]["peak_rss_mb"]
     for r in rows.values():
         r["x_smallest"] = r["peak_rss_mb"] / base if base else None
-    report = {"benchmark": "extract_memory", "command": "python " + " ".join(shlex.quote(a) for a in sys.argv), "machine": machine,
-              "settings": {k: v for k, v in vars(args).items() if k not in ("worker", "json_out")}, "sizes": rows,
-              "baseline": f"{sizes[0]} sentences"}
+    report = {
+        "benchmark": "extract_memory",
+        "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+        "machine": machine,
+        "settings": {k: v for k, v in vars(args).items() if k not in ("worker", "json_out")},
+        "sizes": rows,
+        "baseline": f"{sizes[0]} sentences",
+    }
     table = rich_table(
         f"extract peak memory — {machine['cpu']}, {args.threads} torch threads, batch {args.batch_size}, buffer {args.buffer_sentences} sentences, network {'on' if args.network else 'off'}, model {args.model}",
-        ["sentences", "characters", "sentences/s", "model RSS (MB)", "peak RSS (MB)", "peak reached at (s)", "× smallest"],
-        [[f"{int(n):,}", f"{r['characters']:,}", fmt(r["sentences_per_s"]), fmt(r["rss_after_model_mb"], 0), fmt(r["peak_rss_mb"], 0),
-          f"{fmt(r['sampled_peak_at_s'], 0)} of {fmt(r['seconds'], 0)}", f"{r['x_smallest']:.2f}×"] for n, r in rows.items()],
+        [
+            "sentences",
+            "characters",
+            "sentences/s",
+            "model RSS (MB)",
+            "peak RSS (MB)",
+            "peak reached at (s)",
+            "× smallest",
+        ],
+        [
+            [
+                f"{int(n):,}",
+                f"{r['characters']:,}",
+                fmt(r["sentences_per_s"]),
+                fmt(r["rss_after_model_mb"], 0),
+                fmt(r["peak_rss_mb"], 0),
+                f"{fmt(r['sampled_peak_at_s'], 0)} of {fmt(r['seconds'], 0)}",
+                f"{r['x_smallest']:.2f}×",
+            ]
+            for n, r in rows.items()
+        ],
     )
     from rich.console import Console
 

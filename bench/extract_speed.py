@@ -49,14 +49,30 @@ import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import (  # noqa: E402
-    SHARED_DATA, default_threads, dump_sentences, fail, fmt, import_modeling, load_sentences, machine_info, median, own_peak_rss_mb, read_spec, rich_table, run_worker,
-    select_sentences, set_threads, write_json, write_result,
+from _harness import (
+    SHARED_DATA,
+    default_threads,
+    dump_sentences,
+    fail,
+    fmt,
+    import_modeling,
+    load_sentences,
+    machine_info,
+    median,
+    own_peak_rss_mb,
+    read_spec,
+    rich_table,
+    run_worker,
+    select_sentences,
+    set_threads,
+    write_json,
+    write_result,
 )
 
 BASELINE = "hf-pipeline"
@@ -72,8 +88,18 @@ LABELS = {
     "mrc-packed-int8": "f: mrc-ner mrc-packed, int8 dynamic quantization",
     "mrc-packed-bf16": "f: mrc-ner mrc-packed under bf16 autocast",
 }
-SHORT = {"hf-pipeline": "a hf-pipeline", "softmax": "b softmax", "softmax-int8": "b softmax-int8", "softmax-bf16": "b softmax-bf16", "mrc": "c mrc", "mrc-int8": "d mrc-int8", "mrc-bf16": "e mrc-bf16",
-         "mrc-packed": "f mrc-packed", "mrc-packed-int8": "f mrc-packed-int8", "mrc-packed-bf16": "f mrc-packed-bf16"}
+SHORT = {
+    "hf-pipeline": "a hf-pipeline",
+    "softmax": "b softmax",
+    "softmax-int8": "b softmax-int8",
+    "softmax-bf16": "b softmax-bf16",
+    "mrc": "c mrc",
+    "mrc-int8": "d mrc-int8",
+    "mrc-bf16": "e mrc-bf16",
+    "mrc-packed": "f mrc-packed",
+    "mrc-packed-int8": "f mrc-packed-int8",
+    "mrc-packed-bf16": "f mrc-packed-bf16",
+}
 TINY = {"sentences": 20, "english_sentences": 6, "repeats": 1, "warmup": 2, "batch_sizes": "1,8"}
 DEFAULTS = {"sentences": 2000, "english_sentences": None, "repeats": 3, "warmup": 32, "batch_sizes": "1,8,32"}
 
@@ -164,7 +190,7 @@ def measure(runner, sentences: Sequence, batch_sizes: Sequence[int], repeats: in
     by_bs: dict[int, list[float]] = {}
     best_bs, best_preds = None, None
     for bs in batch_sizes:
-        runner.predict(sentences[:max(warmup, 2 * bs)], bs)
+        runner.predict(sentences[: max(warmup, 2 * bs)], bs)
         times, preds = [], None
         for _ in range(repeats):
             t0 = time.perf_counter()
@@ -196,7 +222,12 @@ def measure(runner, sentences: Sequence, batch_sizes: Sequence[int], repeats: in
         micro = score_spans(gold, best_preds).micro
         res.update(micro_f1=micro.f1, precision=micro.precision, recall=micro.recall, f1_note="")
     else:
-        res.update(micro_f1=None, precision=None, recall=None, f1_note=f"gold types {sorted(gold_types)} are not the model's {sorted(runner.labels)}")
+        res.update(
+            micro_f1=None,
+            precision=None,
+            recall=None,
+            f1_note=f"gold types {sorted(gold_types)} are not the model's {sorted(runner.labels)}",
+        )
     return res
 
 
@@ -222,37 +253,98 @@ def worker(spec: dict[str, Any]) -> None:
             load_seconds[job["model"]] = time.perf_counter() - t0
         runner = runners[job["model"]]
         batch_sizes = spec["batch_sizes"] if variant == BASELINE else [spec["predict_batch_size"]]
-        sets[job["set"]] = measure(runner, load_sentences(job["sentences_file"]), batch_sizes, spec["repeats"], spec["warmup"])
+        sets[job["set"]] = measure(
+            runner, load_sentences(job["sentences_file"]), batch_sizes, spec["repeats"], spec["warmup"]
+        )
         sets[job["set"]]["model"] = job["model"]
-    write_result(spec, {"variant": variant, "torch_threads": threads, "quantized_engine": torch.backends.quantized.engine if variant.endswith("-int8") else None, "import_seconds": import_seconds, "rss_after_imports_mb": rss_after_imports, "load_seconds": max(load_seconds.values()), "sets": sets})
+    write_result(
+        spec,
+        {
+            "variant": variant,
+            "torch_threads": threads,
+            "quantized_engine": torch.backends.quantized.engine if variant.endswith("-int8") else None,
+            "import_seconds": import_seconds,
+            "rss_after_imports_mb": rss_after_imports,
+            "load_seconds": max(load_seconds.values()),
+            "sets": sets,
+        },
+    )
 
 
 # --------------------------------------------------------------------------- parent side
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--softmax-model", help="Trained mrc-ner softmax model directory (exported for the pipeline too).")
     p.add_argument("--mrc-model", help="Trained mrc-ner MRC model directory.")
-    p.add_argument("--packed-model", help="Trained mrc-ner mrc-packed model directory: adds variant f (and its int8 / bf16 forms).")
-    p.add_argument("--hf-model", help="An export of --softmax-model (mrc-ner export --format hf) for the pipeline; default: export it now.")
+    p.add_argument(
+        "--packed-model", help="Trained mrc-ner mrc-packed model directory: adds variant f (and its int8 / bf16 forms)."
+    )
+    p.add_argument(
+        "--hf-model",
+        help="An export of --softmax-model (mrc-ner export --format hf) for the pipeline; default: export it now.",
+    )
     p.add_argument("--english-softmax-model", help="Softmax model for the English set (default: --softmax-model).")
     p.add_argument("--english-mrc-model", help="MRC model for the English set (default: --mrc-model).")
     p.add_argument("--english-packed-model", help="mrc-packed model for the English set (default: --packed-model).")
-    p.add_argument("--corpus", default=str(SHARED_DATA / "cbp_gold" / "documents"), help="The main sentence set (column files).")
-    p.add_argument("--english", default=str(SHARED_DATA / "bioner" / "NCBI-disease" / "test.tsv"), help="The English set, or 'none'.")
-    p.add_argument("--sentences", type=int, default=None, help=f"Sentences from --corpus (default {DEFAULTS['sentences']}).")
-    p.add_argument("--english-sentences", type=int, default=None, help="Sentences from --english (default: --sentences).")
+    p.add_argument(
+        "--corpus", default=str(SHARED_DATA / "cbp_gold" / "documents"), help="The main sentence set (column files)."
+    )
+    p.add_argument(
+        "--english",
+        default=str(SHARED_DATA / "bioner" / "NCBI-disease" / "test.tsv"),
+        help="The English set, or 'none'.",
+    )
+    p.add_argument(
+        "--sentences", type=int, default=None, help=f"Sentences from --corpus (default {DEFAULTS['sentences']})."
+    )
+    p.add_argument(
+        "--english-sentences", type=int, default=None, help="Sentences from --english (default: --sentences)."
+    )
     p.add_argument("--max-chars", type=int, default=500, help="Skip sentences longer than this (characters).")
-    p.add_argument("--threads", type=int, default=default_threads(), help="torch threads in every variant (default: OMP_NUM_THREADS or all cores).")
-    p.add_argument("--repeats", type=int, default=None, help=f"Timed passes per variant; the median is reported (default {DEFAULTS['repeats']}).")
-    p.add_argument("--warmup", type=int, default=None, help=f"Sentences in the untimed warm-up pass (default {DEFAULTS['warmup']}).")
-    p.add_argument("--batch-sizes", default=None, help=f"Pipeline batch sizes to try; the fastest is reported (default {DEFAULTS['batch_sizes']}).")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=default_threads(),
+        help="torch threads in every variant (default: OMP_NUM_THREADS or all cores).",
+    )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help=f"Timed passes per variant; the median is reported (default {DEFAULTS['repeats']}).",
+    )
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help=f"Sentences in the untimed warm-up pass (default {DEFAULTS['warmup']}).",
+    )
+    p.add_argument(
+        "--batch-sizes",
+        default=None,
+        help=f"Pipeline batch sizes to try; the fastest is reported (default {DEFAULTS['batch_sizes']}).",
+    )
     p.add_argument("--predict-batch-size", type=int, default=32, help="Tagger.predict batch size (features per batch).")
     p.add_argument("--aggregation", default="simple", help="The pipeline's aggregation_strategy.")
-    p.add_argument("--quantize", choices=("int8", "none"), default="int8", help="Add the int8 forms: softmax-int8, d (mrc-int8) and mrc-packed-int8 with --packed-model (none: skip them).")
-    p.add_argument("--bf16", action="store_true", help="Add the bf16 autocast forms: softmax-bf16, e (mrc-bf16) and mrc-packed-bf16 with --packed-model.")
-    p.add_argument("--variants", help="Run only these variants (comma-separated names, e.g. hf-pipeline,softmax,softmax-bf16); the pipeline is the baseline of every ratio.")
+    p.add_argument(
+        "--quantize",
+        choices=("int8", "none"),
+        default="int8",
+        help="Add the int8 forms: softmax-int8, d (mrc-int8) and mrc-packed-int8 with --packed-model (none: skip them).",
+    )
+    p.add_argument(
+        "--bf16",
+        action="store_true",
+        help="Add the bf16 autocast forms: softmax-bf16, e (mrc-bf16) and mrc-packed-bf16 with --packed-model.",
+    )
+    p.add_argument(
+        "--variants",
+        help="Run only these variants (comma-separated names, e.g. hf-pipeline,softmax,softmax-bf16); the pipeline is the baseline of every ratio.",
+    )
     p.add_argument("--json-out", type=Path, help="Write the figures here as JSON.")
     p.add_argument("--timeout", type=float, default=None, help="Stop a variant after this many seconds.")
     p.add_argument("--tiny", action="store_true", help=f"Smoke-test sizes: {TINY}.")
@@ -270,8 +362,16 @@ def build_sets(args, tmp: Path) -> dict[str, dict[str, Any]]:
     sets = {}
     wanted = [("cbp", args.corpus, args.sentences, args.softmax_model, args.mrc_model, args.packed_model)]
     if args.english and args.english.lower() != "none":
-        wanted.append(("english", args.english, args.english_sentences, args.english_softmax_model or args.softmax_model, args.english_mrc_model or args.mrc_model,
-                       args.english_packed_model or args.packed_model))
+        wanted.append(
+            (
+                "english",
+                args.english,
+                args.english_sentences,
+                args.english_softmax_model or args.softmax_model,
+                args.english_mrc_model or args.mrc_model,
+                args.english_packed_model or args.packed_model,
+            )
+        )
     for name, path, n, softmax, mrc, packed in wanted:
         if not Path(path).exists():
             fail(f"{path}: no such corpus")
@@ -280,7 +380,15 @@ def build_sets(args, tmp: Path) -> dict[str, dict[str, Any]]:
             fail(f"{path}: no sentence of 1 to {args.max_chars} characters")
         file = tmp / f"{name}.json"
         dump_sentences(sents, file)
-        sets[name] = {"source": str(path), "sentences": len(sents), "characters": sum(len(s.text) for s in sents), "file": str(file), "softmax_model": softmax, "mrc_model": mrc, "packed_model": packed}
+        sets[name] = {
+            "source": str(path),
+            "sentences": len(sents),
+            "characters": sum(len(s.text) for s in sents),
+            "file": str(file),
+            "softmax_model": softmax,
+            "mrc_model": mrc,
+            "packed_model": packed,
+        }
     return sets
 
 
@@ -302,7 +410,9 @@ def variant_names(*, quantize: str, bf16: bool, packed: bool, only: str | None =
     wanted = [w.strip() for w in only.split(",") if w.strip()]
     unknown = [w for w in wanted if w not in names]
     if unknown or not wanted:
-        raise ValueError(f"--variants {only!r}: choose among {', '.join(names)} (--quantize, --bf16 and --packed-model add forms)")
+        raise ValueError(
+            f"--variants {only!r}: choose among {', '.join(names)} (--quantize, --bf16 and --packed-model add forms)"
+        )
     return [n for n in names if n in wanted]
 
 
@@ -340,19 +450,46 @@ def ratios(variants: dict[str, Any]) -> dict[str, dict[str, float]]:
     if base is None:
         return out
     for set_name, b in base["sets"].items():
-        out[set_name] = {f"{v}/{BASELINE}": r["sets"][set_name]["sentences_per_s"] / b["sentences_per_s"] for v, r in variants.items() if v != BASELINE and set_name in r["sets"]}
+        out[set_name] = {
+            f"{v}/{BASELINE}": r["sets"][set_name]["sentences_per_s"] / b["sentences_per_s"]
+            for v, r in variants.items()
+            if v != BASELINE and set_name in r["sets"]
+        }
     return out
 
 
 def table(report: dict[str, Any]):
-    headers = ["variant", "set", "batch", "sentences/s", "chars/s", "tokens/s", "× pipeline", "micro F1", "peak RSS (MB)", "load (s)"]
+    headers = [
+        "variant",
+        "set",
+        "batch",
+        "sentences/s",
+        "chars/s",
+        "tokens/s",
+        "× pipeline",
+        "micro F1",
+        "peak RSS (MB)",
+        "load (s)",
+    ]
     rows = []
     for v, r in report["variants"].items():
         for set_name, s in r["sets"].items():
             ratio = 1.0 if v == BASELINE else report["ratios"].get(set_name, {}).get(f"{v}/{BASELINE}")
             f1 = "—" if s["micro_f1"] is None else f"{100 * s['micro_f1']:.2f}"
-            rows.append([SHORT[v], set_name, str(s["batch_size"]), fmt(s["sentences_per_s"]), fmt(s["chars_per_s"], 0), fmt(s["model_tokens_per_s"], 0),
-                         fmt(ratio, 2) + "×" if ratio is not None else "—", f1, fmt(r["peak_rss_mb"], 0), fmt(r["load_seconds"], 1)])
+            rows.append(
+                [
+                    SHORT[v],
+                    set_name,
+                    str(s["batch_size"]),
+                    fmt(s["sentences_per_s"]),
+                    fmt(s["chars_per_s"], 0),
+                    fmt(s["model_tokens_per_s"], 0),
+                    fmt(ratio, 2) + "×" if ratio is not None else "—",
+                    f1,
+                    fmt(r["peak_rss_mb"], 0),
+                    fmt(r["load_seconds"], 1),
+                ]
+            )
     m = report["machine"]
     title = f"extraction speed — {m['cpu']}, {report['settings']['threads']} torch threads, median of {report['settings']['repeats']}"
     return rich_table(title, headers, rows)
@@ -365,7 +502,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         return None
     if not args.softmax_model or not args.mrc_model:
         fail("--softmax-model and --mrc-model are required")
-    for m in (args.softmax_model, args.mrc_model, args.packed_model, args.english_softmax_model, args.english_mrc_model, args.english_packed_model, args.hf_model):
+    for m in (
+        args.softmax_model,
+        args.mrc_model,
+        args.packed_model,
+        args.english_softmax_model,
+        args.english_mrc_model,
+        args.english_packed_model,
+        args.hf_model,
+    ):
         if m and not (Path(m) / "config.json").is_file():
             fail(f"{m}: not a model directory (no config.json)")
     from rich.console import Console
@@ -376,30 +521,50 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         batch_sizes = [int(b) for b in str(args.batch_sizes).split(",") if b.strip()]
     except ValueError:
         fail(f"--batch-sizes {args.batch_sizes!r}: expected comma-separated integers")
-    if not batch_sizes or min(batch_sizes + [args.repeats, args.sentences, args.predict_batch_size, args.max_chars]) < 1 or args.warmup < 0:
-        fail("--batch-sizes, --repeats, --sentences, --predict-batch-size and --max-chars must be at least 1, --warmup at least 0")
+    if (
+        not batch_sizes
+        or min(batch_sizes + [args.repeats, args.sentences, args.predict_batch_size, args.max_chars]) < 1
+        or args.warmup < 0
+    ):
+        fail(
+            "--batch-sizes, --repeats, --sentences, --predict-batch-size and --max-chars must be at least 1, --warmup at least 0"
+        )
     if args.english_packed_model and not args.packed_model:
         fail("--english-packed-model needs --packed-model")
     try:
-        variants = variant_names(quantize=args.quantize, bf16=args.bf16, packed=bool(args.packed_model), only=args.variants)
+        variants = variant_names(
+            quantize=args.quantize, bf16=args.bf16, packed=bool(args.packed_model), only=args.variants
+        )
     except ValueError as e:
         fail(str(e))
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="mrc-ner-extract-bench-") as tmp_name:
         tmp = Path(tmp_name)
         sets = build_sets(args, tmp)
-        console.print("sets: " + ", ".join(f"{k} {v['sentences']} sentences / {v['characters']:,} chars" for k, v in sets.items()))
+        console.print(
+            "sets: " + ", ".join(f"{k} {v['sentences']} sentences / {v['characters']:,} chars" for k, v in sets.items())
+        )
         given = {args.softmax_model: args.hf_model} if args.hf_model else {}
         hf_dirs = export_for_pipeline([s["softmax_model"] for s in sets.values()], tmp, given)
         for v in variants:
             jobs = []
             for name, s in sets.items():
                 jobs.append({"set": name, "model": model_of(v, s, hf_dirs), "sentences_file": s["file"]})
-            spec = {"variant": v, "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup, "batch_sizes": batch_sizes,
-                    "predict_batch_size": args.predict_batch_size, "aggregation": args.aggregation, "jobs": jobs}
+            spec = {
+                "variant": v,
+                "threads": args.threads,
+                "repeats": args.repeats,
+                "warmup": args.warmup,
+                "batch_sizes": batch_sizes,
+                "predict_batch_size": args.predict_batch_size,
+                "aggregation": args.aggregation,
+                "jobs": jobs,
+            }
             console.print(f"running {LABELS[v]} …")
             try:
-                results[v] = run_worker(Path(__file__).resolve(), spec, threads=args.threads, label=v, timeout=args.timeout)
+                results[v] = run_worker(
+                    Path(__file__).resolve(), spec, threads=args.threads, label=v, timeout=args.timeout
+                )
             except RuntimeError as e:
                 fail(str(e))
             if v == BASELINE:  # an export made here lives in tmp: name its source instead
@@ -410,9 +575,20 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         "benchmark": "extract_speed",
         "command": shlex.join(["python", "bench/extract_speed.py", *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine,
-        "settings": {"threads": args.threads, "repeats": args.repeats, "warmup": args.warmup, "pipeline_batch_sizes": batch_sizes,
-                     "predict_batch_size": args.predict_batch_size, "aggregation": args.aggregation, "max_chars": args.max_chars, "quantize": args.quantize, "bf16": args.bf16,
-                     "hf_model": args.hf_model, "packed_model": args.packed_model, "variants": variants},
+        "settings": {
+            "threads": args.threads,
+            "repeats": args.repeats,
+            "warmup": args.warmup,
+            "pipeline_batch_sizes": batch_sizes,
+            "predict_batch_size": args.predict_batch_size,
+            "aggregation": args.aggregation,
+            "max_chars": args.max_chars,
+            "quantize": args.quantize,
+            "bf16": args.bf16,
+            "hf_model": args.hf_model,
+            "packed_model": args.packed_model,
+            "variants": variants,
+        },
         "sets": {k: {kk: vv for kk, vv in v.items() if kk != "file"} for k, v in sets.items()},
         "variants": {v: {"label": LABELS[v], **r} for v, r in results.items()},
     }

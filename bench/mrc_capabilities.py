@@ -46,12 +46,13 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import REPO, SHARED_DATA, fail, machine_info, rich_table, write_json  # noqa: E402
+from _harness import REPO, SHARED_DATA, fail, machine_info, rich_table, write_json
 
 BIONER = SHARED_DATA / "bioner"
 DEFAULT_QUERY = "Can you find the genes and gene products mentioned in the text?"
@@ -71,7 +72,11 @@ def corpus_sets(name: str, args) -> dict[str, list]:
     root = Path(args.data) / name
     if not (root / "train.tsv").is_file():
         fail(f"{root}/train.tsv not found (--data is the folder holding the bioner corpora)")
-    return {"train": take(root / "train.tsv", args.max_train), "dev": take(root / "devel.tsv", args.max_dev) if args.max_dev else [], "test": take(root / "test.tsv", args.max_test)}
+    return {
+        "train": take(root / "train.tsv", args.max_train),
+        "dev": take(root / "devel.tsv", args.max_dev) if args.max_dev else [],
+        "test": take(root / "test.tsv", args.max_test),
+    }
 
 
 def mark(sentences: Sequence, types: Sequence[str]) -> list:
@@ -88,20 +93,47 @@ def mark(sentences: Sequence, types: Sequence[str]) -> list:
 def train_args(args, *, epochs: int | None = None, out_dir: Path | None = None):
     from mrc_ner.training import TrainArgs
 
-    return TrainArgs(epochs=epochs or args.epochs, batch_size=args.batch_size, max_steps=args.max_steps, seed=args.seed, negative_ratio=args.negative_ratio, out_dir=str(out_dir) if out_dir else None, patience=args.epochs + 1)
+    return TrainArgs(
+        epochs=epochs or args.epochs,
+        batch_size=args.batch_size,
+        max_steps=args.max_steps,
+        seed=args.seed,
+        negative_ratio=args.negative_ratio,
+        out_dir=str(out_dir) if out_dir else None,
+        patience=args.epochs + 1,
+    )
 
 
 def new_tagger(method: str, train: Sequence, args):
     """A fresh tagger as ``mrc-ner train`` builds it (its types are those of ``train``)."""
     from mrc_ner.commands.train import build_tagger
 
-    return build_tagger(method, args.encoder, list(train), align="auto", max_length=args.max_length, overlap=64, options={}, query_kind=args.query_kind, query_template=None, query_k=3, query_select="frequency", seed=args.seed)
+    return build_tagger(
+        method,
+        args.encoder,
+        list(train),
+        align="auto",
+        max_length=args.max_length,
+        overlap=64,
+        options={},
+        query_kind=args.query_kind,
+        query_template=None,
+        query_k=3,
+        query_select="frequency",
+        seed=args.seed,
+    )
 
 
 def fit(tagger, train: Sequence, dev: Sequence, args, work: Path, name: str, *, epochs: int | None = None) -> float:
     """Train in place (best dev epoch kept); returns the seconds spent."""
     t0 = time.perf_counter()
-    tagger.fit(list(train), list(dev) or None, train_args(args, epochs=epochs, out_dir=work / name), progress=False, log=lambda m: print(f"    {m}", file=sys.stderr))
+    tagger.fit(
+        list(train),
+        list(dev) or None,
+        train_args(args, epochs=epochs, out_dir=work / name),
+        progress=False,
+        log=lambda m: print(f"    {m}", file=sys.stderr),
+    )
     return time.perf_counter() - t0
 
 
@@ -109,7 +141,14 @@ def score(tagger, test: Sequence, **settings) -> dict[str, Any]:
     """Micro P/R/F1 (each sentence on its annotated types) and the seconds spent."""
     t0 = time.perf_counter()
     micro = tagger.evaluate(list(test), **settings).micro
-    return {"precision": micro.precision, "recall": micro.recall, "f1": micro.f1, "support": micro.support, "predicted": micro.predicted, "test_seconds": round(time.perf_counter() - t0, 2)}
+    return {
+        "precision": micro.precision,
+        "recall": micro.recall,
+        "f1": micro.f1,
+        "support": micro.support,
+        "predicted": micro.predicted,
+        "test_seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 class Results:
@@ -128,7 +167,9 @@ class Results:
         return self.cells[key]
 
     def save(self) -> None:
-        write_json(self.path, {"config": self.config, "machine": machine_info(self.config["threads"]), "cells": self.cells})
+        write_json(
+            self.path, {"config": self.config, "machine": machine_info(self.config["threads"]), "cells": self.cells}
+        )
 
 
 # --------------------------------------------------------------------------- joint
@@ -146,13 +187,21 @@ def run_joint(args, work: Path, results: Results) -> list[list[str]]:
     def union_cell(method: str) -> dict[str, Any]:
         tagger = new_tagger(method, union_train, args)
         seconds = fit(tagger, union_train, union_dev, args, work, f"union-{method}")
-        return {"train_seconds": round(seconds, 1), "tests": {n: score(tagger, marked[n]["test"]) for n in names}, "threshold": tagger.options.get("threshold")}
+        return {
+            "train_seconds": round(seconds, 1),
+            "tests": {n: score(tagger, marked[n]["test"]) for n in names},
+            "threshold": tagger.options.get("threshold"),
+        }
 
     def single_cell(method: str, n: str) -> dict[str, Any]:
         d = data[n]
         tagger = new_tagger(method, d["train"], args)
         seconds = fit(tagger, d["train"], d["dev"], args, work, f"{n}-{method}")
-        return {"train_seconds": round(seconds, 1), "tests": {n: score(tagger, d["test"])}, "threshold": tagger.options.get("threshold")}
+        return {
+            "train_seconds": round(seconds, 1),
+            "tests": {n: score(tagger, d["test"])},
+            "threshold": tagger.options.get("threshold"),
+        }
 
     table = []
     for row in rows_wanted:
@@ -200,7 +249,11 @@ def run_new_type(args, work: Path, results: Results) -> list[list[str]]:
         tagger = new_tagger("mrc", base["train"], args)
         seconds = fit(tagger, base["train"], base["dev"], args, work, "base-mrc")
         tagger.save(base_dir)
-        return {"train_seconds": round(seconds, 1), "base_test": score(tagger, base["test"]), "threshold": tagger.options["threshold"]}
+        return {
+            "train_seconds": round(seconds, 1),
+            "base_test": score(tagger, base["test"]),
+            "threshold": tagger.options["threshold"],
+        }
 
     base_info = results.cell("base", base_cell)
     if not (base_dir / "config.json").is_file():  # the cell is cached but the model is gone: train it again
@@ -213,13 +266,38 @@ def run_new_type(args, work: Path, results: Results) -> list[list[str]]:
         out = score(tagger, new_test, **settings)
         sweep = tagger.threshold_sweep(new_test, **settings)
         best = max(sweep, key=lambda r: r["f1"])
-        return {**out, "threshold": tagger.options["threshold"], "oracle_threshold": best["threshold"], "oracle_f1": best["f1"], "sweep": sweep}
+        return {
+            **out,
+            "threshold": tagger.options["threshold"],
+            "oracle_threshold": best["threshold"],
+            "oracle_f1": best["f1"],
+            "sweep": sweep,
+        }
 
     def init_from(n: int) -> dict[str, Any]:
         train = mark(pool[:n], [new_type])
-        tagger = build_tagger("mrc", args.encoder, train, align="auto", max_length=args.max_length, overlap=64, options={}, query_kind=args.query_kind, query_template=None, query_k=3, query_select="frequency", seed=args.seed, init_from=base_dir)
+        tagger = build_tagger(
+            "mrc",
+            args.encoder,
+            train,
+            align="auto",
+            max_length=args.max_length,
+            overlap=64,
+            options={},
+            query_kind=args.query_kind,
+            query_template=None,
+            query_k=3,
+            query_select="frequency",
+            seed=args.seed,
+            init_from=base_dir,
+        )
         seconds = fit(tagger, train, [], args, work, f"init-{n}", epochs=args.curve_epochs)
-        return {"train_seconds": round(seconds, 1), "new_test": score(tagger, new_test, types=[new_type]), "base_test": score(tagger, base["test"], types=base_types), "labels": tagger.labels}
+        return {
+            "train_seconds": round(seconds, 1),
+            "new_test": score(tagger, new_test, types=[new_type]),
+            "base_test": score(tagger, base["test"], types=base_types),
+            "labels": tagger.labels,
+        }
 
     def scratch(method: str, n: int) -> dict[str, Any]:
         train = pool[:n]
@@ -227,57 +305,100 @@ def run_new_type(args, work: Path, results: Results) -> list[list[str]]:
         seconds = fit(tagger, train, [], args, work, f"{method}-{n}", epochs=args.curve_epochs)
         return {"train_seconds": round(seconds, 1), "new_test": score(tagger, new_test)}
 
-    table = [["base mrc", args.base, "—", _f1(base_info["base_test"]) + f" [{args.base}]", f"{base_info['train_seconds']:,.0f}"]]
+    table = [
+        [
+            "base mrc",
+            args.base,
+            "—",
+            _f1(base_info["base_test"]) + f" [{args.base}]",
+            f"{base_info['train_seconds']:,.0f}",
+        ]
+    ]
     if "zero-shot" in rows_wanted:
         z = results.cell("zero-shot", zero_shot)
-        table.append(["zero-shot", f"query {args.query!r}", "0", _f1(z) + f"; oracle threshold {z['oracle_threshold']}: {100 * z['oracle_f1']:.2f}", "0"])
+        table.append(
+            [
+                "zero-shot",
+                f"query {args.query!r}",
+                "0",
+                _f1(z) + f"; oracle threshold {z['oracle_threshold']}: {100 * z['oracle_f1']:.2f}",
+                "0",
+            ]
+        )
     for n in sizes:
         for row in rows_wanted:
             if row == "zero-shot":
                 continue
             if row == "mrc-init-from":
                 c = results.cell(f"mrc-init-from/{n}", lambda n=n: init_from(n))
-                table.append([row, f"{args.base} → {new_type}", str(n), _f1(c["new_test"]) + f"; {args.base} kept: {100 * c['base_test']['f1']:.2f}", f"{c['train_seconds']:,.0f}"])
+                table.append(
+                    [
+                        row,
+                        f"{args.base} → {new_type}",
+                        str(n),
+                        _f1(c["new_test"]) + f"; {args.base} kept: {100 * c['base_test']['f1']:.2f}",
+                        f"{c['train_seconds']:,.0f}",
+                    ]
+                )
             elif row in ("softmax", "mrc-scratch"):
                 method = "softmax" if row == "softmax" else "mrc"
                 c = results.cell(f"{row}/{n}", lambda n=n, method=method: scratch(method, n))
                 table.append([row, "from the encoder", str(n), _f1(c["new_test"]), f"{c['train_seconds']:,.0f}"])
             else:
                 fail(f"unknown new-type row {row!r}; choose zero-shot, mrc-init-from, softmax, mrc-scratch")
-    return [["row", "starts from", f"{new_type} sents", f"F1 (P / R) on {args.new} test, {new_type} only", "train s"]] + table
+    return [
+        ["row", "starts from", f"{new_type} sents", f"F1 (P / R) on {args.new} test, {new_type} only", "train s"]
+    ] + table
 
 
 # --------------------------------------------------------------------------- main
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("experiment", choices=("joint", "new-type"))
     p.add_argument("--data", default=str(BIONER), help="Folder of the bioner corpora (each with train/devel/test.tsv).")
     p.add_argument("--encoder", default="multilingual-e5-small")
     p.add_argument("--corpora", default="NCBI-disease,BC2GM,BC5CDR-disease", help="joint: the corpora.")
-    p.add_argument("--rows", default=None, help="joint: joint-mrc,single-mrc,union-softmax[,single-softmax]; new-type: zero-shot,mrc-init-from,softmax[,mrc-scratch].")
+    p.add_argument(
+        "--rows",
+        default=None,
+        help="joint: joint-mrc,single-mrc,union-softmax[,single-softmax]; new-type: zero-shot,mrc-init-from,softmax[,mrc-scratch].",
+    )
     p.add_argument("--base", default="NCBI-disease", help="new-type: the base corpus.")
     p.add_argument("--new", default="BC2GM", help="new-type: the corpus of the new type.")
     p.add_argument("--new-type", default="GENE")
     p.add_argument("--query", default=DEFAULT_QUERY, help="new-type: the free-text question for the zero-shot row.")
     p.add_argument("--sizes", default="50,200", help="new-type: training sentences of the new type.")
     p.add_argument("--max-train", type=int, default=None, help="Training sentences per corpus (default all).")
-    p.add_argument("--max-dev", type=int, default=500, help="Dev sentences per corpus (0: no dev, the last epoch is kept and the threshold stays 0.5).")
+    p.add_argument(
+        "--max-dev",
+        type=int,
+        default=500,
+        help="Dev sentences per corpus (0: no dev, the last epoch is kept and the threshold stays 0.5).",
+    )
     p.add_argument("--max-test", type=int, default=None, help="Test sentences per corpus (default all).")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--curve-epochs", type=int, default=10, help="new-type: epochs on the 50 / 200 sentences.")
-    p.add_argument("--max-steps", type=int, default=None, help="Stop each training run after this many optimizer steps.")
+    p.add_argument(
+        "--max-steps", type=int, default=None, help="Stop each training run after this many optimizer steps."
+    )
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--negative-ratio", type=float, default=1.0)
     p.add_argument("--query-kind", default="examples")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--work", default=None, help="Where the models go (default: a temporary folder, removed at the end).")
+    p.add_argument(
+        "--work", default=None, help="Where the models go (default: a temporary folder, removed at the end)."
+    )
     p.add_argument("--json-out", default=None)
     p.add_argument("--fresh", action="store_true", help="Ignore finished cells in --json-out.")
     args = p.parse_args(argv)
     if args.rows is None:
-        args.rows = "single-mrc,joint-mrc,union-softmax" if args.experiment == "joint" else "zero-shot,mrc-init-from,softmax"
+        args.rows = (
+            "single-mrc,joint-mrc,union-softmax" if args.experiment == "joint" else "zero-shot,mrc-init-from,softmax"
+        )
     return args
 
 
@@ -300,7 +421,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         except InputError as e:
             fail(e.location_message())
     console = Console(highlight=False)
-    title = "joint training over partly annotated corpora: test F1 (P / R), each test set on its own types" if args.experiment == "joint" else f"a new type: {args.new_type} on {args.new} test"
+    title = (
+        "joint training over partly annotated corpora: test F1 (P / R), each test set on its own types"
+        if args.experiment == "joint"
+        else f"a new type: {args.new_type} on {args.new} test"
+    )
     console.print(rich_table(title, rows[0], rows[1:]))
     console.print(f"results in {json_out}")
 

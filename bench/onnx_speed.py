@@ -29,14 +29,28 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import (  # noqa: E402
-    SHARED_DATA, default_threads, dump_sentences, fail, load_sentences, machine_info, median, own_peak_rss_mb, read_spec, rich_table, run_worker,
-    select_sentences, set_threads, write_json, write_result,
+from _harness import (
+    SHARED_DATA,
+    default_threads,
+    dump_sentences,
+    fail,
+    load_sentences,
+    machine_info,
+    median,
+    own_peak_rss_mb,
+    read_spec,
+    rich_table,
+    run_worker,
+    select_sentences,
+    set_threads,
+    write_json,
+    write_result,
 )
 
 SCRIPT = Path(__file__).resolve()
@@ -69,22 +83,43 @@ def worker(spec: dict[str, Any]) -> None:
         times.append(time.perf_counter() - t0)
     seconds = median(times)
     f1 = score_spans([s.spans for s in sentences], preds).micro.f1
-    write_result(spec, {
-        "backend": spec["backend"], "load_s": round(load_s, 3), "runs_s": [round(t, 4) for t in times], "seconds": round(seconds, 4),
-        "sentences_per_s": round(len(sentences) / seconds, 2), "chars_per_s": round(sum(len(s.text) for s in sentences) / seconds, 1),
-        "micro_f1": round(f1, 4), "threads": threads, "rss_after_imports_mb": rss_imports,
-        "spans": [[[sp.start, sp.end, sp.label] for sp in p] for p in preds],
-    })
+    write_result(
+        spec,
+        {
+            "backend": spec["backend"],
+            "load_s": round(load_s, 3),
+            "runs_s": [round(t, 4) for t in times],
+            "seconds": round(seconds, 4),
+            "sentences_per_s": round(len(sentences) / seconds, 2),
+            "chars_per_s": round(sum(len(s.text) for s in sentences) / seconds, 1),
+            "micro_f1": round(f1, 4),
+            "threads": threads,
+            "rss_after_imports_mb": rss_imports,
+            "spans": [[[sp.start, sp.end, sp.label] for sp in p] for p in preds],
+        },
+    )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", help="Trained mrc-ner model directory (any method).")
-    p.add_argument("--onnx", help="Its `mrc-ner export --format onnx` directory (default: export it now, into a temporary directory).")
-    p.add_argument("--corpus", default=str(SHARED_DATA / "cbp_gold" / "documents"), help="Column file(s) or JSONL with gold spans.")
+    p.add_argument(
+        "--onnx",
+        help="Its `mrc-ner export --format onnx` directory (default: export it now, into a temporary directory).",
+    )
+    p.add_argument(
+        "--corpus", default=str(SHARED_DATA / "cbp_gold" / "documents"), help="Column file(s) or JSONL with gold spans."
+    )
     p.add_argument("--sentences", type=int, default=500, help="Sentences from --corpus.")
     p.add_argument("--max-chars", type=int, default=500, help="Skip sentences longer than this (characters).")
-    p.add_argument("--threads", type=int, default=default_threads(), help="torch / onnxruntime intra-op threads (default: OMP_NUM_THREADS or all cores).")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=default_threads(),
+        help="torch / onnxruntime intra-op threads (default: OMP_NUM_THREADS or all cores).",
+    )
     p.add_argument("--repeats", type=int, default=3, help="Timed passes per backend; the median is reported.")
     p.add_argument("--warmup", type=int, default=32, help="Sentences in the untimed warm-up pass.")
     p.add_argument("--batch-size", type=int, default=32, help="Features per batch (both backends).")
@@ -118,15 +153,29 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         dump_sentences(sentences, sent_path)
         results = {}
         for backend in BACKENDS:
-            spec = {"backend": backend, "model": args.model if backend == "torch" else onnx_dir, "sentences_path": str(sent_path),
-                    "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup, "batch_size": args.batch_size}
+            spec = {
+                "backend": backend,
+                "model": args.model if backend == "torch" else onnx_dir,
+                "sentences_path": str(sent_path),
+                "threads": args.threads,
+                "repeats": args.repeats,
+                "warmup": args.warmup,
+                "batch_size": args.batch_size,
+            }
             results[backend] = run_worker(SCRIPT, spec, threads=args.threads, label=backend, timeout=args.timeout)
     spans = {b: results[b].pop("spans") for b in BACKENDS}
     same = sum(a == b for a, b in zip(spans["torch"], spans["onnx"])) / len(sentences)
     report = {
         "machine": machine_info(args.threads),
-        "settings": {"model": args.model, "onnx": args.onnx or f"exported in this run ({export_s} s)", "corpus": args.corpus, "sentences": len(sentences),
-                     "chars": sum(len(s.text) for s in sentences), "repeats": args.repeats, "batch_size": args.batch_size},
+        "settings": {
+            "model": args.model,
+            "onnx": args.onnx or f"exported in this run ({export_s} s)",
+            "corpus": args.corpus,
+            "sentences": len(sentences),
+            "chars": sum(len(s.text) for s in sentences),
+            "repeats": args.repeats,
+            "batch_size": args.batch_size,
+        },
         "backends": results,
         "identical_sentences": round(same, 4),
         "ratio_onnx_vs_torch": round(results["onnx"]["sentences_per_s"] / results["torch"]["sentences_per_s"], 3),
@@ -134,9 +183,25 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
     }
     from rich.console import Console
 
-    rows = [[b, f"{r['sentences_per_s']:.1f}", f"{r['chars_per_s']:.0f}", f"{r['load_s']:.1f}", f"{r['micro_f1']:.4f}", f"{r['peak_rss_mb']:.0f}",
-             f"{r['sentences_per_s'] / results['torch']['sentences_per_s']:.2f}x"] for b, r in results.items()]
-    Console(highlight=False).print(rich_table(f"{len(sentences)} sentences, {args.threads} threads", ["backend", "sentences/s", "chars/s", "load s", "micro F1", "peak RSS MB", "vs torch"], rows))
+    rows = [
+        [
+            b,
+            f"{r['sentences_per_s']:.1f}",
+            f"{r['chars_per_s']:.0f}",
+            f"{r['load_s']:.1f}",
+            f"{r['micro_f1']:.4f}",
+            f"{r['peak_rss_mb']:.0f}",
+            f"{r['sentences_per_s'] / results['torch']['sentences_per_s']:.2f}x",
+        ]
+        for b, r in results.items()
+    ]
+    Console(highlight=False).print(
+        rich_table(
+            f"{len(sentences)} sentences, {args.threads} threads",
+            ["backend", "sentences/s", "chars/s", "load s", "micro F1", "peak RSS MB", "vs torch"],
+            rows,
+        )
+    )
     print(f"onnx/torch: {report['ratio_onnx_vs_torch']:.2f}x; identical spans on {100 * same:.1f}% of sentences")
     if args.json_out:
         write_json(args.json_out, report)

@@ -23,7 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import SHARED_DATA, default_threads, fail, machine_info, rich_table, select_sentences, set_threads, write_json  # noqa: E402
+from _harness import (
+    SHARED_DATA,
+    default_threads,
+    fail,
+    machine_info,
+    rich_table,
+    select_sentences,
+    set_threads,
+    write_json,
+)
 
 
 class PhaseTimer:
@@ -61,14 +70,26 @@ def profile(tagger, sentences, *, batch_size: int, top: int) -> dict:
         tagger.predict(sentences, batch_size=batch_size)
     events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
     all_self = sum(e.self_cpu_time_total for e in events) or 1.0
-    ops = [{"op": e.key, "self_cpu_s": e.self_cpu_time_total / 1e6, "share": e.self_cpu_time_total / all_self, "calls": e.count} for e in events[:top]]
+    ops = [
+        {
+            "op": e.key,
+            "self_cpu_s": e.self_cpu_time_total / 1e6,
+            "share": e.self_cpu_time_total / all_self,
+            "calls": e.count,
+        }
+        for e in events[:top]
+    ]
     return {"total_s": total, "phases_s": phases, "phase_share": {k: v / total for k, v in phases.items()}, "ops": ops}
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="A trained mrc-ner model directory.")
-    p.add_argument("--corpus", default=str(SHARED_DATA / "cbp_gold" / "documents"), help="Sentences (column files; default cbp_gold).")
+    p.add_argument(
+        "--corpus",
+        default=str(SHARED_DATA / "cbp_gold" / "documents"),
+        help="Sentences (column files; default cbp_gold).",
+    )
     p.add_argument("--sentences", type=int, default=300, help="How many sentences (default 300).")
     p.add_argument("--max-chars", type=int, default=500, help="Skip longer sentences (default 500, as extract_speed).")
     p.add_argument("--batch-size", type=int, default=32)
@@ -90,16 +111,32 @@ def main(argv: list[str] | None = None) -> None:
     from rich.console import Console
 
     console = Console(width=160)
-    console.print(rich_table(
-        f"predict phases — {tagger.method}, {len(sentences)} sentences, {threads} threads, {result['total_s']:.1f} s",
-        ["phase", "seconds", "share"],
-        [[k, f"{v:.2f}", f"{result['phase_share'][k]:.1%}"] for k, v in result["phases_s"].items()],
-    ))
-    console.print(rich_table("top operators (self CPU time, profiled pass)", ["operator", "calls", "self CPU (s)", "share"],
-                             [[o["op"], str(o["calls"]), f"{o['self_cpu_s']:.2f}", f"{o['share']:.1%}"] for o in result["ops"]]))
+    console.print(
+        rich_table(
+            f"predict phases — {tagger.method}, {len(sentences)} sentences, {threads} threads, {result['total_s']:.1f} s",
+            ["phase", "seconds", "share"],
+            [[k, f"{v:.2f}", f"{result['phase_share'][k]:.1%}"] for k, v in result["phases_s"].items()],
+        )
+    )
+    console.print(
+        rich_table(
+            "top operators (self CPU time, profiled pass)",
+            ["operator", "calls", "self CPU (s)", "share"],
+            [[o["op"], str(o["calls"]), f"{o['self_cpu_s']:.2f}", f"{o['share']:.1%}"] for o in result["ops"]],
+        )
+    )
     if args.json_out:
-        write_json(args.json_out, {"benchmark": "profile_predict", "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
-                                   "machine": machine, "method": tagger.method, "sentences": len(sentences), **result})
+        write_json(
+            args.json_out,
+            {
+                "benchmark": "profile_predict",
+                "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+                "machine": machine,
+                "method": tagger.method,
+                "sentences": len(sentences),
+                **result,
+            },
+        )
         print(f"figures → {args.json_out}")
 
 

@@ -20,8 +20,8 @@ import argparse
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -64,8 +64,16 @@ def write_page(corpus: str, out: Path, *, sentences: int, model: str | None = No
 
 def screenshot(browser: str, page: Path, png: Path, *, width: int, height: int, timeout: float = 120) -> None:
     """Chromium headless: load ``page`` and write a ``width`` × ``height`` PNG."""
-    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={width},{height}",
-           f"--screenshot={png.resolve()}", page.resolve().as_uri()]
+    cmd = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--window-size={width},{height}",
+        f"--screenshot={png.resolve()}",
+        page.resolve().as_uri(),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0 or not png.is_file():
         raise RuntimeError(f"{browser} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
@@ -73,10 +81,16 @@ def screenshot(browser: str, page: Path, png: Path, *, width: int, height: int, 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--corpus", default=str(REPO / "data" / "sample_cbp"), help="Column file(s) or JSONL (gold spans shown unless --model).")
+    p.add_argument(
+        "--corpus",
+        default=str(REPO / "data" / "sample_cbp"),
+        help="Column file(s) or JSONL (gold spans shown unless --model).",
+    )
     p.add_argument("--model", help="Show this mrc-ner model's predictions instead of the gold spans.")
     p.add_argument("--sentences", type=int, default=12, help="How many sentences to show.")
-    p.add_argument("--out-dir", type=Path, default=Path("runs/html_view"), help="Where entities.html and entities.png go.")
+    p.add_argument(
+        "--out-dir", type=Path, default=Path("runs/html_view"), help="Where entities.html and entities.png go."
+    )
     p.add_argument("--window-size", default="1100,800", help="Browser window WIDTH,HEIGHT in pixels (the PNG's size).")
     p.add_argument("--chromium", help="The browser executable (default: chromium on PATH).")
     p.add_argument("--html-only", action="store_true", help="Write the page, skip the browser.")
@@ -89,7 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     browser = find_browser(args.chromium)
     if browser is None:
-        print("error: no Chromium found (apt-get install -y chromium fonts-wqy-microhei), or give --chromium PATH", file=sys.stderr)
+        print(
+            "error: no Chromium found (apt-get install -y chromium fonts-wqy-microhei), or give --chromium PATH",
+            file=sys.stderr,
+        )
         return 2
     width, height = (int(x) for x in args.window_size.split(","))
     png = args.out_dir / "entities.png"

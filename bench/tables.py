@@ -19,7 +19,11 @@ from typing import Any
 
 def load_run(directory: Path) -> dict[str, Any]:
     """One run's records."""
-    log = [json.loads(line) for line in (directory / "train_log.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    log = [
+        json.loads(line)
+        for line in (directory / "train_log.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     return {
         "name": directory.name,
         "config": json.loads((directory / "model_config.json").read_text(encoding="utf-8")),
@@ -43,10 +47,28 @@ def table(runs: list[dict[str, Any]]) -> str:
     rows = [head, rule]
     for r in runs:
         s = settings_of(r)
-        shown = ", ".join(f"{k}={v}" for k, v in s.items() if k in ("align", "prior_bias", "pos_weight", "freeze_embeddings", "negative_ratio", "decode", "encoder_lr", "head_lr", "epochs", "batch_size"))
+        shown = ", ".join(
+            f"{k}={v}"
+            for k, v in s.items()
+            if k
+            in (
+                "align",
+                "prior_bias",
+                "pos_weight",
+                "freeze_embeddings",
+                "negative_ratio",
+                "decode",
+                "encoder_lr",
+                "head_lr",
+                "epochs",
+                "batch_size",
+            )
+        )
         f1 = [f"{100 * e['dev']['micro']['f1']:.2f}" if "dev" in e else "—" for e in r["log"]]
         f1 += [""] * (epochs - len(f1))
-        rows.append(f"| {r['name']} | {r['config']['method']} | {shown} | {r['log'][-1]['step']} | " + " | ".join(f1) + " |")
+        rows.append(
+            f"| {r['name']} | {r['config']['method']} | {shown} | {r['log'][-1]['step']} | " + " | ".join(f1) + " |"
+        )
     return "\n".join(rows)
 
 

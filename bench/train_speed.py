@@ -41,15 +41,31 @@ import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import (  # noqa: E402
-    SHARED_DATA, default_threads, dump_sentences, fail, fmt, import_modeling, load_sentences, machine_info, median, own_peak_rss_mb, read_spec,
-    rich_table, run_worker, select_sentences, set_threads, write_json, write_result,
+from _harness import (
+    SHARED_DATA,
+    default_threads,
+    dump_sentences,
+    fail,
+    fmt,
+    import_modeling,
+    load_sentences,
+    machine_info,
+    median,
+    own_peak_rss_mb,
+    read_spec,
+    rich_table,
+    run_worker,
+    select_sentences,
+    set_threads,
+    write_json,
+    write_result,
 )
 
 BENCH_KEYS = ("fused",)  # row keys this benchmark handles itself (not compare's)
@@ -83,7 +99,10 @@ def make_optimizer(tagger, args, fused: bool):
 
     from mrc_ner.training import build_optimizer
 
-    groups = [{"params": g["params"], "lr": g["lr"], "weight_decay": g["weight_decay"]} for g in build_optimizer(tagger, args).param_groups]
+    groups = [
+        {"params": g["params"], "lr": g["lr"], "weight_decay": g["weight_decay"]}
+        for g in build_optimizer(tagger, args).param_groups
+    ]
     if fused and "fused" not in torch.optim.AdamW.__init__.__code__.co_varnames:
         return torch.optim.AdamW(groups), False  # this torch has no fused AdamW
     return torch.optim.AdamW(groups, fused=fused), fused
@@ -106,7 +125,12 @@ def worker(spec: dict[str, Any]) -> None:
     sentences = load_sentences(spec["sentences_file"])
     method_text, own = split_row(spec["row"])
     method = parse_method(method_text)
-    base = TrainArgs(batch_size=spec["batch_size"], freeze_embeddings=spec["freeze_embeddings"], negative_ratio=spec["negative_ratio"], seed=spec["seed"])
+    base = TrainArgs(
+        batch_size=spec["batch_size"],
+        freeze_embeddings=spec["freeze_embeddings"],
+        negative_ratio=spec["negative_ratio"],
+        seed=spec["seed"],
+    )
     args = replace(base, **method.train)
     fused_wanted = bool(own.get("fused", spec["fused"]))
     settings = Settings(encoder=spec["encoder"], train=args, max_length=spec["max_length"])
@@ -122,7 +146,9 @@ def worker(spec: dict[str, Any]) -> None:
     all_feats, _ = tagger.features(sentences, with_labels=True)
     feats = sample_negatives(all_feats, args.negative_ratio, args.seed)
     features_seconds = time.perf_counter() - t0
-    batches = length_sorted_batches([len(f) for f in feats], args.batch_size, shuffle=True, seed=args.seed, max_tokens=args.max_tokens)
+    batches = length_sorted_batches(
+        [len(f) for f in feats], args.batch_size, shuffle=True, seed=args.seed, max_tokens=args.max_tokens
+    )
     optimizer, fused = make_optimizer(tagger, args, fused_wanted)
 
     tagger.train()
@@ -156,41 +182,44 @@ def worker(spec: dict[str, Any]) -> None:
     seconds = sum(step_times)
     per_sentence = len(feats) / len(sentences)
     examples_per_s = examples / seconds
-    write_result(spec, {
-        "row": spec["row"],
-        "method": method.method,
-        "torch_threads": threads,
-        "sentences": len(sentences),
-        "features": len(feats),
-        "features_before_sampling": len(all_feats),
-        "features_per_sentence": per_sentence,
-        "batches_available": len(batches),
-        "trainable_parameters": sum(p.numel() for p in tagger.parameters() if p.requires_grad),
-        "parameters": sum(p.numel() for p in tagger.parameters()),
-        "batch_size": args.batch_size,
-        "freeze_embeddings": args.freeze_embeddings,
-        "negative_ratio": args.negative_ratio,
-        "bf16": args.bf16,
-        "fused": fused,
-        "fused_requested": fused_wanted,
-        "warmup_steps": warmup,
-        "steps": steps,
-        "seconds": seconds,
-        "step_seconds_median": median(step_times),
-        "examples_per_s": examples_per_s,
-        "tokens_per_s": tokens / seconds,
-        "padded_tokens_per_s": padded / seconds,
-        "sentences_per_s": examples_per_s / per_sentence,
-        "epoch_seconds_estimate": len(feats) / examples_per_s,
-        "phase_seconds": phase,
-        "phase_share": {k: v / seconds for k, v in phase.items()},
-        "loss_first": losses[0],
-        "loss_last": losses[-1],
-        "import_seconds": import_seconds,
-        "rss_after_imports_mb": rss_after_imports,
-        "build_seconds": build_seconds,
-        "features_seconds": features_seconds,
-    })
+    write_result(
+        spec,
+        {
+            "row": spec["row"],
+            "method": method.method,
+            "torch_threads": threads,
+            "sentences": len(sentences),
+            "features": len(feats),
+            "features_before_sampling": len(all_feats),
+            "features_per_sentence": per_sentence,
+            "batches_available": len(batches),
+            "trainable_parameters": sum(p.numel() for p in tagger.parameters() if p.requires_grad),
+            "parameters": sum(p.numel() for p in tagger.parameters()),
+            "batch_size": args.batch_size,
+            "freeze_embeddings": args.freeze_embeddings,
+            "negative_ratio": args.negative_ratio,
+            "bf16": args.bf16,
+            "fused": fused,
+            "fused_requested": fused_wanted,
+            "warmup_steps": warmup,
+            "steps": steps,
+            "seconds": seconds,
+            "step_seconds_median": median(step_times),
+            "examples_per_s": examples_per_s,
+            "tokens_per_s": tokens / seconds,
+            "padded_tokens_per_s": padded / seconds,
+            "sentences_per_s": examples_per_s / per_sentence,
+            "epoch_seconds_estimate": len(feats) / examples_per_s,
+            "phase_seconds": phase,
+            "phase_share": {k: v / seconds for k, v in phase.items()},
+            "loss_first": losses[0],
+            "loss_last": losses[-1],
+            "import_seconds": import_seconds,
+            "rss_after_imports_mb": rss_after_imports,
+            "build_seconds": build_seconds,
+            "features_seconds": features_seconds,
+        },
+    )
 
 
 # --------------------------------------------------------------------------- parent side
@@ -199,19 +228,61 @@ def worker(spec: dict[str, Any]) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     from mrc_ner.encoding.encoders import DEFAULT_ENCODER
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--encoder", default=DEFAULT_ENCODER, help="Encoder: a built-in name, a hub id or a directory.")
-    p.add_argument("--corpus", default=str(SHARED_DATA / "cbp_gold" / "documents"), help="Training sentences (column files).")
-    p.add_argument("--sentences", type=int, default=None, help=f"Use the first N non-blank sentences (default {DEFAULTS['sentences']}).")
-    p.add_argument("--methods", default="softmax,mrc,crf", help="Comma-separated rows in compare's syntax, plus the key fused=true/false.")
+    p.add_argument(
+        "--corpus", default=str(SHARED_DATA / "cbp_gold" / "documents"), help="Training sentences (column files)."
+    )
+    p.add_argument(
+        "--sentences",
+        type=int,
+        default=None,
+        help=f"Use the first N non-blank sentences (default {DEFAULTS['sentences']}).",
+    )
+    p.add_argument(
+        "--methods",
+        default="softmax,mrc,crf",
+        help="Comma-separated rows in compare's syntax, plus the key fused=true/false.",
+    )
     p.add_argument("--steps", type=int, default=None, help=f"Timed steps per method (default {DEFAULTS['steps']}).")
-    p.add_argument("--warmup-steps", type=int, default=None, help=f"Untimed steps first (default {DEFAULTS['warmup_steps']}).")
-    p.add_argument("--batch-size", type=int, default=None, help=f"Features per step (default {DEFAULTS['batch_size']}, as mrc-ner train).")
-    p.add_argument("--max-length", type=int, default=None, help=f"Encoder input length (default {DEFAULTS['max_length']}, as mrc-ner train).")
-    p.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=True, help="Freeze the word embeddings (the training default).")
-    p.add_argument("--fused", action=argparse.BooleanOptionalAction, default=True, help="Fused AdamW (what build_optimizer uses when torch has it).")
-    p.add_argument("--negative-ratio", type=float, default=1.0, help="Share of entity-free features kept (1 = all, the training default).")
-    p.add_argument("--threads", type=int, default=default_threads(), help="torch threads (default: OMP_NUM_THREADS or all cores).")
+    p.add_argument(
+        "--warmup-steps", type=int, default=None, help=f"Untimed steps first (default {DEFAULTS['warmup_steps']})."
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help=f"Features per step (default {DEFAULTS['batch_size']}, as mrc-ner train).",
+    )
+    p.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help=f"Encoder input length (default {DEFAULTS['max_length']}, as mrc-ner train).",
+    )
+    p.add_argument(
+        "--freeze-embeddings",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Freeze the word embeddings (the training default).",
+    )
+    p.add_argument(
+        "--fused",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Fused AdamW (what build_optimizer uses when torch has it).",
+    )
+    p.add_argument(
+        "--negative-ratio",
+        type=float,
+        default=1.0,
+        help="Share of entity-free features kept (1 = all, the training default).",
+    )
+    p.add_argument(
+        "--threads", type=int, default=default_threads(), help="torch threads (default: OMP_NUM_THREADS or all cores)."
+    )
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--json-out", type=Path, help="Write the figures here as JSON.")
     p.add_argument("--timeout", type=float, default=None, help="Stop a method after this many seconds.")
@@ -241,24 +312,52 @@ def check_rows(text: str) -> list[str]:
         except InputError as e:
             fail(e.location_message())
         if spec.method == LM_MIXED:
-            fail(f"{r}: lm-mixed trains softmax after masked-LM pretraining; benchmark softmax (pretraining is `mrc-ner pretrain`)")
+            fail(
+                f"{r}: lm-mixed trains softmax after masked-LM pretraining; benchmark softmax (pretraining is `mrc-ner pretrain`)"
+            )
         if "fused" in own and not isinstance(own["fused"], bool):
             fail(f"{r}: fused must be true or false")
     return rows
 
 
 def table(report: dict[str, Any]):
-    headers = ["method", "feats/sent", "examples/s", "tokens/s", "sentences/s", "epoch (s)", "× first", "step (s)", "fwd / bwd / opt %", "trainable", "peak RSS (MB)"]
+    headers = [
+        "method",
+        "feats/sent",
+        "examples/s",
+        "tokens/s",
+        "sentences/s",
+        "epoch (s)",
+        "× first",
+        "step (s)",
+        "fwd / bwd / opt %",
+        "trainable",
+        "peak RSS (MB)",
+    ]
     rows = []
     for name, r in report["methods"].items():
         share = r["phase_share"]
         split = f"{100 * share['forward']:.0f} / {100 * share['backward']:.0f} / {100 * share['optimizer']:.0f}"
-        rows.append([name, fmt(r["features_per_sentence"], 2), fmt(r["examples_per_s"]), fmt(r["tokens_per_s"], 0), fmt(r["sentences_per_s"]),
-                     fmt(r["epoch_seconds_estimate"], 1), fmt(report["ratios"]["epoch_time_vs_first"].get(name), 2) + "×", fmt(r["step_seconds_median"], 3),
-                     split, f"{r['trainable_parameters'] / 1e6:.1f}M", fmt(r["peak_rss_mb"], 0)])
+        rows.append(
+            [
+                name,
+                fmt(r["features_per_sentence"], 2),
+                fmt(r["examples_per_s"]),
+                fmt(r["tokens_per_s"], 0),
+                fmt(r["sentences_per_s"]),
+                fmt(r["epoch_seconds_estimate"], 1),
+                fmt(report["ratios"]["epoch_time_vs_first"].get(name), 2) + "×",
+                fmt(r["step_seconds_median"], 3),
+                split,
+                f"{r['trainable_parameters'] / 1e6:.1f}M",
+                fmt(r["peak_rss_mb"], 0),
+            ]
+        )
     s = report["settings"]
-    title = (f"training speed — {report['machine']['cpu']}, {s['threads']} torch threads, {s['steps']} steps after {s['warmup_steps']}, "
-             f"batch {s['batch_size']}, max length {s['max_length']}, encoder {s['encoder']}")
+    title = (
+        f"training speed — {report['machine']['cpu']}, {s['threads']} torch threads, {s['steps']} steps after {s['warmup_steps']}, "
+        f"batch {s['batch_size']}, max length {s['max_length']}, encoder {s['encoder']}"
+    )
     return rich_table(title, headers, rows)
 
 
@@ -284,14 +383,30 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
     with tempfile.TemporaryDirectory(prefix="mrc-ner-train-bench-") as tmp:
         file = Path(tmp) / "sentences.json"
         dump_sentences(sentences, file)
-        console.print(f"{len(sentences)} sentences ({sum(len(s.text) for s in sentences):,} chars), types {', '.join(labels)}")
+        console.print(
+            f"{len(sentences)} sentences ({sum(len(s.text) for s in sentences):,} chars), types {', '.join(labels)}"
+        )
         for row in rows:
-            spec = {"row": row, "encoder": args.encoder, "sentences_file": str(file), "labels": labels, "threads": args.threads, "seed": args.seed,
-                    "steps": args.steps, "warmup_steps": args.warmup_steps, "batch_size": args.batch_size, "max_length": args.max_length,
-                    "freeze_embeddings": args.freeze_embeddings, "fused": args.fused, "negative_ratio": args.negative_ratio}
+            spec = {
+                "row": row,
+                "encoder": args.encoder,
+                "sentences_file": str(file),
+                "labels": labels,
+                "threads": args.threads,
+                "seed": args.seed,
+                "steps": args.steps,
+                "warmup_steps": args.warmup_steps,
+                "batch_size": args.batch_size,
+                "max_length": args.max_length,
+                "freeze_embeddings": args.freeze_embeddings,
+                "fused": args.fused,
+                "negative_ratio": args.negative_ratio,
+            }
             console.print(f"training {row} …")
             try:
-                results[row] = run_worker(Path(__file__).resolve(), spec, threads=args.threads, label=row, timeout=args.timeout)
+                results[row] = run_worker(
+                    Path(__file__).resolve(), spec, threads=args.threads, label=row, timeout=args.timeout
+                )
             except RuntimeError as e:
                 fail(str(e))
     first = results[rows[0]]["epoch_seconds_estimate"]
@@ -299,11 +414,26 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         "benchmark": "train_speed",
         "command": shlex.join(["python", "bench/train_speed.py", *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine,
-        "settings": {"encoder": args.encoder, "corpus": args.corpus, "sentences": len(sentences), "types": labels, "steps": args.steps,
-                     "warmup_steps": args.warmup_steps, "batch_size": args.batch_size, "max_length": args.max_length, "freeze_embeddings": args.freeze_embeddings,
-                     "fused": args.fused, "negative_ratio": args.negative_ratio, "threads": args.threads, "seed": args.seed},
+        "settings": {
+            "encoder": args.encoder,
+            "corpus": args.corpus,
+            "sentences": len(sentences),
+            "types": labels,
+            "steps": args.steps,
+            "warmup_steps": args.warmup_steps,
+            "batch_size": args.batch_size,
+            "max_length": args.max_length,
+            "freeze_embeddings": args.freeze_embeddings,
+            "fused": args.fused,
+            "negative_ratio": args.negative_ratio,
+            "threads": args.threads,
+            "seed": args.seed,
+        },
         "methods": results,
-        "ratios": {"baseline": rows[0], "epoch_time_vs_first": {r: results[r]["epoch_seconds_estimate"] / first for r in rows}},
+        "ratios": {
+            "baseline": rows[0],
+            "epoch_time_vs_first": {r: results[r]["epoch_seconds_estimate"] / first for r in rows},
+        },
     }
     out = Console(highlight=False)
     if not out.is_terminal:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from mrc_ner.corpus.model import Sentence
 from mrc_ner.errors import InputError
@@ -50,8 +51,25 @@ def cell_settings(spec: Any, fold: Any, settings: Any) -> dict[str, Any]:
     """The flat dict of everything that determines one cell's result (``spec``: MethodSpec, ``fold``: FoldData, ``settings``: Settings)."""
     shared = _flatten(asdict(settings))
     values = {k: v for k, v in shared.items() if k not in IGNORED}
-    values.update(_flatten({"variant": {"method": spec.method, "options": spec.options, "create": spec.create, "train": spec.train, "lm": spec.lm}}))
-    values["data"] = {"train": data_hash(fold.train), "dev": data_hash(fold.dev), "test": data_hash(fold.test), "labels": list(fold.labels)}
+    values.update(
+        _flatten(
+            {
+                "variant": {
+                    "method": spec.method,
+                    "options": spec.options,
+                    "create": spec.create,
+                    "train": spec.train,
+                    "lm": spec.lm,
+                }
+            }
+        )
+    )
+    values["data"] = {
+        "train": data_hash(fold.train),
+        "dev": data_hash(fold.dev),
+        "test": data_hash(fold.test),
+        "labels": list(fold.labels),
+    }
     return json.loads(json.dumps(values, sort_keys=True, default=str))  # plain JSON values, as read back
 
 
@@ -78,7 +96,9 @@ def check_cell(directory: Path, values: dict[str, Any], *, finished: bool) -> st
         return None
     before = old.get("settings", {}) if isinstance(old.get("settings"), dict) else {}
     changed = sorted(k for k in set(before) | set(values) if before.get(k) != values.get(k))
-    shown = ", ".join(f"{k} {before.get(k)!r} → {values.get(k)!r}" if k != "data" else "the fold's data" for k in changed[:4])
+    shown = ", ".join(
+        f"{k} {before.get(k)!r} → {values.get(k)!r}" if k != "data" else "the fold's data" for k in changed[:4]
+    )
     more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""
     raise InputError(
         f"this cell was computed with other settings ({shown}{more}); use another --out, or delete {directory} to recompute it",

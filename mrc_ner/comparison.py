@@ -61,11 +61,12 @@ import math
 import re
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from mrc_ner.cell_settings import check_cell, cell_settings, data_hash, model_files_stamp, record_cell
+from mrc_ner.cell_settings import cell_settings, check_cell, data_hash, model_files_stamp, record_cell
 from mrc_ner.corpus.model import Corpus, Sentence
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.aggregate import FoldSummary, aggregate, format_mean_std, mean_std, paired_ttest
@@ -171,8 +172,14 @@ def parse_method(text: str) -> MethodSpec:
         elif key.startswith("lm_") and key[3:] in lm_fields:
             spec.lm[key[3:]] = value
         else:
-            targets = {*(MRC_CREATE_KEYS if is_query_method(method) else ()), *(k for k in cls.default_options if k != "queries"), *train_fields}
-            valid = sorted({*targets, *(a for a, t in ALIASES.items() if t in targets), *(f"lm_{f}" for f in lm_fields)})
+            targets = {
+                *(MRC_CREATE_KEYS if is_query_method(method) else ()),
+                *(k for k in cls.default_options if k != "queries"),
+                *train_fields,
+            }
+            valid = sorted(
+                {*targets, *(a for a, t in ALIASES.items() if t in targets), *(f"lm_{f}" for f in lm_fields)}
+            )
             raise InputError(f"method {method!r} has no setting {key!r} (in {name!r}); known: {', '.join(valid)}")
     return spec
 
@@ -255,7 +262,9 @@ def union_fold(spec: str) -> FoldData:
     return FoldData("union", train, dev, test, _labels([*train, *dev, *test]), corpora)
 
 
-def load_folds(spec: str, corpus: str | Path | None = None, *, seed: int = 0, dev_docs: int | float = 1, only: Sequence[str] = ()) -> list[FoldData]:
+def load_folds(
+    spec: str, corpus: str | Path | None = None, *, seed: int = 0, dev_docs: int | float = 1, only: Sequence[str] = ()
+) -> list[FoldData]:
     """The folds of a ``--folds`` spec.
 
     * ``published`` / ``published=DIR`` / ``k=N`` — :func:`~mrc_ner.corpus.folds.parse_folds_spec`
@@ -280,8 +289,18 @@ def load_folds(spec: str, corpus: str | Path | None = None, *, seed: int = 0, de
         full: Corpus = read_corpus(corpus)
         labels = full.labels
         folds = []
-        for f in parse_folds_spec(spec, doc_ids=[d.id for d in full.documents], corpus_dir=corpus, seed=seed, dev_docs=dev_docs):
-            folds.append(FoldData(f.name, full.subset(f.train).sentences, full.subset(f.dev).sentences if f.dev else [], full.subset(f.test).sentences, labels))
+        for f in parse_folds_spec(
+            spec, doc_ids=[d.id for d in full.documents], corpus_dir=corpus, seed=seed, dev_docs=dev_docs
+        ):
+            folds.append(
+                FoldData(
+                    f.name,
+                    full.subset(f.train).sentences,
+                    full.subset(f.dev).sentences if f.dev else [],
+                    full.subset(f.test).sentences,
+                    labels,
+                )
+            )
     if only:
         names = [f.name for f in folds]
         unknown = [n for n in only if n not in names]
@@ -335,7 +354,9 @@ def read_cell(directory: str | Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON: {e.msg} (delete the file to recompute the cell)", path=path, line=e.lineno) from None
+        raise InputError(
+            f"invalid JSON: {e.msg} (delete the file to recompute the cell)", path=path, line=e.lineno
+        ) from None
 
 
 def build_tagger(spec: MethodSpec, fold: FoldData, settings: Settings, *, encoder: str | None = None):
@@ -346,11 +367,21 @@ def build_tagger(spec: MethodSpec, fold: FoldData, settings: Settings, *, encode
     cls = tagger_class(spec.tagger_method)
     create = dict(spec.create)
     align = create.pop("align", settings.align)
-    kw: dict[str, Any] = {"align_mode": resolve_align(align, fold.train), "max_length": settings.max_length, "overlap": settings.overlap}
+    kw: dict[str, Any] = {
+        "align_mode": resolve_align(align, fold.train),
+        "max_length": settings.max_length,
+        "overlap": settings.overlap,
+    }
     options = dict(spec.options)
     if is_query_method(spec.method):
         options = {"end_head": settings.end_head, "lambda": settings.lam, **options}
-        create = {"query_kind": settings.query_kind, "query_template": settings.query_template, "query_k": settings.query_k, "query_select": settings.query_select, **create}
+        create = {
+            "query_kind": settings.query_kind,
+            "query_template": settings.query_template,
+            "query_k": settings.query_k,
+            "query_select": settings.query_select,
+            **create,
+        }
         kw.update(train_sentences=fold.train, seed=settings.train.seed, **create)
     return cls.create(encoder or settings.encoder, fold.labels, options=options, **kw)
 
@@ -360,8 +391,16 @@ def lm_encoder(spec: MethodSpec, fold: FoldData, settings: Settings, out: Path, 
     from mrc_ner.pretraining import MANIFEST, PretrainSettings, pretrain
 
     lm_settings = PretrainSettings(**{"seed": settings.train.seed, **settings.lm, **spec.lm})
-    source = {"text": str(Path(settings.lm_text).resolve())} if settings.lm_text else {"fold": fold.name, "documents": "train"}
-    key = hashlib.sha1(json.dumps({"encoder": settings.encoder, "settings": asdict(lm_settings), "source": source}, sort_keys=True).encode()).hexdigest()[:10]
+    source = (
+        {"text": str(Path(settings.lm_text).resolve())}
+        if settings.lm_text
+        else {"fold": fold.name, "documents": "train"}
+    )
+    key = hashlib.sha1(
+        json.dumps(
+            {"encoder": settings.encoder, "settings": asdict(lm_settings), "source": source}, sort_keys=True
+        ).encode()
+    ).hexdigest()[:10]
     base = out / "lm" / ("shared" if settings.lm_text else slugify(fold.name)) / key
     enc_dir = base / "encoder"
     if (enc_dir / MANIFEST).is_file():
@@ -376,19 +415,37 @@ def lm_encoder(spec: MethodSpec, fold: FoldData, settings: Settings, out: Path, 
         what = f"the {len(fold.train)} training sentences of fold {fold.name}"
     log(f"  pretraining the masked LM on {what}")
     t0 = time.perf_counter()
-    pretrain(settings.encoder, enc_dir, texts=texts, settings=lm_settings, overwrite=True, progress=settings.progress, log=lambda m: log(f"  {m}"))
+    pretrain(
+        settings.encoder,
+        enc_dir,
+        texts=texts,
+        settings=lm_settings,
+        overwrite=True,
+        progress=settings.progress,
+        log=lambda m: log(f"  {m}"),
+    )
     atomic_write_json(base / "source.json", {"source": source, "settings": asdict(lm_settings)})
     return enc_dir, time.perf_counter() - t0
 
 
-def run_cell(spec: MethodSpec, fold: FoldData, settings: Settings, directory: str | Path, *, out: str | Path | None = None, log: Log | None = None) -> dict[str, Any]:
+def run_cell(
+    spec: MethodSpec,
+    fold: FoldData,
+    settings: Settings,
+    directory: str | Path,
+    *,
+    out: str | Path | None = None,
+    log: Log | None = None,
+) -> dict[str, Any]:
     """Train one method on one fold, score it on the fold's test set, write ``result.json``."""
     say = log or (lambda m: None)
     directory = Path(directory)
     t0 = time.perf_counter()
     encoder, pretrain_seconds = None, 0.0
     if spec.method == LM_MIXED:
-        enc_dir, pretrain_seconds = lm_encoder(spec, fold, settings, Path(out) if out is not None else directory.parent.parent.parent, say)
+        enc_dir, pretrain_seconds = lm_encoder(
+            spec, fold, settings, Path(out) if out is not None else directory.parent.parent.parent, say
+        )
         encoder = str(enc_dir)
     tagger = build_tagger(spec, fold, settings, encoder=encoder)
     resume = find_checkpoint(directory) is not None
@@ -404,7 +461,7 @@ def run_cell(spec: MethodSpec, fold: FoldData, settings: Settings, directory: st
     test_seconds = time.perf_counter() - t2
     per_corpus, k = {}, 0
     for name, sentences in fold.corpora:
-        per_corpus[name] = score_spans([s.spans for s in sentences], pred[k:k + len(sentences)]).to_dict()
+        per_corpus[name] = score_spans([s.spans for s in sentences], pred[k : k + len(sentences)]).to_dict()
         k += len(sentences)
     result = {
         "format": CELL_FORMAT,
@@ -439,7 +496,15 @@ def run_cell(spec: MethodSpec, fold: FoldData, settings: Settings, directory: st
     return result
 
 
-def run_comparison(folds: Sequence[FoldData], methods: Sequence[MethodSpec], settings: Settings, out: str | Path, *, log: Log | None = None, runner: Callable[..., dict[str, Any]] | None = None) -> "Report":
+def run_comparison(
+    folds: Sequence[FoldData],
+    methods: Sequence[MethodSpec],
+    settings: Settings,
+    out: str | Path,
+    *,
+    log: Log | None = None,
+    runner: Callable[..., dict[str, Any]] | None = None,
+) -> Report:
     """Every fold × method (skipping finished cells), then the report, written to ``out``.
 
     The report files are rewritten after every cell, so they always show what is done.
@@ -459,12 +524,19 @@ def run_comparison(folds: Sequence[FoldData], methods: Sequence[MethodSpec], set
             values = cell_settings(spec, fold, settings)
             note = check_cell(directory, values, finished=cell is not None)
             if cell is not None:
-                say(f"[{done}/{total}] fold {fold.name} · {spec.name}: done before (micro F1 {100 * cell['scores']['micro']['f1']:.2f})" + (f"; {note}" if note else ""))
+                say(
+                    f"[{done}/{total}] fold {fold.name} · {spec.name}: done before (micro F1 {100 * cell['scores']['micro']['f1']:.2f})"
+                    + (f"; {note}" if note else "")
+                )
             else:
-                say(f"[{done}/{total}] fold {fold.name} · {spec.name}: training on {len(fold.train)} sentences, selecting on {len(fold.dev)}, testing on {len(fold.test)}")
+                say(
+                    f"[{done}/{total}] fold {fold.name} · {spec.name}: training on {len(fold.train)} sentences, selecting on {len(fold.dev)}, testing on {len(fold.test)}"
+                )
                 record_cell(directory, values)
                 cell = run(spec, fold, settings, directory, out=out, log=say)
-                say(f"[{done}/{total}] fold {fold.name} · {spec.name}: micro F1 {100 * cell['scores']['micro']['f1']:.2f} in {cell['wall_seconds']:.0f} s")
+                say(
+                    f"[{done}/{total}] fold {fold.name} · {spec.name}: micro F1 {100 * cell['scores']['micro']['f1']:.2f} in {cell['wall_seconds']:.0f} s"
+                )
             cells.append(cell)
             write_report(build_report(cells, [m.name for m in methods]), out)
     report = build_report(cells, [m.name for m in methods])
@@ -483,7 +555,9 @@ def model_row_names(model_dirs: Sequence[str | Path]) -> list[str]:
         depth += 1
 
 
-def evaluate_models(model_dirs: Sequence[str | Path], test: str | Path, out: str | Path, *, batch_size: int = 32, log: Log | None = None) -> "Report":
+def evaluate_models(
+    model_dirs: Sequence[str | Path], test: str | Path, out: str | Path, *, batch_size: int = 32, log: Log | None = None
+) -> Report:
     """``--models`` mode: score trained model directories on one test set, without training."""
     from mrc_ner.corpus.conll import read_corpus
     from mrc_ner.models import load_tagger
@@ -501,7 +575,11 @@ def evaluate_models(model_dirs: Sequence[str | Path], test: str | Path, out: str
     for name, mdir in zip(names, model_dirs):
         directory = cell_dir(out, fold, name)
         cell = read_cell(directory)
-        values = {"model": str(Path(mdir).resolve()), "model_files": model_files_stamp(Path(mdir)), "test": data_hash(sentences)}
+        values = {
+            "model": str(Path(mdir).resolve()),
+            "model_files": model_files_stamp(Path(mdir)),
+            "test": data_hash(sentences),
+        }
         note = check_cell(directory, values, finished=cell is not None)
         if note:
             say(f"{name}: {note}")
@@ -512,11 +590,21 @@ def evaluate_models(model_dirs: Sequence[str | Path], test: str | Path, out: str
             pred = tagger.predict(sentences, batch_size=batch_size)
             scores = score_spans([s.spans for s in sentences], pred)
             cell = {
-                "format": CELL_FORMAT, "fold": fold, "method": name, "base_method": tagger.method,
-                "scores": scores.to_dict(), "wall_seconds": round(time.perf_counter() - t0, 3),
-                "train_seconds": 0.0, "test_seconds": round(time.perf_counter() - t0, 3),
+                "format": CELL_FORMAT,
+                "fold": fold,
+                "method": name,
+                "base_method": tagger.method,
+                "scores": scores.to_dict(),
+                "wall_seconds": round(time.perf_counter() - t0, 3),
+                "train_seconds": 0.0,
+                "test_seconds": round(time.perf_counter() - t0, 3),
                 "sentences": {"test": len(sentences)},
-                "args": {"model": str(Path(mdir).resolve()), "test": str(test), "encoder": tagger.encoder_name, "options": {k: v for k, v in tagger.options.items() if k != "queries"}},
+                "args": {
+                    "model": str(Path(mdir).resolve()),
+                    "test": str(test),
+                    "encoder": tagger.encoder_name,
+                    "options": {k: v for k, v in tagger.options.items() if k != "queries"},
+                },
             }
             atomic_write_json(directory / RESULT_NAME, cell)
         say(f"{name}: micro F1 {100 * cell['scores']['micro']['f1']:.2f}")
@@ -608,7 +696,15 @@ def build_report(cells: Sequence[dict[str, Any]], order: Sequence[str] | None = 
     for name in names:
         mine = by_method[name]
         scores = [scores_from_dict(c["scores"]) for c in mine]
-        rows.append(MethodRow(name, [c["fold"] for c in mine], aggregate(scores), [s.micro.f1 for s in scores], [float(c.get("wall_seconds", 0.0)) for c in mine]))
+        rows.append(
+            MethodRow(
+                name,
+                [c["fold"] for c in mine],
+                aggregate(scores),
+                [s.micro.f1 for s in scores],
+                [float(c.get("wall_seconds", 0.0)) for c in mine],
+            )
+        )
     best = max(rows, key=lambda r: r.summary.micro.f1.mean) if rows else None
     if best is not None:
         best.best = True
@@ -643,13 +739,31 @@ Table = tuple[str, list[str], list[list[str]]]
 
 def main_table(report: Report) -> Table:
     """Table 4 shape: per-type F1, micro and macro F1 (mean ± std, %), p vs best, folds, time per cell."""
-    headers = ["method", *[f"{t} F1" for t in report.types], "micro F1", "macro F1", "p (vs best)", "folds", "time/cell (s)"]
+    headers = [
+        "method",
+        *[f"{t} F1" for t in report.types],
+        "micro F1",
+        "macro F1",
+        "p (vs best)",
+        "folds",
+        "time/cell (s)",
+    ]
     rows = []
     for r in report.rows:
         per_type = [_pct(r.summary.per_type[t].f1) if t in r.summary.per_type else DASH for t in report.types]
         wall = mean_std(r.wall_seconds)
         p = "best" if r.best else format_p(r.p_value)
-        rows.append([r.name, *per_type, _pct(r.summary.micro.f1), _pct(r.summary.macro.f1), p, str(r.summary.n_folds), format_mean_std(wall.mean, wall.std, digits=0, n=wall.n)])
+        rows.append(
+            [
+                r.name,
+                *per_type,
+                _pct(r.summary.micro.f1),
+                _pct(r.summary.macro.f1),
+                p,
+                str(r.summary.n_folds),
+                format_mean_std(wall.mean, wall.std, digits=0, n=wall.n),
+            ]
+        )
     return "F1 (%) over folds, mean ± std", headers, rows
 
 
@@ -659,7 +773,13 @@ def detail_table(report: Report) -> Table:
     rows = []
     for r in report.rows:
         s = r.summary
-        rows.append([r.name, *[_pct(getattr(s.micro, k)) for k in ("precision", "recall", "f1")], *[_pct(getattr(s.macro, k)) for k in ("precision", "recall", "f1")]])
+        rows.append(
+            [
+                r.name,
+                *[_pct(getattr(s.micro, k)) for k in ("precision", "recall", "f1")],
+                *[_pct(getattr(s.macro, k)) for k in ("precision", "recall", "f1")],
+            ]
+        )
     return "precision / recall / F1 (%), mean ± std over folds", headers, rows
 
 
@@ -700,9 +820,17 @@ def markdown(report: Report) -> str:
     """``results.md``: the three tables as GitHub markdown, with a line on the test."""
     parts = ["# mrc-ner compare", ""]
     if report.best:
-        parts += [f"Best method by mean micro F1: **{report.best}**. p: two-sided paired t-test of each method's micro F1 against the best one's over the folds both have ({DASH}: fewer than 2 such folds).", ""]
+        parts += [
+            f"Best method by mean micro F1: **{report.best}**. p: two-sided paired t-test of each method's micro F1 against the best one's over the folds both have ({DASH}: fewer than 2 such folds).",
+            "",
+        ]
     for title, headers, rows in all_tables(report).values():
-        parts += [f"## {title}", "", "| " + " | ".join(headers) + " |", "|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|"]
+        parts += [
+            f"## {title}",
+            "",
+            "| " + " | ".join(headers) + " |",
+            "|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|",
+        ]
         parts += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
         parts.append("")
     return "\n".join(parts)
@@ -720,7 +848,13 @@ def csv_text(report: Report) -> str:
     header += ["wall_seconds_mean", "wall_seconds_std"]
     w.writerow(header)
     for r in report.rows:
-        row: list[Any] = [r.name, r.summary.n_folds, int(r.best), "" if r.t is None else r.t, "" if r.p_value is None else r.p_value]
+        row: list[Any] = [
+            r.name,
+            r.summary.n_folds,
+            int(r.best),
+            "" if r.t is None else r.t,
+            "" if r.p_value is None else r.p_value,
+        ]
         for scope in scopes:
             m = r.summary.per_type.get(scope) if scope in report.types else getattr(r.summary, scope)
             for metric in ("precision", "recall", "f1"):

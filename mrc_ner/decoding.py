@@ -16,8 +16,8 @@ them to character spans.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -96,7 +96,15 @@ def nested_pairs(starts: Sequence[bool], ends: Sequence[bool], *, max_length: in
     return sorted(pairs)
 
 
-def mrc_candidates(start_probs: np.ndarray, end_probs: np.ndarray, label: str, *, threshold: float = 0.5, nested: bool = False, max_length: int = 30) -> list[Candidate]:
+def mrc_candidates(
+    start_probs: np.ndarray,
+    end_probs: np.ndarray,
+    label: str,
+    *,
+    threshold: float = 0.5,
+    nested: bool = False,
+    max_length: int = 30,
+) -> list[Candidate]:
     """Candidates of one type from per-unit start/end probabilities.
 
     A unit is a start (an end) when its probability is above ``threshold`` (0.5 is
@@ -165,7 +173,7 @@ def merge_type_switches(tags: Sequence[str], scores: Sequence[float]) -> list[Ca
         a, b = group[0].start, group[-1].end
         weight: dict[str, float] = {}
         for c in group:
-            weight[c.label] = weight.get(c.label, 0.0) + float(np.sum(scores[c.start:c.end]))
+            weight[c.label] = weight.get(c.label, 0.0) + float(np.sum(scores[c.start : c.end]))
         label = max(weight, key=lambda t: (weight[t], -[c.label for c in group].index(t)))
         out.append(Candidate(float(np.mean(scores[a:b])), a, b, label))
     return out

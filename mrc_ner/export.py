@@ -77,7 +77,9 @@ def to_hf_token_classification(tagger):
     try:
         model = AutoModelForTokenClassification.from_config(config)
     except ValueError as e:
-        raise InputError(f"encoder type {config.model_type!r} has no token-classification model in transformers ({e})") from None
+        raise InputError(
+            f"encoder type {config.model_type!r} has no token-classification model in transformers ({e})"
+        ) from None
     base = model.base_model
     if base is model:
         raise InputError(f"{type(model).__name__} has no separate base model to copy the encoder into")
@@ -85,7 +87,9 @@ def to_hf_token_classification(tagger):
     missing = [k for k in missing if not k.endswith("position_ids")]
     unexpected = [k for k in unexpected if not k.startswith("pooler.")]
     if missing or unexpected:
-        raise InputError(f"the encoder's weights do not fit {type(model).__name__} (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise InputError(
+            f"the encoder's weights do not fit {type(model).__name__} (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     head = getattr(model, "classifier", None)
     ours = tagger.classifier
     if not isinstance(head, nn.Linear) or head.weight.shape != ours.weight.shape:
@@ -120,23 +124,25 @@ def max_logit_difference(tagger, model, input_ids: list[int]) -> float:
 
 
 def _card(tagger, source: str, architecture: str) -> str:
-    return "\n".join([
-        f"# Token-classification model exported from mrc-ner (`{tagger.method}`)",
-        "",
-        f"- source model: `{source}`",
-        f"- architecture: `{architecture}`; encoder `{tagger.encoder_name}`",
-        f"- labels (IOB2): {', '.join(tagger.tag_names)}",
-        f"- trained with alignment `{tagger.align_mode}`, windows of {tagger.max_length} tokens",
-        "",
-        "```python",
-        "from transformers import pipeline",
-        'ner = pipeline("token-classification", model="THIS_DIR", aggregation_strategy="simple")',
-        "```",
-        "",
-        "The pipeline tokenizes text with the tokenizer's own pieces. A model trained at "
-        "character level (alignment `char`) gets the same predictions only from `mrc-ner predict`.",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"# Token-classification model exported from mrc-ner (`{tagger.method}`)",
+            "",
+            f"- source model: `{source}`",
+            f"- architecture: `{architecture}`; encoder `{tagger.encoder_name}`",
+            f"- labels (IOB2): {', '.join(tagger.tag_names)}",
+            f"- trained with alignment `{tagger.align_mode}`, windows of {tagger.max_length} tokens",
+            "",
+            "```python",
+            "from transformers import pipeline",
+            'ner = pipeline("token-classification", model="THIS_DIR", aggregation_strategy="simple")',
+            "```",
+            "",
+            "The pipeline tokenizes text with the tokenizer's own pieces. A model trained at "
+            "character level (alignment `char`) gets the same predictions only from `mrc-ner predict`.",
+            "",
+        ]
+    )
 
 
 def export_hf(tagger, out: str | Path, *, source: str = "") -> ExportResult:
@@ -144,7 +150,9 @@ def export_hf(tagger, out: str | Path, *, source: str = "") -> ExportResult:
     model = to_hf_token_classification(tagger)
     diff = max_logit_difference(tagger, model, probe_input_ids(tagger))
     if not diff <= TOLERANCE:
-        raise RuntimeError(f"exported model's logits differ from the tagger's by {diff:.2e} (> {TOLERANCE}); not written")
+        raise RuntimeError(
+            f"exported model's logits differ from the tagger's by {diff:.2e} (> {TOLERANCE}); not written"
+        )
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError("the output exists and is not a directory", path=out)
@@ -158,9 +166,15 @@ def export_hf(tagger, out: str | Path, *, source: str = "") -> ExportResult:
         tok_cfg.write_text(json.dumps(cfg, ensure_ascii=False, indent=2), encoding="utf-8")
         architecture = type(model).__name__
         manifest = {
-            "source": source, "method": tagger.method, "encoder_name": tagger.encoder_name, "align_mode": tagger.align_mode,
-            "max_length": tagger.max_length, "overlap": tagger.overlap, "tag_names": list(tagger.tag_names),
-            "architecture": architecture, "max_logit_difference": diff,
+            "source": source,
+            "method": tagger.method,
+            "encoder_name": tagger.encoder_name,
+            "align_mode": tagger.align_mode,
+            "max_length": tagger.max_length,
+            "overlap": tagger.overlap,
+            "tag_names": list(tagger.tag_names),
+            "architecture": architecture,
+            "max_logit_difference": diff,
         }
         (tmp / EXPORT_MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         (tmp / "README.md").write_text(_card(tagger, source, architecture), encoding="utf-8")
@@ -178,13 +192,17 @@ def export_model(model_dir: str | Path, out: str | Path, *, format: str = "hf"):
     if format not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     if Path(out).resolve() == Path(model_dir).resolve():
-        raise InputError("--out must differ from --model (the export would overwrite the model's config.json)", path=out)
+        raise InputError(
+            "--out must differ from --model (the export would overwrite the model's config.json)", path=out
+        )
     if format == "onnx":
         from mrc_ner.export_onnx import export_onnx
         from mrc_ner.models.onnx_tagger import is_onnx_dir
 
         if _saved_method(Path(out)) is not None and not is_onnx_dir(out):
-            raise InputError("--out holds an mrc-ner model; the export would overwrite it: choose another directory", path=out)
+            raise InputError(
+                "--out holds an mrc-ner model; the export would overwrite it: choose another directory", path=out
+            )
         return export_onnx(load_tagger(model_dir), out, source=str(model_dir))
     method = _saved_method(Path(model_dir))
     if method is not None and method != "softmax":  # refuse before loading the weights
@@ -194,7 +212,9 @@ def export_model(model_dir: str | Path, out: str | Path, *, format: str = "hf"):
             path=model_dir,
         )
     if _saved_method(Path(out)) is not None:
-        raise InputError("--out holds an mrc-ner model; the export would overwrite it: choose another directory", path=out)
+        raise InputError(
+            "--out holds an mrc-ner model; the export would overwrite it: choose another directory", path=out
+        )
     tagger = load_tagger(model_dir)
     return export_hf(tagger, out, source=str(model_dir))
 

@@ -173,7 +173,17 @@ def trace_to_onnx(tagger: Tagger, path: Path) -> tuple[list[str], list[str]]:
     n_bytes = sum(p.numel() * p.element_size() for p in tagger.parameters())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        program = torch.onnx.export(module, args, None, input_names=inputs, output_names=outputs, dynamic_shapes=(shapes,), dynamo=True, opset_version=OPSET, verbose=False)
+        program = torch.onnx.export(
+            module,
+            args,
+            None,
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_shapes=(shapes,),
+            dynamo=True,
+            opset_version=OPSET,
+            verbose=False,
+        )
     program.save(str(path), external_data=n_bytes > EXTERNAL_DATA_BYTES)
     return inputs, outputs
 
@@ -215,15 +225,26 @@ def export_onnx(tagger: Tagger, out: str | Path, *, source: str = "") -> OnnxExp
         _, check = probe_batches(tagger)
         diff = max_output_difference(tagger, onnx_session(tmp / ONNX_NAME), check, outputs)
         if not diff <= TOLERANCE:
-            raise RuntimeError(f"onnxruntime's outputs differ from the tagger's by {diff:.2e} (> {TOLERANCE}); not written")
-        (tmp / CONFIG_NAME).write_text(json.dumps(tagger.saved_config(), ensure_ascii=False, indent=2), encoding="utf-8")
+            raise RuntimeError(
+                f"onnxruntime's outputs differ from the tagger's by {diff:.2e} (> {TOLERANCE}); not written"
+            )
+        (tmp / CONFIG_NAME).write_text(
+            json.dumps(tagger.saved_config(), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
         save_file(head_state(tagger), str(tmp / HEADS_NAME), metadata={"format": "pt"})
         tagger.tokenizer.save_pretrained(str(tmp))
         _portable_tokenizer_config(tmp / "tokenizer_config.json")
         manifest: dict[str, Any] = {
-            "source": source, "method": tagger.method, "format": "onnx", "opset": OPSET, "inputs": inputs, "outputs": outputs,
+            "source": source,
+            "method": tagger.method,
+            "format": "onnx",
+            "opset": OPSET,
+            "inputs": inputs,
+            "outputs": outputs,
             "dynamic_axes": {k: ["batch"] if k == "query_start" else ["batch", "sequence"] for k in inputs},
-            "max_difference": diff, "tolerance": TOLERANCE, "torch": torch.__version__,
+            "max_difference": diff,
+            "tolerance": TOLERANCE,
+            "torch": torch.__version__,
         }
         (tmp / ONNX_MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         (tmp / "README.md").write_text(model_card(tagger, _source_extras(source), backend="onnx"), encoding="utf-8")

@@ -28,9 +28,10 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 from mrc_ner.corpus.cleaning import LINE_BREAKS, CleanSentence, clean_text, is_blank, split_at_punct
@@ -119,13 +120,20 @@ def fetch_from_hub(repo_id: str, *, timeout: float = 10.0) -> Path:
     try:
         from huggingface_hub import constants, snapshot_download
     except ImportError:
-        raise InputError(f"{repo_id!r} is not a local directory, and fetching it from the hub needs huggingface_hub") from None
+        raise InputError(
+            f"{repo_id!r} is not a local directory, and fetching it from the hub needs huggingface_hub"
+        ) from None
     where = f"{repo_id!r} is not a local model directory, and as a Hugging Face hub id it cannot be fetched"
     try:
         return Path(snapshot_download(repo_id, local_files_only=True))
     except Exception:  # not in the cache (huggingface_hub raises several types for that)
         pass
-    offline = constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    offline = constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in (
+        "1",
+        "true",
+        "yes",
+        "on",
+    )
     if offline:
         raise InputError(f"{where}: the hub is switched off (HF_HUB_OFFLINE) and it is not in the cache")
     if not hub_reachable(constants.ENDPOINT, timeout):
@@ -201,7 +209,7 @@ def clean_keep_spaces(raw: str, *, max_len: int | None = None, sentences: bool =
         text = "".join(chars)
         for a, b in sentence_bounds(text, char_level=False) if sentences else [(0, len(text))]:
             pieces = split_at_punct(text[a:b]) if max_len is not None and b - a > max_len else [(0, b - a)]
-            out.extend(CleanSentence(text[a + p:a + q], offsets[a + p:a + q]) for p, q in pieces)
+            out.extend(CleanSentence(text[a + p : a + q], offsets[a + p : a + q]) for p, q in pieces)
     return out
 
 
@@ -212,7 +220,9 @@ def resolve_whitespace(mode: str, tagger: Any) -> str:
     return "space" if getattr(tagger, "align_mode", "") == "word" else "dash"
 
 
-def clean_document(text: str, *, whitespace: str = "dash", max_sentence_chars: int | None = 2000) -> list[CleanSentence]:
+def clean_document(
+    text: str, *, whitespace: str = "dash", max_sentence_chars: int | None = 2000
+) -> list[CleanSentence]:
     """The cleaned sentences of a piece of original text, with offsets into it.
 
     >>> [s.text for s in clean_document("检测 TP53 gene 突变。\\n\\n甲")]
@@ -239,7 +249,13 @@ def original_span(sentence: CleanSentence, raw: str, start: int, end: int) -> tu
 # ----------------------------------------------------------------------------- tagging
 
 
-def predict_cleaned(tagger: Any, cleaned: Sequence[CleanSentence], *, batch_size: int = 32, progress: Callable[[int], None] | None = None) -> tuple[list[Sentence], list[list[Span]]]:
+def predict_cleaned(
+    tagger: Any,
+    cleaned: Sequence[CleanSentence],
+    *,
+    batch_size: int = 32,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[Sentence], list[list[Span]]]:
     """Sentences made from cleaned text the way the tagger was trained, and their predicted spans."""
     sentences = [tagger.make_sentence(c.text) for c in cleaned]
     preds = tagger.predict(sentences, batch_size=batch_size, progress=progress) if sentences else []
@@ -257,7 +273,16 @@ def to_entity(clean: CleanSentence, raw: str, span: Span, *, base: int = 0) -> E
     return Entity(base + a, base + b, span.label, raw[a:b], float(span.score if span.score is not None else 1.0))
 
 
-def tag_texts(tagger: Any, texts: Sequence[str], *, whitespace: str = "auto", max_sentence_chars: int = 2000, batch_size: int = 32, postprocess: bool = False, min_length: int = 2) -> list[list[Entity]]:
+def tag_texts(
+    tagger: Any,
+    texts: Sequence[str],
+    *,
+    whitespace: str = "auto",
+    max_sentence_chars: int = 2000,
+    batch_size: int = 32,
+    postprocess: bool = False,
+    min_length: int = 2,
+) -> list[list[Entity]]:
     """The entities of each text, offsets into that text; all texts' sentences batched together.
 
     ``postprocess`` applies the patents paper's rules as ``extract`` does (single characters
@@ -267,7 +292,11 @@ def tag_texts(tagger: Any, texts: Sequence[str], *, whitespace: str = "auto", ma
         if not isinstance(t, str):
             raise InputError(f"text {i} is a {type(t).__name__}, not a string: {t!r:.80}")
     ws = resolve_whitespace(whitespace, tagger)
-    cleaned = [(k, c) for k, t in enumerate(texts) for c in clean_document(t, whitespace=ws, max_sentence_chars=max_sentence_chars)]
+    cleaned = [
+        (k, c)
+        for k, t in enumerate(texts)
+        for c in clean_document(t, whitespace=ws, max_sentence_chars=max_sentence_chars)
+    ]
     sentences, preds = predict_cleaned(tagger, [c for _, c in cleaned], batch_size=batch_size)
     out: list[list[Entity]] = [[] for _ in texts]
     for (k, clean), sentence, spans in zip(cleaned, sentences, preds):
@@ -286,7 +315,16 @@ class Pipeline:
     defaults of :func:`tag_texts`.
     """
 
-    def __init__(self, model: Any, *, batch_size: int = 32, whitespace: str = "auto", max_sentence_chars: int = 2000, postprocess: bool = False, min_length: int = 2) -> None:
+    def __init__(
+        self,
+        model: Any,
+        *,
+        batch_size: int = 32,
+        whitespace: str = "auto",
+        max_sentence_chars: int = 2000,
+        postprocess: bool = False,
+        min_length: int = 2,
+    ) -> None:
         if batch_size < 1 or max_sentence_chars < 1:
             raise InputError("batch_size and max_sentence_chars must be at least 1")
         if whitespace not in ("auto", "dash", "space"):
@@ -318,12 +356,27 @@ class Pipeline:
 
     def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
         """One list of entities per text (see :func:`tag_texts`)."""
-        return tag_texts(self.model, texts, whitespace=self.whitespace, max_sentence_chars=self.max_sentence_chars, batch_size=self.batch_size, postprocess=self.postprocess, min_length=self.min_length)
+        return tag_texts(
+            self.model,
+            texts,
+            whitespace=self.whitespace,
+            max_sentence_chars=self.max_sentence_chars,
+            batch_size=self.batch_size,
+            postprocess=self.postprocess,
+            min_length=self.min_length,
+        )
 
     def __repr__(self) -> str:
         return f"Pipeline({self.model.method}, labels={self.labels}, device={self.device!r})"
 
 
-def load(name_or_path: str | os.PathLike, *, device: str | None = "auto", quantize: str = "none", batch_size: int = 32, **options: Any) -> Pipeline:
+def load(
+    name_or_path: str | os.PathLike,
+    *,
+    device: str | None = "auto",
+    quantize: str = "none",
+    batch_size: int = 32,
+    **options: Any,
+) -> Pipeline:
     """A model directory or hub id as a :class:`Pipeline` (``options``: whitespace, max_sentence_chars, postprocess, min_length)."""
     return Pipeline(load_model(name_or_path, device=device, quantize=quantize), batch_size=batch_size, **options)

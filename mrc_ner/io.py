@@ -6,9 +6,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
@@ -94,7 +95,10 @@ def replace_dir(tmp: Path, target: Path, *, aside: Path | None = None) -> None:
 
 @contextmanager
 def atomic_dir(
-    target: str | os.PathLike, *, merge: bool = True, last: Callable[[str], bool] = lambda name: False,
+    target: str | os.PathLike,
+    *,
+    merge: bool = True,
+    last: Callable[[str], bool] = lambda name: False,
     install: Callable[[Path, Path], None] | None = None,
 ) -> Iterator[Path]:
     """Build a directory in a temporary folder beside ``target`` and move it into place on success.

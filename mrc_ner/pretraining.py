@@ -82,9 +82,10 @@ import os
 import random
 import re
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal, Sequence
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -217,7 +218,9 @@ def corpus_lines(paths: Sequence[str | os.PathLike]) -> list[TextLine]:
     return out
 
 
-def read_texts(texts: Sequence[str | os.PathLike] = (), corpora: Sequence[str | os.PathLike] = (), *, max_chars: int | None = None) -> tuple[list[TextLine], list[Path]]:
+def read_texts(
+    texts: Sequence[str | os.PathLike] = (), corpora: Sequence[str | os.PathLike] = (), *, max_chars: int | None = None
+) -> tuple[list[TextLine], list[Path]]:
     """All lines of plain text files/directories (``texts``) and corpus files/directories.
 
     Returns the lines and the files read (corpus directories are listed as given).
@@ -239,7 +242,9 @@ def read_texts(texts: Sequence[str | os.PathLike] = (), corpora: Sequence[str | 
     return lines, files
 
 
-def split_heldout(lines: Sequence[TextLine], fraction: float, *, seed: int, max_lines: int | None = None) -> tuple[list[TextLine], list[TextLine]]:
+def split_heldout(
+    lines: Sequence[TextLine], fraction: float, *, seed: int, max_lines: int | None = None
+) -> tuple[list[TextLine], list[TextLine]]:
     """A seeded split into (train, held-out) lines; held-out is ``fraction`` of them (at least one).
 
     Nothing is held out when ``fraction`` is 0 or there are fewer than two lines.
@@ -288,9 +293,11 @@ def special_frame(tokenizer) -> tuple[list[int], list[int]]:
     body = tokenizer("a", add_special_tokens=False)["input_ids"]
     full = tokenizer("a")["input_ids"]
     for i in range(len(full) - len(body) + 1):
-        if full[i:i + len(body)] == body:
-            return full[:i], full[i + len(body):]
-    return [tokenizer.cls_token_id] if tokenizer.cls_token_id is not None else [], [tokenizer.sep_token_id] if tokenizer.sep_token_id is not None else []
+        if full[i : i + len(body)] == body:
+            return full[:i], full[i + len(body) :]
+    return [tokenizer.cls_token_id] if tokenizer.cls_token_id is not None else [], [
+        tokenizer.sep_token_id
+    ] if tokenizer.sep_token_id is not None else []
 
 
 def _groups_of(ids: Sequence[int], unit_of: Sequence[int | None]) -> list[list[int]]:
@@ -311,7 +318,7 @@ def _pack(groups: list[list[int]], budget: int) -> Iterator[list[list[int]]]:
     chunk: list[list[int]] = []
     size = 0
     for g in groups:
-        pieces = [g[k:k + budget] for k in range(0, len(g), budget)]
+        pieces = [g[k : k + budget] for k in range(0, len(g), budget)]
         for p in pieces:
             if size + len(p) > budget and chunk:
                 yield chunk
@@ -322,7 +329,9 @@ def _pack(groups: list[list[int]], budget: int) -> Iterator[list[list[int]]]:
         yield chunk
 
 
-def encode_lines(lines: Sequence[TextLine], tokenizer, *, align: str = "auto", max_length: int = 128) -> list[MlmExample]:
+def encode_lines(
+    lines: Sequence[TextLine], tokenizer, *, align: str = "auto", max_length: int = 128
+) -> list[MlmExample]:
     """Tokenize lines into examples of at most ``max_length`` tokens (long lines become chunks)."""
     prefix, suffix = special_frame(tokenizer)
     budget = max_length - len(prefix) - len(suffix)
@@ -343,7 +352,11 @@ def encode_lines(lines: Sequence[TextLine], tokenizer, *, align: str = "auto", m
             groups[i] = [[t] for t in ids]
     word = [i for i, m in enumerate(modes) if m == "word"]
     if word:
-        enc = tokenizer([list(lines[i].words or lines[i].text.split()) for i in word], is_split_into_words=True, add_special_tokens=False)
+        enc = tokenizer(
+            [list(lines[i].words or lines[i].text.split()) for i in word],
+            is_split_into_words=True,
+            add_special_tokens=False,
+        )
         for k, i in enumerate(word):
             groups[i] = _groups_of(enc["input_ids"][k], enc.word_ids(k))
 
@@ -380,7 +393,7 @@ class Masker:
     random_share: float = 0.1
 
     @classmethod
-    def for_tokenizer(cls, tokenizer, *, rate: float = 0.15, vocab_size: int | None = None) -> "Masker":
+    def for_tokenizer(cls, tokenizer, *, rate: float = 0.15, vocab_size: int | None = None) -> Masker:
         """A masker using the tokenizer's mask token; random tokens from its vocabulary."""
         if tokenizer.mask_token_id is None:
             raise InputError("the encoder's tokenizer has no mask token: it cannot be trained as a masked LM")
@@ -413,7 +426,9 @@ class Masker:
         return ids, labels
 
 
-def collate_masked(examples: Sequence[MlmExample], masker: Masker, rng: random.Random, *, pad_id: int) -> dict[str, torch.Tensor]:
+def collate_masked(
+    examples: Sequence[MlmExample], masker: Masker, rng: random.Random, *, pad_id: int
+) -> dict[str, torch.Tensor]:
     """Mask and pad a batch: ``input_ids``, ``attention_mask``, ``labels`` (dynamic padding)."""
     ids, labels = zip(*(masker(ex, rng) for ex in examples))
     return {
@@ -429,7 +444,15 @@ class MaskedBatches(torch.utils.data.Dataset):
     The masks do not depend on the order batches are read in, so a run is reproducible.
     """
 
-    def __init__(self, examples: Sequence[MlmExample], batches: Sequence[Sequence[int]], masker: Masker, *, pad_id: int, seed: str) -> None:
+    def __init__(
+        self,
+        examples: Sequence[MlmExample],
+        batches: Sequence[Sequence[int]],
+        masker: Masker,
+        *,
+        pad_id: int,
+        seed: str,
+    ) -> None:
         self.examples, self.batches, self.masker, self.pad_id, self.seed = examples, batches, masker, pad_id, seed
 
     def __len__(self) -> int:
@@ -472,7 +495,10 @@ def build_masked_lm(encoder) -> tuple[nn.Module, HeadInfo]:
             mlm, info = AutoModelForMaskedLM.from_pretrained(encoder.path, output_loading_info=True)
     except (OSError, ValueError, KeyError) as e:
         model_type = getattr(encoder.model.config, "model_type", "?")
-        raise InputError(f"cannot build a masked-LM model for this encoder (model type {model_type!r}): {str(e).splitlines()[0] if str(e) else type(e).__name__}", path=encoder.path) from None
+        raise InputError(
+            f"cannot build a masked-LM model for this encoder (model type {model_type!r}): {str(e).splitlines()[0] if str(e) else type(e).__name__}",
+            path=encoder.path,
+        ) from None
     prefix = mlm.base_model_prefix
     shipped = not any(not k.startswith(prefix + ".") for k in info.get("missing_keys", ()))
     setattr(mlm, prefix, encoder.model)  # one copy of the encoder: the one that is saved
@@ -503,7 +529,9 @@ def init_new_head(mlm: nn.Module, examples: Sequence[MlmExample], *, smoothing: 
     in short adaptation runs.
     """
     head = getattr(mlm, _head_name(mlm) or "", None)
-    hidden = int(mlm.config.get_text_config().hidden_size if hasattr(mlm.config, "get_text_config") else mlm.config.hidden_size)
+    hidden = int(
+        mlm.config.get_text_config().hidden_size if hasattr(mlm.config, "get_text_config") else mlm.config.hidden_size
+    )
     decoder = mlm.get_output_embeddings()
     with torch.no_grad():
         if head is not None:
@@ -585,7 +613,16 @@ def freeze_embeddings(objective: MaskedLMObjective) -> int:
 
 
 @torch.no_grad()
-def heldout_loss(objective: MaskedLMObjective, examples: Sequence[MlmExample], masker: Masker, *, pad_id: int, batch_size: int = 32, seed: int = 0, device: torch.device | str = "cpu") -> tuple[float | None, int]:
+def heldout_loss(
+    objective: MaskedLMObjective,
+    examples: Sequence[MlmExample],
+    masker: Masker,
+    *,
+    pad_id: int,
+    batch_size: int = 32,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> tuple[float | None, int]:
     """(mean MLM loss per masked token, masked tokens) on ``examples``, masks fixed by ``seed``.
 
     The same seed gives the same masks, so a before/after comparison is like for like.
@@ -620,7 +657,9 @@ def check_output_dir(out: str | os.PathLike, *, overwrite: bool) -> Path:
     return out
 
 
-def save_encoder_dir(model, tokenizer, out: str | os.PathLike, manifest: dict[str, Any], *, overwrite: bool = False) -> Path:
+def save_encoder_dir(
+    model, tokenizer, out: str | os.PathLike, manifest: dict[str, Any], *, overwrite: bool = False
+) -> Path:
     """Write an encoder directory atomically: weights, tokenizer files and ``mrc_ner_pretrain.json``.
 
     Built in a temporary directory beside ``out`` and renamed into place; a replaced
@@ -696,10 +735,16 @@ def _training_args(settings: PretrainSettings, total_steps: int, *, new_head: bo
 
     head_lr = settings.head_lr if settings.head_lr is not None else (NEW_HEAD_LR if new_head else settings.lr)
     return TrainArgs(
-        epochs=settings.epochs, batch_size=settings.batch_size, encoder_lr=settings.lr,
-        head_lr=head_lr, weight_decay=settings.weight_decay,
-        warmup_ratio=settings.warmup_ratio, max_grad_norm=settings.max_grad_norm, seed=settings.seed,
-        max_steps=total_steps, freeze_embeddings=settings.freeze_embeddings,
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        encoder_lr=settings.lr,
+        head_lr=head_lr,
+        weight_decay=settings.weight_decay,
+        warmup_ratio=settings.warmup_ratio,
+        max_grad_norm=settings.max_grad_norm,
+        seed=settings.seed,
+        max_steps=total_steps,
+        freeze_embeddings=settings.freeze_embeddings,
     )
 
 
@@ -719,7 +764,14 @@ def pretrain(
     ``log`` receives one-line messages (sizes, the held-out losses, notes).
     """
     from accelerate import Accelerator
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from mrc_ner.encoding.encoders import load_encoder
     from mrc_ner.training import LoopState, build_optimizer, build_scheduler, set_seed, train_epoch
@@ -736,13 +788,17 @@ def pretrain(
     masker = Masker.for_tokenizer(enc.tokenizer, rate=settings.mask_rate, vocab_size=int(enc.model.config.vocab_size))
     pad_id = enc.tokenizer.pad_token_id if enc.tokenizer.pad_token_id is not None else 0
 
-    train_lines, eval_lines = split_heldout(lines, settings.eval_fraction, seed=settings.seed, max_lines=settings.max_eval_lines)
+    train_lines, eval_lines = split_heldout(
+        lines, settings.eval_fraction, seed=settings.seed, max_lines=settings.max_eval_lines
+    )
     train_ex = encode_lines(train_lines, enc.tokenizer, align=settings.align, max_length=max_length)
     eval_ex = encode_lines(eval_lines, enc.tokenizer, align=settings.align, max_length=max_length)
     train_ex = [x for x in train_ex if x.units]
     eval_ex = [x for x in eval_ex if x.units]
     if not train_ex:
-        raise InputError("no trainable text: every line is empty or unknown to the tokenizer", path=files[0] if files else None)
+        raise InputError(
+            "no trainable text: every line is empty or unknown to the tokenizer", path=files[0] if files else None
+        )
     cv = char_vocab(enc.tokenizer)
     unk_chars = sum(cv.lookup(c) == cv.unk_id for x in lines if line_mode(x, settings.align) == "char" for c in x.text)
     modes: dict[str, int] = {}
@@ -750,7 +806,9 @@ def pretrain(
         modes[x.mode] = modes.get(x.mode, 0) + 1
     say(
         f"{len(lines)} lines from {len(files)} file(s): {len(train_lines)} for training, {len(eval_lines)} held out; "
-        f"{len(train_ex)} + {len(eval_ex)} examples (" + ", ".join(f"{n} {m}" for m, n in sorted(modes.items())) + ")"
+        f"{len(train_ex)} + {len(eval_ex)} examples ("
+        + ", ".join(f"{n} {m}" for m, n in sorted(modes.items()))
+        + ")"
         + (f"; {unk_chars} characters unknown to the vocabulary" if unk_chars else "")
     )
 
@@ -760,7 +818,14 @@ def pretrain(
     if settings.freeze_embeddings:
         n = freeze_embeddings(objective)
         head.decoder_frozen = head.tied
-        say(f"froze {n / 1e6:.1f}M embedding parameters" + ("; the MLM decoder is tied to them and stays frozen too (its bias and transform train)" if head.tied else ""))
+        say(
+            f"froze {n / 1e6:.1f}M embedding parameters"
+            + (
+                "; the MLM decoder is tied to them and stays frozen too (its bias and transform train)"
+                if head.tied
+                else ""
+            )
+        )
     if not head.shipped:
         init_new_head(mlm, train_ex)
         head.init = "identity dense, log-unigram bias"
@@ -776,19 +841,42 @@ def pretrain(
     model, optimizer, scheduler = accelerator.prepare(objective, optimizer, scheduler)
 
     result = PretrainResult(
-        out=out, encoder=str(encoder), encoder_path=str(enc.path), settings=settings,
+        out=out,
+        encoder=str(encoder),
+        encoder_path=str(enc.path),
+        settings=settings,
         files=[str(f) for f in files],
         lines={"total": len(lines), "train": len(train_lines), "heldout": len(eval_lines)},
-        examples={"train": len(train_ex), "heldout": len(eval_ex), **{f"mode_{m}": n for m, n in sorted(modes.items())}},
-        head=head, unk_chars=unk_chars,
+        examples={
+            "train": len(train_ex),
+            "heldout": len(eval_ex),
+            **{f"mode_{m}": n for m, n in sorted(modes.items())},
+        },
+        head=head,
+        unk_chars=unk_chars,
     )
-    before, n_eval = heldout_loss(objective, eval_ex, masker, pad_id=pad_id, batch_size=settings.eval_batch_size, seed=settings.seed, device=accelerator.device)
+    before, n_eval = heldout_loss(
+        objective,
+        eval_ex,
+        masker,
+        pad_id=pad_id,
+        batch_size=settings.eval_batch_size,
+        seed=settings.seed,
+        device=accelerator.device,
+    )
     if before is not None:
         say(f"held-out MLM loss before: {before:.4f} ({n_eval} masked tokens)")
 
     state = LoopState()
     losses: list[float] = []
-    columns = [TextColumn("[bold]pretrain epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TimeRemainingColumn()]
+    columns = [
+        TextColumn("[bold]pretrain epoch {task.fields[epoch]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.4f}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
     t0 = time.perf_counter()
     set_seed(settings.seed)  # dropout does not depend on how the head was built
     with Progress(*columns, disable=not progress or not accelerator.is_main_process) as bar:
@@ -800,18 +888,30 @@ def pretrain(
             losses.append(loss)
             bar.update(task, advance=n, loss=loss)
             if not live and len(losses) % every == 0:  # no live bar (a log file): a line every 10 %
-                say(f"step {len(losses)}/{total_steps}: loss {loss:.4f}, {len(losses) / (time.perf_counter() - t0):.3f} steps/s")
+                say(
+                    f"step {len(losses)}/{total_steps}: loss {loss:.4f}, {len(losses) / (time.perf_counter() - t0):.3f} steps/s"
+                )
 
         epoch = 0
         while state.step < total_steps:
-            batches = length_sorted_batches([len(x) for x in train_ex], settings.batch_size, shuffle=True, seed=settings.seed + epoch)
+            batches = length_sorted_batches(
+                [len(x) for x in train_ex], settings.batch_size, shuffle=True, seed=settings.seed + epoch
+            )
             data = MaskedBatches(train_ex, batches, masker, pad_id=pad_id, seed=f"train:{settings.seed}:{epoch}")
             loader = accelerator.prepare(torch.utils.data.DataLoader(data, batch_size=None, shuffle=False))
             bar.update(task, epoch=epoch + 1)
             train_epoch(model, loader, optimizer, scheduler, accelerator, args, state, on_step=on_step)
             epoch += 1
     seconds = time.perf_counter() - t0
-    after, _ = heldout_loss(objective, eval_ex, masker, pad_id=pad_id, batch_size=settings.eval_batch_size, seed=settings.seed, device=accelerator.device)
+    after, _ = heldout_loss(
+        objective,
+        eval_ex,
+        masker,
+        pad_id=pad_id,
+        batch_size=settings.eval_batch_size,
+        seed=settings.seed,
+        device=accelerator.device,
+    )
     if after is not None:
         say(f"held-out MLM loss after:  {after:.4f}")
 
@@ -820,9 +920,19 @@ def pretrain(
     result.last_losses = [round(x, 4) for x in losses[-10:]]
     result.final_loss = sum(losses[-10:]) / len(losses[-10:]) if losses else None
     result.seconds, result.steps_per_second = seconds, state.step / max(seconds, 1e-9)
-    result.heldout = {"lines": len(eval_lines), "examples": len(eval_ex), "masked_tokens": n_eval, "loss_before": before, "loss_after": after}
+    result.heldout = {
+        "lines": len(eval_lines),
+        "examples": len(eval_ex),
+        "masked_tokens": n_eval,
+        "loss_before": before,
+        "loss_after": after,
+    }
     if accelerator.is_main_process:
         enc.model.eval()
-        save_encoder_dir(accelerator.unwrap_model(model).encoder, enc.tokenizer, out, result.to_manifest(), overwrite=overwrite)
-    say(f"saved the encoder to {out} ({state.step} steps, {result.steps_per_second:.2f} steps/s, final loss {result.final_loss:.4f})")
+        save_encoder_dir(
+            accelerator.unwrap_model(model).encoder, enc.tokenizer, out, result.to_manifest(), overwrite=overwrite
+        )
+    say(
+        f"saved the encoder to {out} ({state.step} steps, {result.steps_per_second:.2f} steps/s, final loss {result.final_loss:.4f})"
+    )
     return result

@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 from mrc_ner.corpus.model import Sentence
 from mrc_ner.errors import InputError
@@ -67,7 +68,9 @@ def guess_language(sentences: Sequence[Sentence]) -> str:
     return "zh" if text and cjk > 0.2 * len(text) else "en"
 
 
-def pick_examples(sentences: Sequence[Sentence], label: str, *, k: int = 3, select: str = "frequency", seed: int = 0) -> list[str]:
+def pick_examples(
+    sentences: Sequence[Sentence], label: str, *, k: int = 3, select: str = "frequency", seed: int = 0
+) -> list[str]:
     """``k`` mention strings of ``label`` from the training sentences.
 
     ``frequency``: the most frequent (ties by text); ``random``: a seeded sample of distinct mentions.
@@ -81,7 +84,16 @@ def pick_examples(sentences: Sequence[Sentence], label: str, *, k: int = 3, sele
     raise InputError(f"unknown example selection {select!r}; choose frequency or random")
 
 
-def build_queries(labels: Sequence[str], sentences: Sequence[Sentence], *, kind: str = "examples", template: str | None = None, k: int = 3, select: str = "frequency", seed: int = 0) -> dict[str, str]:
+def build_queries(
+    labels: Sequence[str],
+    sentences: Sequence[Sentence],
+    *,
+    kind: str = "examples",
+    template: str | None = None,
+    k: int = 3,
+    select: str = "frequency",
+    seed: int = 0,
+) -> dict[str, str]:
     """One query text per label.
 
     >>> s = [Sentence.from_text("BRCA1 and p53", [])]

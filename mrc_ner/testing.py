@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 #: the sentences :func:`tiny_model` learns: ``(text, [(start, end, label), ...])``
 EXAMPLES: tuple[tuple[str, tuple[tuple[int, int, str], ...]], ...] = (
@@ -28,7 +28,9 @@ EXAMPLES_EN: tuple[tuple[str, tuple[tuple[int, int, str], ...]], ...] = (
 )
 
 
-def build_tiny_encoder(path: Path, texts: list[str], *, hidden: int = 32, layers: int = 2, max_positions: int = 128, seed: int = 0) -> Path:
+def build_tiny_encoder(
+    path: Path, texts: list[str], *, hidden: int = 32, layers: int = 2, max_positions: int = 128, seed: int = 0
+) -> Path:
     """A tiny BERT (random weights) with a WordPiece vocab made from ``texts``.
 
     The vocab holds every character (bare and ``##``-prefixed) and every
@@ -41,18 +43,41 @@ def build_tiny_encoder(path: Path, texts: list[str], *, hidden: int = 32, layers
     path.mkdir(parents=True, exist_ok=True)
     chars = sorted({c for t in texts for c in t if not c.isspace()})
     words = sorted({w for t in texts for w in t.split() if len(w) > 1})
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + [f"##{c}" for c in chars] + [w for w in words if w not in chars]
+    vocab = (
+        ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        + chars
+        + [f"##{c}" for c in chars]
+        + [w for w in words if w not in chars]
+    )
     vocab = list(dict.fromkeys(vocab))
     (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     # positional: transformers 5 calls the argument `vocab` and ignores `vocab_file=`
-    BertTokenizerFast(str(path / "vocab.txt"), do_lower_case=False, tokenize_chinese_chars=True, model_max_length=max_positions).save_pretrained(str(path))
+    BertTokenizerFast(
+        str(path / "vocab.txt"), do_lower_case=False, tokenize_chinese_chars=True, model_max_length=max_positions
+    ).save_pretrained(str(path))
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2, intermediate_size=hidden * 2, max_position_embeddings=max_positions)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=hidden * 2,
+        max_position_embeddings=max_positions,
+    )
     BertModel(config).save_pretrained(str(path))
     return path
 
 
-def tiny_model(directory: str | Path, *, examples: Sequence[tuple[str, Sequence[tuple[int, int, str]]]] = EXAMPLES, align: str = "char", method: str = "softmax", epochs: int = 25, extra_texts: Sequence[str] = (), seed: int = 0) -> Path:
+def tiny_model(
+    directory: str | Path,
+    *,
+    examples: Sequence[tuple[str, Sequence[tuple[int, int, str]]]] = EXAMPLES,
+    align: str = "char",
+    method: str = "softmax",
+    epochs: int = 25,
+    extra_texts: Sequence[str] = (),
+    seed: int = 0,
+) -> Path:
     """Train a tiny tagger on ``examples`` (it learns them by heart) and save it to ``directory``.
 
     ``extra_texts`` only widen the vocabulary. About ten seconds on one CPU core.
@@ -73,7 +98,17 @@ def tiny_model(directory: str | Path, *, examples: Sequence[tuple[str, Sequence[
     try:
         enc = build_tiny_encoder(work / "encoder", [t for t, _ in examples] + list(extra_texts), seed=seed)
         tagger = tagger_class(method).create(str(enc), labels, align_mode=align, max_length=64)
-        args = TrainArgs(epochs=epochs, batch_size=4, encoder_lr=3e-3, head_lr=3e-2, warmup_ratio=0.0, seed=seed, patience=epochs, freeze_embeddings=False, log_every=10**6)
+        args = TrainArgs(
+            epochs=epochs,
+            batch_size=4,
+            encoder_lr=3e-3,
+            head_lr=3e-2,
+            warmup_ratio=0.0,
+            seed=seed,
+            patience=epochs,
+            freeze_embeddings=False,
+            log_every=10**6,
+        )
         tagger.fit(sentences, None, args, progress=False)
         return tagger.save(directory)
     finally:

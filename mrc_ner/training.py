@@ -24,9 +24,10 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -141,7 +142,11 @@ def build_optimizer(tagger, args: TrainArgs) -> torch.optim.Optimizer:
         no_decay = p.ndim < 2 or "LayerNorm" in name or "layer_norm" in name
         groups.setdefault((id(p) in head_ids, no_decay), []).append(p)
     param_groups = [
-        {"params": ps, "lr": args.head_lr if is_head else args.encoder_lr, "weight_decay": 0.0 if no_decay else args.weight_decay}
+        {
+            "params": ps,
+            "lr": args.head_lr if is_head else args.encoder_lr,
+            "weight_decay": 0.0 if no_decay else args.weight_decay,
+        }
         for (is_head, no_decay), ps in groups.items()
     ]
     kwargs: dict[str, Any] = {}
@@ -194,11 +199,23 @@ def sample_negatives(feats: list, ratio: float, seed: int) -> list:
 
 def make_loader(tagger, feats, args: TrainArgs, epoch: int) -> torch.utils.data.DataLoader:
     """A loader over length-bucketed batches, reshuffled per epoch with the seed."""
-    batches = length_sorted_batches([len(f) for f in feats], args.batch_size, shuffle=True, seed=args.seed + epoch, max_tokens=args.max_tokens)
+    batches = length_sorted_batches(
+        [len(f) for f in feats], args.batch_size, shuffle=True, seed=args.seed + epoch, max_tokens=args.max_tokens
+    )
     return torch.utils.data.DataLoader(FeatureBatches(tagger, feats, batches), batch_size=None, shuffle=False)
 
 
-def train_epoch(tagger, loader, optimizer, scheduler, accelerator, args: TrainArgs, state: LoopState, *, on_step: Callable[[float, int], None] | None = None) -> dict:
+def train_epoch(
+    tagger,
+    loader,
+    optimizer,
+    scheduler,
+    accelerator,
+    args: TrainArgs,
+    state: LoopState,
+    *,
+    on_step: Callable[[float, int], None] | None = None,
+) -> dict:
     """One pass over the loader; returns mean loss, steps, examples/s and tokens/s."""
     tagger.train()
     total, count, examples, tokens = 0.0, 0, 0, 0
@@ -223,7 +240,13 @@ def train_epoch(tagger, loader, optimizer, scheduler, accelerator, args: TrainAr
         if args.max_steps is not None and state.step >= args.max_steps:
             break
     secs = max(time.perf_counter() - t0, 1e-9)
-    return {"loss": total / max(count, 1), "batches": count, "examples_per_s": examples / secs, "tokens_per_s": tokens / secs, "seconds": secs}
+    return {
+        "loss": total / max(count, 1),
+        "batches": count,
+        "examples_per_s": examples / secs,
+        "tokens_per_s": tokens / secs,
+        "seconds": secs,
+    }
 
 
 def evaluate_epoch(tagger, dev: Sequence[Sentence], args: TrainArgs) -> dict:
@@ -309,28 +332,54 @@ def trim_train_log(out: Path, epochs: int) -> None:
     atomic_write_text(path, "".join(kept))
 
 
-def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[Sentence] | None, args: TrainArgs, *, progress: bool = True, log: Callable[[str], None] | None = None) -> LoopState:
+def train(
+    tagger,
+    train_sentences: Sequence[Sentence],
+    dev_sentences: Sequence[Sentence] | None,
+    args: TrainArgs,
+    *,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> LoopState:
     """Train ``tagger`` in place; the best epoch's model is saved to ``args.out_dir``.
 
     Without dev sentences the last epoch is kept. Returns the final loop state.
     """
     from accelerate import Accelerator
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     say = log or (lambda msg: None)
     if not train_sentences:
         raise InputError("the training set is empty")
     set_seed(args.seed)
     prepare_for_training(tagger, args)
-    accelerator = Accelerator(gradient_accumulation_steps=args.grad_accum, mixed_precision="bf16" if args.bf16 else "no", cpu=not torch.cuda.is_available())
+    accelerator = Accelerator(
+        gradient_accumulation_steps=args.grad_accum,
+        mixed_precision="bf16" if args.bf16 else "no",
+        cpu=not torch.cuda.is_available(),
+    )
     all_feats, _ = tagger.features(train_sentences, with_labels=True)
     feats = sample_negatives(all_feats, args.negative_ratio, args.seed)
     if not args.resume and getattr(tagger, "fresh_heads", True):
         tagger.prepare_heads(feats)
-    say(f"{len(feats)} training features ({len(all_feats)} before negative sampling)" if len(feats) < len(all_feats) else f"{len(feats)} training features")
+    say(
+        f"{len(feats)} training features ({len(all_feats)} before negative sampling)"
+        if len(feats) < len(all_feats)
+        else f"{len(feats)} training features"
+    )
     if not feats:
         raise InputError("the training set produced no model inputs (all sentences empty?)")
-    steps_per_epoch = math.ceil(len(length_sorted_batches([len(f) for f in feats], args.batch_size, max_tokens=args.max_tokens)) / args.grad_accum)
+    steps_per_epoch = math.ceil(
+        len(length_sorted_batches([len(f) for f in feats], args.batch_size, max_tokens=args.max_tokens))
+        / args.grad_accum
+    )
     total_steps = steps_per_epoch * args.epochs
     if args.max_steps is not None:
         total_steps = min(total_steps, args.max_steps)
@@ -348,7 +397,15 @@ def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[S
         say(f"resumed after epoch {state.epoch} (step {state.step}{best})")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    columns = [TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.fields[rate]:.1f} ex/s"), TimeElapsedColumn(), TimeRemainingColumn()]
+    columns = [
+        TextColumn("[bold]epoch {task.fields[epoch]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.4f}"),
+        TextColumn("{task.fields[rate]:.1f} ex/s"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
     with Progress(*columns, disable=not progress or not accelerator.is_main_process, transient=False) as bar:
         for epoch in range(state.epoch, args.epochs):
             if args.max_steps is not None and state.step >= args.max_steps:
@@ -360,7 +417,9 @@ def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[S
             every = max(1, len(loader) // 20)
             quiet_bar = not bar.console.is_terminal
 
-            def on_step(loss: float, n: int, task=task, t0=t0, seen=seen, total=len(loader)) -> None:
+            def on_step(
+                loss: float, n: int, task=task, t0=t0, seen=seen, total=len(loader), every=every, quiet_bar=quiet_bar
+            ) -> None:
                 seen[0] += 1
                 rate = seen[0] * args.batch_size / max(time.perf_counter() - t0, 1e-9)
                 bar.update(task, advance=n, loss=loss, rate=rate)
@@ -378,8 +437,13 @@ def train(tagger, train_sentences: Sequence[Sentence], dev_sentences: Sequence[S
             improved = select_best(state, f1, epoch + 1)
             record["best"] = improved
             state.epoch = epoch + 1
-            state.history.append({k: v for k, v in record.items() if k != "dev"} | ({"dev_micro_f1": f1} if dev_sentences else {}))
-            say(f"epoch {epoch + 1}: loss {stats['loss']:.4f}, {stats['examples_per_s']:.1f} ex/s" + (f", dev micro F1 {f1:.4f}" + (" (best)" if improved else "") if dev_sentences else ""))
+            state.history.append(
+                {k: v for k, v in record.items() if k != "dev"} | ({"dev_micro_f1": f1} if dev_sentences else {})
+            )
+            say(
+                f"epoch {epoch + 1}: loss {stats['loss']:.4f}, {stats['examples_per_s']:.1f} ex/s"
+                + (f", dev micro F1 {f1:.4f}" + (" (best)" if improved else "") if dev_sentences else "")
+            )
             if out is not None and accelerator.is_main_process:
                 with open(out / TRAIN_LOG, "a", encoding="utf-8") as fh:
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")

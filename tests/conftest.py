@@ -57,7 +57,12 @@ def sample_en_corpus():
 def tiny_encoder(tmp_path_factory, sample_cbp_corpus, sample_en_corpus) -> Path:
     """A tiny random BERT whose vocab covers the data/ samples (Chinese and English)."""
     texts = [s.text for s in sample_cbp_corpus.sentences + sample_en_corpus.sentences]
-    texts += ["Can you detect gene protein disease entities like or ? none", "请找出文中的基因蛋白质疾病实体，例如或。：", "0123456789", "甲乙丙丁的"]
+    texts += [
+        "Can you detect gene protein disease entities like or ? none",
+        "请找出文中的基因蛋白质疾病实体，例如或。：",
+        "0123456789",
+        "甲乙丙丁的",
+    ]
     return build_tiny_encoder(tmp_path_factory.mktemp("tiny_encoder"), texts)
 
 

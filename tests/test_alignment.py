@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mrc_ner.corpus import read_corpus
 from mrc_ner.corpus.model import Sentence, Span
@@ -136,7 +137,7 @@ def test_mixed_mode_cjk_characters_and_latin_pieces(e5, cbp_documents):
     assert "".join(covered) == text  # every character in exactly one unit, in order
     assert covered[:2] == ["检", "测"] and "突" in covered and "-" in covered
     pieces = [p for p in e5.tokenizer.tokenize("BRCA1") if p != "▁"]
-    assert covered[2:2 + len(pieces)] == [p.lstrip("▁") for p in pieces]  # the tokenizer's own pieces
+    assert covered[2 : 2 + len(pieces)] == [p.lstrip("▁") for p in pieces]  # the tokenizer's own pieces
     assert len(al.input_ids) < len(text)  # shorter than char mode
     units_with_token = sorted(u for u in al.token_unit if u >= 0)
     assert units_with_token == list(range(len(al.units)))

@@ -51,8 +51,12 @@ def test_list_gives_one_list_per_text(tagger: Pipeline) -> None:
 def test_multi_line_document_offsets_into_the_original(tagger: Pipeline) -> None:
     text = "\ufeff本发明涉及检测方法\r\n\r\n\u3000\u3000检测 BRCA1 突变\n\tTP53 基因与\u200b肺癌相关  \n"
     ents = tagger(text)
-    assert [(text[e.start:e.end], e.label) for e in ents] == [("BRCA1", "gene"), ("TP53", "gene"), ("肺癌", "disease")]
-    assert all(text[e.start:e.end] == e.text for e in ents)
+    assert [(text[e.start : e.end], e.label) for e in ents] == [
+        ("BRCA1", "gene"),
+        ("TP53", "gene"),
+        ("肺癌", "disease"),
+    ]
+    assert all(text[e.start : e.end] == e.text for e in ents)
 
 
 def test_same_entities_as_extract(tmp_path: Path, char_model: Path, tagger: Pipeline) -> None:
@@ -66,7 +70,9 @@ def test_same_entities_as_extract(tmp_path: Path, char_model: Path, tagger: Pipe
 
     mined = [json.loads(ln) for ln in (tmp_path / "out" / "entities.jsonl").read_text(encoding="utf-8").splitlines()]
     post = mrc_ner.load(char_model, device="cpu", postprocess=True)(text)
-    assert [(m["start"], m["end"], m["label"], m["text"]) for m in mined] == [(e.start, e.end, e.label, e.text) for e in post]
+    assert [(m["start"], m["end"], m["label"], m["text"]) for m in mined] == [
+        (e.start, e.end, e.label, e.text) for e in post
+    ]
     assert len(post) == 5
 
 
@@ -74,7 +80,7 @@ def test_word_level_model(word_model: Path) -> None:
     tagger = mrc_ner.load(word_model, device="cpu")
     text = "BRCA1  mutations cause\nbreast \u00a0cancer ."
     ents = tagger(text)
-    assert [(text[e.start:e.end], e.label) for e in ents] == [("BRCA1", "gene"), ("breast \u00a0cancer", "disease")]
+    assert [(text[e.start : e.end], e.label) for e in ents] == [("BRCA1", "gene"), ("breast \u00a0cancer", "disease")]
     assert tagger.model.make_sentence("a b").char_level is False
 
 

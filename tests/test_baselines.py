@@ -17,7 +17,9 @@ METHODS = ["softmax", "hf-softmax", "crf", "partbert-crf", "bilstm-crf", "mrc", 
 def make(method: str, encoder, corpus, **kw):
     extra = {"train_sentences": corpus.sentences, "query_kind": "simple"} if method.startswith("mrc") else {}
     length = {"mrc": 40, "mrc-packed": 64}.get(method, 24)  # room for the queries next to a short context
-    return tagger_class(method).create(str(encoder), corpus.labels, max_length=kw.pop("max_length", length), overlap=4, **extra, **kw)
+    return tagger_class(method).create(
+        str(encoder), corpus.labels, max_length=kw.pop("max_length", length), overlap=4, **extra, **kw
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -28,7 +30,9 @@ def test_train_save_load_roundtrip(method, tiny_encoder, sample_cbp_corpus, tmp_
     feats, _ = tagger.features(test, with_labels=False)
     per_sentence = [sum(f.sentence == i for f in feats) for i in range(len(test))]
     assert max(per_sentence) > min(per_sentence), "max_length should force some sentences into several windows"
-    state = tagger.fit(train, dev, TrainArgs(epochs=1, max_steps=3, batch_size=8, out_dir=str(tmp_path / "model")), progress=False)
+    state = tagger.fit(
+        train, dev, TrainArgs(epochs=1, max_steps=3, batch_size=8, out_dir=str(tmp_path / "model")), progress=False
+    )
     assert state.step == 3
     before = tagger.predict(test)
     loaded = load_tagger(tmp_path / "model")
@@ -53,7 +57,20 @@ def test_partbert_freezes_all_but_the_last_layers(tiny_encoder, sample_cbp_corpu
     assert all(p.requires_grad for p in tagger.head_parameters())
     frozen = {k: v.clone() for k, v in layers[0].state_dict().items()}
     top = {k: v.clone() for k, v in layers[1].state_dict().items()}
-    tagger.fit(sample_cbp_corpus.sentences[:16], None, TrainArgs(epochs=1, max_steps=3, batch_size=8, encoder_lr=1e-2, warmup_ratio=0.0, freeze_embeddings=False, out_dir=str(tmp_path / "m")), progress=False)
+    tagger.fit(
+        sample_cbp_corpus.sentences[:16],
+        None,
+        TrainArgs(
+            epochs=1,
+            max_steps=3,
+            batch_size=8,
+            encoder_lr=1e-2,
+            warmup_ratio=0.0,
+            freeze_embeddings=False,
+            out_dir=str(tmp_path / "m"),
+        ),
+        progress=False,
+    )
     assert all(torch.equal(v, layers[0].state_dict()[k]) for k, v in frozen.items())
     assert any(not torch.equal(v, layers[1].state_dict()[k]) for k, v in top.items())
     loaded = load_tagger(tmp_path / "m")
@@ -71,7 +88,14 @@ def test_crf_taggers_memorize_a_few_sentences(method, tiny_encoder, sample_cbp_c
     tagger = make(method, tiny_encoder, sample_cbp_corpus, max_length=64)
     assert tagger.evaluate(sents).micro.f1 < 0.2
     torch.manual_seed(0)
-    tagger.fit(sents, None, TrainArgs(epochs=60, batch_size=8, encoder_lr=3e-3, head_lr=3e-2, warmup_ratio=0.0, freeze_embeddings=False, seed=0), progress=False)
+    tagger.fit(
+        sents,
+        None,
+        TrainArgs(
+            epochs=60, batch_size=8, encoder_lr=3e-3, head_lr=3e-2, warmup_ratio=0.0, freeze_embeddings=False, seed=0
+        ),
+        progress=False,
+    )
     assert tagger.evaluate(sents).micro.f1 >= 0.8
 
 
@@ -110,7 +134,9 @@ def test_hf_softmax_uses_the_tokenizers_word_handling_and_its_recipe(tiny_encode
     assert tagger.align(s).input_ids == enc["input_ids"]
     assert tagger.train_recipe["freeze_embeddings"] is False and tagger.train_recipe["negative_ratio"] == 1.0
     assert float(tagger.classifier.bias.detach().abs().sum()) == 0.0
-    assert 0.0 < float(tagger.classifier.weight.detach().std()) < 0.05  # N(0, initializer_range), not nn.Linear's default
+    assert (
+        0.0 < float(tagger.classifier.weight.detach().std()) < 0.05
+    )  # N(0, initializer_range), not nn.Linear's default
 
 
 @pytest.mark.parametrize("method", ["softmax", "crf"])
@@ -124,8 +150,15 @@ def test_runs_decoding_gives_a_type_switching_run_one_entity(method, tiny_encode
     tags = ["B-protein", "B-gene", "I-gene", "I-gene", "O", "B-gene"]
     ids = [names.index(t) for t in tags]
     scores = [0.5, 0.9, 0.9, 0.8, 1.0, 0.7]
-    assert [(sp.start, sp.end, sp.label) for sp in seqeval.tags_to_spans(aligned, ids, scores)] == [(0, 1, "protein"), (1, 4, "gene"), (5, 6, "gene")]
-    assert [(sp.start, sp.end, sp.label) for sp in runs.tags_to_spans(aligned, ids, scores)] == [(0, 4, "gene"), (5, 6, "gene")]
+    assert [(sp.start, sp.end, sp.label) for sp in seqeval.tags_to_spans(aligned, ids, scores)] == [
+        (0, 1, "protein"),
+        (1, 4, "gene"),
+        (5, 6, "gene"),
+    ]
+    assert [(sp.start, sp.end, sp.label) for sp in runs.tags_to_spans(aligned, ids, scores)] == [
+        (0, 4, "gene"),
+        (5, 6, "gene"),
+    ]
     bad = make(method, tiny_encoder, sample_cbp_corpus, options={"decode": "majority"})
     with pytest.raises(InputError, match="unknown decoding"):
         bad.tags_to_spans(aligned, ids, scores)

@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, SAMPLE_CBP, SAMPLE_EN
 
 LABELS = ["disease", "gene", "protein"]
@@ -32,8 +31,20 @@ def models(tmp_path_factory, tiny_encoder, sample_cbp_corpus):
 
     root = tmp_path_factory.mktemp("bench-models")
     softmax = tagger_class("softmax").create(str(tiny_encoder), LABELS, max_length=64).save(root / "softmax")
-    mrc = tagger_class("mrc").create(str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple").save(root / "mrc")
-    packed = tagger_class("mrc-packed").create(str(tiny_encoder), LABELS, max_length=96, train_sentences=sample_cbp_corpus.sentences, query_kind="simple").save(root / "packed")
+    mrc = (
+        tagger_class("mrc")
+        .create(
+            str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple"
+        )
+        .save(root / "mrc")
+    )
+    packed = (
+        tagger_class("mrc-packed")
+        .create(
+            str(tiny_encoder), LABELS, max_length=96, train_sentences=sample_cbp_corpus.sentences, query_kind="simple"
+        )
+        .save(root / "packed")
+    )
     return softmax, mrc, packed
 
 
@@ -43,14 +54,44 @@ def test_extract_speed_smoke(tmp_path, models):
     softmax, mrc, packed = models
     hf = export_model(softmax, tmp_path / "hf").path  # given, so the script's parent need not load torch
     out = tmp_path / "extract.json"
-    proc = run_script("extract_speed.py", "--tiny", "--softmax-model", softmax, "--mrc-model", mrc, "--packed-model", packed, "--hf-model", hf, "--corpus", SAMPLE_CBP,
-                      "--english", SAMPLE_EN, "--threads", 1, "--bf16", "--json-out", out)
+    proc = run_script(
+        "extract_speed.py",
+        "--tiny",
+        "--softmax-model",
+        softmax,
+        "--mrc-model",
+        mrc,
+        "--packed-model",
+        packed,
+        "--hf-model",
+        hf,
+        "--corpus",
+        SAMPLE_CBP,
+        "--english",
+        SAMPLE_EN,
+        "--threads",
+        1,
+        "--bf16",
+        "--json-out",
+        out,
+    )
     assert "sentences/s" in proc.stdout
     report = json.loads(out.read_text())
     assert set(report) >= {"machine", "settings", "sets", "variants", "ratios", "command"}
     assert report["machine"]["torch_threads"] == 1 and report["machine"]["torch"]
     assert report["sets"]["cbp"]["sentences"] == 20 and report["sets"]["english"]["sentences"] == 6
-    assert set(report["variants"]) == {"hf-pipeline", "softmax", "softmax-int8", "softmax-bf16", "mrc", "mrc-int8", "mrc-bf16", "mrc-packed", "mrc-packed-int8", "mrc-packed-bf16"}
+    assert set(report["variants"]) == {
+        "hf-pipeline",
+        "softmax",
+        "softmax-int8",
+        "softmax-bf16",
+        "mrc",
+        "mrc-int8",
+        "mrc-bf16",
+        "mrc-packed",
+        "mrc-packed-int8",
+        "mrc-packed-bf16",
+    }
     for v in report["variants"].values():
         assert v["peak_rss_mb"] >= v["rss_after_imports_mb"] > 0 and v["torch_threads"] == 1
         for set_name in ("cbp", "english"):
@@ -60,7 +101,17 @@ def test_extract_speed_smoke(tmp_path, models):
     assert set(report["variants"]["hf-pipeline"]["sets"]["cbp"]["by_batch_size"]) == {"1", "8"}
     assert report["variants"]["mrc-packed"]["sets"]["cbp"]["model"] == str(packed)
     assert report["variants"]["softmax-bf16"]["sets"]["cbp"]["model"] == str(softmax)
-    for v in ("softmax", "softmax-int8", "softmax-bf16", "mrc", "mrc-int8", "mrc-bf16", "mrc-packed", "mrc-packed-int8", "mrc-packed-bf16"):
+    for v in (
+        "softmax",
+        "softmax-int8",
+        "softmax-bf16",
+        "mrc",
+        "mrc-int8",
+        "mrc-bf16",
+        "mrc-packed",
+        "mrc-packed-int8",
+        "mrc-packed-bf16",
+    ):
         assert 0 <= report["variants"][v]["sets"]["cbp"]["micro_f1"] <= 1  # same types as the gold: scored
         assert report["variants"][v]["sets"]["english"]["micro_f1"] is None  # gold "Disease" is not a model type
         assert report["ratios"]["cbp"][f"{v}/hf-pipeline"] > 0
@@ -82,29 +133,77 @@ def test_extract_speed_variant_selection():
 def test_train_speed_smoke(tmp_path, tiny_encoder):
     out = tmp_path / "train.json"
     rows = ["mrc", "crf", "softmax:fused=false"]
-    run_script("train_speed.py", "--tiny", "--encoder", tiny_encoder, "--corpus", SAMPLE_CBP, "--methods", ",".join(rows), "--threads", 1, "--json-out", out)
+    run_script(
+        "train_speed.py",
+        "--tiny",
+        "--encoder",
+        tiny_encoder,
+        "--corpus",
+        SAMPLE_CBP,
+        "--methods",
+        ",".join(rows),
+        "--threads",
+        1,
+        "--json-out",
+        out,
+    )
     report = json.loads(out.read_text())
     assert set(report) >= {"machine", "settings", "methods", "ratios", "command"}
     assert list(report["methods"]) == rows and report["ratios"]["baseline"] == "mrc"
-    for row, r in report["methods"].items():
+    for r in report["methods"].values():
         assert r["steps"] == 3 and r["examples_per_s"] > 0 and r["tokens_per_s"] > 0 and r["sentences_per_s"] > 0
         assert r["peak_rss_mb"] > 0 and r["epoch_seconds_estimate"] > 0
         assert abs(sum(r["phase_share"].values()) - 1) < 1e-6
-    assert report["methods"]["mrc"]["features_per_sentence"] > report["methods"]["crf"]["features_per_sentence"]  # one query per type
+    assert (
+        report["methods"]["mrc"]["features_per_sentence"] > report["methods"]["crf"]["features_per_sentence"]
+    )  # one query per type
     assert report["methods"]["crf"]["fused"] is True and report["methods"]["softmax:fused=false"]["fused"] is False
 
 
 def test_train_speed_rejects_bad_rows(tiny_encoder):
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "train_speed.py"), "--tiny", "--encoder", str(tiny_encoder), "--corpus", str(SAMPLE_CBP), "--methods", "nope"],
-                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "train_speed.py"),
+            "--tiny",
+            "--encoder",
+            str(tiny_encoder),
+            "--corpus",
+            str(SAMPLE_CBP),
+            "--methods",
+            "nope",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "unknown method" in proc.stderr
 
 
 def test_extract_memory_smoke(tmp_path, models):
     softmax, _, _ = models
     out = tmp_path / "memory.json"
-    proc = run_script("extract_memory.py", "--model", softmax, "--corpus", SAMPLE_CBP, "--sizes", "40,12", "--doc-sentences", 5,
-                      "--buffer-sentences", 8, "--threads", 1, "--sample-every", 0.2, "--network", "--json-out", out)
+    proc = run_script(
+        "extract_memory.py",
+        "--model",
+        softmax,
+        "--corpus",
+        SAMPLE_CBP,
+        "--sizes",
+        "40,12",
+        "--doc-sentences",
+        5,
+        "--buffer-sentences",
+        8,
+        "--threads",
+        1,
+        "--sample-every",
+        0.2,
+        "--network",
+        "--json-out",
+        out,
+    )
     assert "peak RSS" in proc.stdout
     report = json.loads(out.read_text())
     assert report["baseline"] == "12 sentences" and list(report["sizes"]) == ["12", "40"]
@@ -117,7 +216,21 @@ def test_extract_memory_smoke(tmp_path, models):
 def test_profile_predict_smoke(tmp_path, models):
     _, mrc, _ = models
     out = tmp_path / "profile.json"
-    proc = run_script("profile_predict.py", "--model", mrc, "--corpus", SAMPLE_CBP, "--sentences", 10, "--threads", 1, "--top", 5, "--json-out", out)
+    proc = run_script(
+        "profile_predict.py",
+        "--model",
+        mrc,
+        "--corpus",
+        SAMPLE_CBP,
+        "--sentences",
+        10,
+        "--threads",
+        1,
+        "--top",
+        5,
+        "--json-out",
+        out,
+    )
     assert "predict phases" in proc.stdout
     report = json.loads(out.read_text())
     assert report["sentences"] == 10 and report["method"] == "mrc" and len(report["ops"]) == 5

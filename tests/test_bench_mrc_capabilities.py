@@ -34,22 +34,68 @@ def make_bioner(root: Path) -> Path:
 
 def run_bench(*args) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "mrc_capabilities.py"), *map(str, args)], capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "mrc_capabilities.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
 
 def test_joint_and_new_type_smoke(tmp_path, tiny_encoder):
     data = make_bioner(tmp_path / "bioner")
-    common = ["--data", data, "--encoder", tiny_encoder, "--max-train", 4, "--max-dev", 2, "--max-test", 4, "--max-steps", 1, "--epochs", 1, "--max-length", 48, "--query-kind", "simple", "--batch-size", 4]
+    common = [
+        "--data",
+        data,
+        "--encoder",
+        tiny_encoder,
+        "--max-train",
+        4,
+        "--max-dev",
+        2,
+        "--max-test",
+        4,
+        "--max-steps",
+        1,
+        "--epochs",
+        1,
+        "--max-length",
+        48,
+        "--query-kind",
+        "simple",
+        "--batch-size",
+        4,
+    ]
     out = tmp_path / "joint.json"
-    proc = run_bench("joint", "--corpora", "NCBI-disease,BC2GM", "--rows", "single-mrc,joint-mrc,union-softmax", "--json-out", out, *common)
+    proc = run_bench(
+        "joint",
+        "--corpora",
+        "NCBI-disease,BC2GM",
+        "--rows",
+        "single-mrc,joint-mrc,union-softmax",
+        "--json-out",
+        out,
+        *common,
+    )
     cells = json.loads(out.read_text())["cells"]
     assert set(cells) == {"single-mrc/NCBI-disease", "single-mrc/BC2GM", "joint-mrc", "union-softmax"}
     assert set(cells["joint-mrc"]["tests"]) == {"NCBI-disease", "BC2GM"}
     assert cells["joint-mrc"]["tests"]["BC2GM"]["support"] == 2  # BRCA1 in 2 of the first 4 test sentences
     assert "joint-mrc" in proc.stdout and "union-softmax" in proc.stdout
-    again = run_bench("joint", "--corpora", "NCBI-disease,BC2GM", "--rows", "single-mrc,joint-mrc,union-softmax", "--json-out", out, *common)
+    again = run_bench(
+        "joint",
+        "--corpora",
+        "NCBI-disease,BC2GM",
+        "--rows",
+        "single-mrc,joint-mrc,union-softmax",
+        "--json-out",
+        out,
+        *common,
+    )
     assert " … " not in again.stderr and "joint-mrc …" not in again.stderr  # every cell reused
     out2 = tmp_path / "new.json"
     proc = run_bench("new-type", "--sizes", "2,4", "--curve-epochs", 1, "--json-out", out2, *common)

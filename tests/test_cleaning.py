@@ -41,7 +41,14 @@ def test_zero_width_characters_join_without_dash() -> None:
 def test_split_on_punct() -> None:
     raw = "本发明涉及一种方法。所述方法包括：检测！是否有效？是；“引文。”后续"
     assert clean_text(raw).texts == [raw]
-    assert clean_text(raw, split_on_punct=True).texts == ["本发明涉及一种方法。", "所述方法包括：检测！", "是否有效？", "是；", "“引文。”", "后续"]
+    assert clean_text(raw, split_on_punct=True).texts == [
+        "本发明涉及一种方法。",
+        "所述方法包括：检测！",
+        "是否有效？",
+        "是；",
+        "“引文。”",
+        "后续",
+    ]
 
 
 def test_max_len_splits_only_long_lines() -> None:
@@ -112,7 +119,9 @@ def test_offsets_map_back_to_raw(raw: str, split_on_punct: bool, max_len: int | 
         assert all(not is_blank(c) for c in sent.text)
         assert all(x < y for x, y in zip(sent.offsets, sent.offsets[1:])), "strictly increasing"
         if split_on_punct or (max_len and len(sent.text) > max_len):
-            assert not any(c in SENTENCE_END for c in sent.text[:-1].rstrip("”’」』）》】〕\"')]。！？；")), "split after punctuation"
+            assert not any(c in SENTENCE_END for c in sent.text[:-1].rstrip("”’」』）》】〕\"')]。！？；")), (
+                "split after punctuation"
+            )
         a, b = sent.to_original(0, len(sent.text))
         assert "\n" not in raw[a:b] and "\r" not in raw[a:b], "a sentence never crosses a line"
         seen.extend(o for c, o in zip(sent.text, sent.offsets) if raw[o] == c)

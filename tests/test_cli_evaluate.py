@@ -69,8 +69,19 @@ def test_json_output(files):
     d = run_json(*map(str, files))
     assert list(d) == ["per_type", "micro", "macro", "weighted"]
     assert sorted(d["per_type"]) == ["disease", "gene", "protein"]
-    assert d["per_type"]["gene"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1, "predicted": 2, "correct": 1}
-    assert (d["micro"]["precision"], d["micro"]["recall"], d["micro"]["support"]) == (pytest.approx(1 / 3), pytest.approx(1 / 3), 3)
+    assert d["per_type"]["gene"] == {
+        "precision": 0.5,
+        "recall": 1.0,
+        "f1": pytest.approx(2 / 3),
+        "support": 1,
+        "predicted": 2,
+        "correct": 1,
+    }
+    assert (d["micro"]["precision"], d["micro"]["recall"], d["micro"]["support"]) == (
+        pytest.approx(1 / 3),
+        pytest.approx(1 / 3),
+        3,
+    )
 
 
 def test_partial_changes_the_score(files):

@@ -25,7 +25,11 @@ def run(*args, input: str | None = None):
 
 def one_red_line(result) -> str:
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error:"), (result.exit_code, result.stderr, result.stdout)
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error:"), (
+        result.exit_code,
+        result.stderr,
+        result.stdout,
+    )
     return lines[0]
 
 
@@ -38,7 +42,17 @@ def test_version() -> None:
 
 
 def test_predict_stdin_to_stdout(tiny_char_model: Path) -> None:
-    r = run("predict", "-", "--model", tiny_char_model, "--out", "-", "--device", "cpu", input="检测BRCA1突变\n\nBRCA1突变导致乳腺癌\n")
+    r = run(
+        "predict",
+        "-",
+        "--model",
+        tiny_char_model,
+        "--out",
+        "-",
+        "--device",
+        "cpu",
+        input="检测BRCA1突变\n\nBRCA1突变导致乳腺癌\n",
+    )
     assert r.exit_code == 0, r.stderr
     rows = [json.loads(ln) for ln in r.stdout.splitlines()]
     assert [row["text"] for row in rows] == ["检测BRCA1突变", "", "BRCA1突变导致乳腺癌"]
@@ -53,11 +67,23 @@ def test_predict_stdin_jsonl_and_iob_stdout(tiny_char_model: Path) -> None:
     r = run("predict", "-", "--model", tiny_char_model, "--out", "-", "--format", "iob", input=lines)
     assert r.exit_code == 0, r.stderr
     tags = [ln.split(" ") for ln in r.stdout.splitlines() if ln]
-    assert tags == [["检", "O"], ["测", "O"], ["B", "B-gene"], ["R", "I-gene"], ["C", "I-gene"], ["A", "I-gene"], ["1", "I-gene"], ["突", "O"], ["变", "O"]]
+    assert tags == [
+        ["检", "O"],
+        ["测", "O"],
+        ["B", "B-gene"],
+        ["R", "I-gene"],
+        ["C", "I-gene"],
+        ["A", "I-gene"],
+        ["1", "I-gene"],
+        ["突", "O"],
+        ["变", "O"],
+    ]
 
 
 def test_predict_stdin_errors_name_stdin(tiny_char_model: Path) -> None:
-    line = one_red_line(run("predict", "-", "--model", tiny_char_model, "--out", "-", input='{"text": "ok"}\n{"text": 5}\n'))
+    line = one_red_line(
+        run("predict", "-", "--model", tiny_char_model, "--out", "-", input='{"text": "ok"}\n{"text": 5}\n')
+    )
     assert "<stdin>:2:" in line
 
 
@@ -72,17 +98,32 @@ def test_predict_file_to_stdout_equals_file_output(tmp_path: Path, tiny_char_mod
 @pytest.mark.parametrize("device, message", [("banana", "unknown device"), ("cuda:7", "cuda")])
 def test_predict_bad_device(tmp_path: Path, tiny_char_model: Path, device: str, message: str) -> None:
     (tmp_path / "in.txt").write_text("检测BRCA1突变\n", encoding="utf-8")
-    assert message in one_red_line(run("predict", tmp_path / "in.txt", "--model", tiny_char_model, "--out", "-", "--device", device))
+    assert message in one_red_line(
+        run("predict", tmp_path / "in.txt", "--model", tiny_char_model, "--out", "-", "--device", device)
+    )
 
 
 def test_predict_missing_model_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "in.txt").write_text("x\n", encoding="utf-8")
-    assert "no such model directory" in one_red_line(run("predict", tmp_path / "in.txt", "--model", tmp_path / "no" / "model", "--out", "-"))
+    assert "no such model directory" in one_red_line(
+        run("predict", tmp_path / "in.txt", "--model", tmp_path / "no" / "model", "--out", "-")
+    )
 
 
 def test_evaluate_model_device_json(tmp_path: Path, tiny_char_model: Path) -> None:
     gold = tmp_path / "gold.jsonl"
-    write_jsonl([Document("d", [Sentence.from_text("检测BRCA1突变", [Span(2, 7, "gene")]), Sentence.from_text("TP53基因与肺癌相关", [Span(0, 4, "gene"), Span(7, 9, "disease")])])], gold)
+    write_jsonl(
+        [
+            Document(
+                "d",
+                [
+                    Sentence.from_text("检测BRCA1突变", [Span(2, 7, "gene")]),
+                    Sentence.from_text("TP53基因与肺癌相关", [Span(0, 4, "gene"), Span(7, 9, "disease")]),
+                ],
+            )
+        ],
+        gold,
+    )
     r = run("evaluate", gold, "--model", tiny_char_model, "--device", "cpu", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["micro"]["f1"] == 1.0
@@ -92,7 +133,9 @@ def test_evaluate_model_device_json(tmp_path: Path, tiny_char_model: Path) -> No
 # ----------------------------------------------------------------------------- --json everywhere a table is printed
 
 
-@pytest.mark.parametrize("command", [["stats"], ["evaluate"], ["compare"], ["extract"], ["encoders", "list"], ["network"], ["train"]])
+@pytest.mark.parametrize(
+    "command", [["stats"], ["evaluate"], ["compare"], ["extract"], ["encoders", "list"], ["network"], ["train"]]
+)
 def test_every_table_command_has_json(command: list[str]) -> None:
     r = run(*command, "--help")
     assert r.exit_code == 0 and "--json" in r.stdout
@@ -100,7 +143,9 @@ def test_every_table_command_has_json(command: list[str]) -> None:
 
 def test_extract_json(tmp_path: Path, tiny_char_model: Path) -> None:
     (tmp_path / "doc.txt").write_text("本发明涉及检测方法\n检测 BRCA1 突变\n", encoding="utf-8")
-    r = run("extract", tmp_path / "doc.txt", "--model", tiny_char_model, "--out", tmp_path / "out", "--json", "--no-network")
+    r = run(
+        "extract", tmp_path / "doc.txt", "--model", tiny_char_model, "--out", tmp_path / "out", "--json", "--no-network"
+    )
     assert r.exit_code == 0, r.output
     stats = json.loads(r.stdout)
     assert stats == json.loads((tmp_path / "out" / "stats.json").read_text(encoding="utf-8"))
@@ -109,8 +154,33 @@ def test_extract_json(tmp_path: Path, tiny_char_model: Path) -> None:
 
 def test_train_and_compare_json(tmp_path: Path, tiny_encoder: Path) -> None:
     data = tmp_path / "train.jsonl"
-    write_jsonl([Document("d", [Sentence.from_text("检测BRCA1突变", [Span(2, 7, "gene")]), Sentence.from_text("本发明涉及检测方法")])], data)
-    r = run("train", "--method", "softmax", "--train", data, "--test", data, "--encoder", tiny_encoder, "--out", tmp_path / "m", "--epochs", "1", "--max-length", "32", "--json")
+    write_jsonl(
+        [
+            Document(
+                "d",
+                [Sentence.from_text("检测BRCA1突变", [Span(2, 7, "gene")]), Sentence.from_text("本发明涉及检测方法")],
+            )
+        ],
+        data,
+    )
+    r = run(
+        "train",
+        "--method",
+        "softmax",
+        "--train",
+        data,
+        "--test",
+        data,
+        "--encoder",
+        tiny_encoder,
+        "--out",
+        tmp_path / "m",
+        "--epochs",
+        "1",
+        "--max-length",
+        "32",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
     assert summary["method"] == "softmax" and "micro" in summary["test"]
@@ -130,9 +200,14 @@ def _write(path: Path, *objs) -> Path:
 
 
 def test_jsonl_english_is_detected_word_level(tmp_path: Path) -> None:
-    p = _write(tmp_path / "en.jsonl",
-               {"text": "BRCA1 mutations cause breast cancer .", "entities": [{"start": 0, "end": 5, "label": "gene"}, {"start": 22, "end": 35, "label": "disease"}]},
-               {"text": "The TP53 gene ."})
+    p = _write(
+        tmp_path / "en.jsonl",
+        {
+            "text": "BRCA1 mutations cause breast cancer .",
+            "entities": [{"start": 0, "end": 5, "label": "gene"}, {"start": 22, "end": 35, "label": "disease"}],
+        },
+        {"text": "The TP53 gene ."},
+    )
     s = read_jsonl(p)[0].sentences[0]
     assert not s.char_level and s.words == ["BRCA1", "mutations", "cause", "breast", "cancer", "."]
     assert [s.mention(sp) for sp in s.spans] == ["BRCA1", "breast cancer"]
@@ -149,7 +224,9 @@ def test_jsonl_level_declared_per_record_and_per_file(tmp_path: Path) -> None:
     docs = read_jsonl(p)
     assert len(docs) == 1 and docs[0].sentences[0].char_level
     assert read_corpus(_write(tmp_path / "c.jsonl", {"text": "BRCA1 mutations"}), level="char").sentences[0].char_level
-    doc = read_jsonl(_write(tmp_path / "d.jsonl", {"id": "D", "level": "word", "sentences": [{"text": "检测 突变"}]}))[0]
+    doc = read_jsonl(_write(tmp_path / "d.jsonl", {"id": "D", "level": "word", "sentences": [{"text": "检测 突变"}]}))[
+        0
+    ]
     assert not doc.sentences[0].char_level
 
 
@@ -161,7 +238,14 @@ def test_jsonl_bad_level_is_located(tmp_path: Path) -> None:
 
 
 def test_jsonl_word_level_keeps_entities_inside_words_exact(tmp_path: Path) -> None:
-    p = _write(tmp_path / "x.jsonl", {"text": "p53mutation in BRCA1-associated cancer", "level": "word", "entities": [{"start": 0, "end": 3, "label": "gene"}, {"start": 15, "end": 20, "label": "gene"}]})
+    p = _write(
+        tmp_path / "x.jsonl",
+        {
+            "text": "p53mutation in BRCA1-associated cancer",
+            "level": "word",
+            "entities": [{"start": 0, "end": 3, "label": "gene"}, {"start": 15, "end": 20, "label": "gene"}],
+        },
+    )
     s = read_jsonl(p)[0].sentences[0]
     assert s.words[:2] == ["p53", "mutation"] and [s.mention(sp) for sp in s.spans] == ["p53", "BRCA1"]
     from mrc_ner.corpus.schemes import sentence_tags
@@ -174,7 +258,11 @@ def test_jsonl_round_trip_keeps_the_level(tmp_path: Path, char_level: bool) -> N
     from mrc_ner.corpus.model import word_tokens
 
     text = "BRCA1 mutations cause cancer ."
-    s = Sentence.from_text(text, [Span(0, 5, "gene")]) if char_level else Sentence(text, word_tokens(text), [Span(0, 5, "gene")], char_level=False)
+    s = (
+        Sentence.from_text(text, [Span(0, 5, "gene")])
+        if char_level
+        else Sentence(text, word_tokens(text), [Span(0, 5, "gene")], char_level=False)
+    )
     zh = Sentence.from_text("检测BRCA1突变", [Span(2, 7, "gene")])
     write_jsonl([Document("d", [s, zh])], tmp_path / "r.jsonl")
     back = read_jsonl(tmp_path / "r.jsonl")[0].sentences

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from typer.testing import CliRunner
 
-from conftest import REPO
 from mrc_ner.cli import app
 
 runner = CliRunner()
@@ -38,7 +38,7 @@ def write_tsv(path: Path, rows, label: str) -> Path:
         words = text.split()
         tags = ["O"] * len(words)
         for m in mentions:
-            i = next(k for k in range(len(words)) if words[k:k + len(m)] == list(m))
+            i = next(k for k in range(len(words)) if words[k : k + len(m)] == list(m))
             tags[i] = f"B-{label}"
             for k in range(i + 1, i + len(m)):
                 tags[k] = f"I-{label}"
@@ -51,7 +51,9 @@ def write_tsv(path: Path, rows, label: str) -> Path:
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory):
     root = tmp_path_factory.mktemp("corpora")
-    return write_tsv(root / "disease" / "train.tsv", DISEASE, "Disease"), write_tsv(root / "gene" / "train.tsv", GENE, "Gene")
+    return write_tsv(root / "disease" / "train.tsv", DISEASE, "Disease"), write_tsv(
+        root / "gene" / "train.tsv", GENE, "Gene"
+    )
 
 
 COMMON = ("--epochs", "1", "--max-length", "48", "--query-kind", "simple", "--batch-size", "4")
@@ -61,15 +63,35 @@ COMMON = ("--epochs", "1", "--max-length", "48", "--query-kind", "simple", "--ba
 def test_joint_training_scores_each_corpus_on_its_own_types(tmp_path, tiny_encoder, corpora, method):
     disease, gene = corpora
     out = tmp_path / "joint"
-    r = run("train", "--method", method, "--train", disease, "--train", gene, "--dev", "0.25", "--test", disease, "--test", gene,
-            "--encoder", tiny_encoder, "--out", out, *COMMON)
+    r = run(
+        "train",
+        "--method",
+        method,
+        "--train",
+        disease,
+        "--train",
+        gene,
+        "--dev",
+        "0.25",
+        "--test",
+        disease,
+        "--test",
+        gene,
+        "--encoder",
+        tiny_encoder,
+        "--out",
+        out,
+        *COMMON,
+    )
     assert r.exit_code == 0, r.output
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["labels"] == ["Disease", "Gene"] and 0 < cfg["options"]["threshold"] < 1
     summary = json.loads((out / "run_summary.json").read_text())
     assert summary["types"] == {"disease": ["Disease"], "gene": ["Gene"]}
     assert set(summary["tests"]) == {"disease", "gene"}
-    assert set(summary["tests"]["disease"]["per_type"]) <= {"Disease"}  # a gene predicted in NCBI-like text is not scored
+    assert set(summary["tests"]["disease"]["per_type"]) <= {
+        "Disease"
+    }  # a gene predicted in NCBI-like text is not scored
     assert set(summary["tests"]["gene"]["per_type"]) <= {"Gene"}
     calibration = json.loads((out / "calibration.json").read_text())
     assert calibration["threshold"] == cfg["options"]["threshold"] and len(calibration["sweep"]) == 19
@@ -77,17 +99,61 @@ def test_joint_training_scores_each_corpus_on_its_own_types(tmp_path, tiny_encod
 
 def test_joint_training_needs_one_test_per_train(tmp_path, tiny_encoder, corpora):
     disease, gene = corpora
-    r = runner.invoke(app, ["train", "--train", str(disease), "--train", str(gene), "--test", str(disease), "--encoder", str(tiny_encoder), "--out", str(tmp_path / "o")])
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "--train",
+            str(disease),
+            "--train",
+            str(gene),
+            "--test",
+            str(disease),
+            "--encoder",
+            str(tiny_encoder),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert r.exit_code == 2 and "once per --train" in r.output
 
 
 def test_softmax_naive_union_trains_on_both(tmp_path, tiny_encoder, corpora):
     disease, gene = corpora
     out = tmp_path / "union"
-    r = run("train", "--method", "softmax", "--train", disease, "--train", gene, "--test", disease, "--test", gene, "--encoder", tiny_encoder, "--out", out, "--epochs", "1", "--max-length", "48")
+    r = run(
+        "train",
+        "--method",
+        "softmax",
+        "--train",
+        disease,
+        "--train",
+        gene,
+        "--test",
+        disease,
+        "--test",
+        gene,
+        "--encoder",
+        tiny_encoder,
+        "--out",
+        out,
+        "--epochs",
+        "1",
+        "--max-length",
+        "48",
+    )
     assert r.exit_code == 0, r.output
     assert json.loads((out / "config.json").read_text())["labels"] == ["Disease", "Gene"]
-    r = run("predict", SAMPLE_TXT(tmp_path), "--model", out, "--out", tmp_path / "p.jsonl", "--query", 'Chemical="Which chemicals?"')
+    r = run(
+        "predict",
+        SAMPLE_TXT(tmp_path),
+        "--model",
+        out,
+        "--out",
+        tmp_path / "p.jsonl",
+        "--query",
+        'Chemical="Which chemicals?"',
+    )
     assert r.exit_code == 2 and "need an MRC model" in r.output
 
 
@@ -100,12 +166,38 @@ def SAMPLE_TXT(tmp_path: Path) -> Path:
 def test_init_from_adds_a_new_type_and_predict_chooses_types(tmp_path, tiny_encoder, corpora):
     disease, gene = corpora
     first = tmp_path / "disease_only"
-    r = run("train", "--method", "mrc", "--train", disease, "--encoder", tiny_encoder, "--out", first, *COMMON, "--max-steps", "1")
+    r = run(
+        "train",
+        "--method",
+        "mrc",
+        "--train",
+        disease,
+        "--encoder",
+        tiny_encoder,
+        "--out",
+        first,
+        *COMMON,
+        "--max-steps",
+        "1",
+    )
     assert r.exit_code == 0, r.output
     assert json.loads((first / "config.json").read_text())["labels"] == ["Disease"]
     # zero-shot: ask the disease model for genes with a free-text question
     pred = tmp_path / "zero.jsonl"
-    r = run("predict", SAMPLE_TXT(tmp_path), "--model", first, "--out", pred, "--types", "Gene", "--query", 'Gene="Which genes are mentioned?"', "--threshold", "0.01")
+    r = run(
+        "predict",
+        SAMPLE_TXT(tmp_path),
+        "--model",
+        first,
+        "--out",
+        pred,
+        "--types",
+        "Gene",
+        "--query",
+        'Gene="Which genes are mentioned?"',
+        "--threshold",
+        "0.01",
+    )
     assert r.exit_code == 0, r.output
     rows = [json.loads(x) for x in pred.read_text().splitlines()]
     assert len(rows) == 2 and all(e["label"] == "Gene" for row in rows for e in row["entities"])
@@ -114,13 +206,33 @@ def test_init_from_adds_a_new_type_and_predict_chooses_types(tmp_path, tiny_enco
     assert r.exit_code == 2 and "not trained" in r.output
     # fine-tune onto the new type: the model keeps Disease and learns Gene
     second = tmp_path / "disease_gene"
-    r = run("train", "--method", "mrc", "--train", gene, "--init-from", first, "--encoder", tiny_encoder, "--out", second, *COMMON, "--max-steps", "1")
+    r = run(
+        "train",
+        "--method",
+        "mrc",
+        "--train",
+        gene,
+        "--init-from",
+        first,
+        "--encoder",
+        tiny_encoder,
+        "--out",
+        second,
+        *COMMON,
+        "--max-steps",
+        "1",
+    )
     assert r.exit_code == 0, r.output
     assert "kept from --init-from: Disease" in r.output
     cfg = json.loads((second / "config.json").read_text())
     old = json.loads((first / "config.json").read_text())
-    assert cfg["labels"] == ["Disease", "Gene"] and cfg["options"]["queries"]["Disease"] == old["options"]["queries"]["Disease"]
-    r = run("predict", SAMPLE_TXT(tmp_path), "--model", second, "--out", pred, "--types", "Disease", "--threshold", "0.01")
+    assert (
+        cfg["labels"] == ["Disease", "Gene"]
+        and cfg["options"]["queries"]["Disease"] == old["options"]["queries"]["Disease"]
+    )
+    r = run(
+        "predict", SAMPLE_TXT(tmp_path), "--model", second, "--out", pred, "--types", "Disease", "--threshold", "0.01"
+    )
     assert r.exit_code == 0, r.output
     assert all(e["label"] == "Disease" for x in pred.read_text().splitlines() for e in json.loads(x)["entities"])
 
@@ -128,7 +240,21 @@ def test_init_from_adds_a_new_type_and_predict_chooses_types(tmp_path, tiny_enco
 def test_threshold_sweep_and_nested_from_the_cli(tmp_path, tiny_encoder, corpora):
     disease, _ = corpora
     out = tmp_path / "m"
-    r = run("train", "--method", "mrc", "--train", disease, "--encoder", tiny_encoder, "--out", out, *COMMON, "--max-steps", "1", "--no-calibrate")
+    r = run(
+        "train",
+        "--method",
+        "mrc",
+        "--train",
+        disease,
+        "--encoder",
+        tiny_encoder,
+        "--out",
+        out,
+        *COMMON,
+        "--max-steps",
+        "1",
+        "--no-calibrate",
+    )
     assert r.exit_code == 0, r.output
     assert json.loads((out / "config.json").read_text())["options"]["threshold"] == 0.5
     r = run("evaluate", disease, "--model", out, "--sweep", "--json")
@@ -151,14 +277,55 @@ def test_threshold_sweep_and_nested_from_the_cli(tmp_path, tiny_encoder, corpora
 def test_extract_takes_types_and_queries(tmp_path, tiny_encoder, corpora):
     disease, _ = corpora
     out = tmp_path / "m"
-    r = run("train", "--method", "mrc", "--train", disease, "--encoder", tiny_encoder, "--out", out, *COMMON, "--max-steps", "1")
+    r = run(
+        "train",
+        "--method",
+        "mrc",
+        "--train",
+        disease,
+        "--encoder",
+        tiny_encoder,
+        "--out",
+        out,
+        *COMMON,
+        "--max-steps",
+        "1",
+    )
     assert r.exit_code == 0, r.output
     ext = tmp_path / "ext"
-    r = run("extract", SAMPLE_TXT(tmp_path), "--model", out, "--out", ext, "--no-network", "--types", "Gene", "--query", "Gene=Which genes?", "--threshold", "0.01", "--min-length", "1")
+    r = run(
+        "extract",
+        SAMPLE_TXT(tmp_path),
+        "--model",
+        out,
+        "--out",
+        ext,
+        "--no-network",
+        "--types",
+        "Gene",
+        "--query",
+        "Gene=Which genes?",
+        "--threshold",
+        "0.01",
+        "--min-length",
+        "1",
+    )
     assert r.exit_code == 0, r.output
     ents = [json.loads(x) for x in (ext / "entities.jsonl").read_text().splitlines()]
     assert ents and {e["label"] for e in ents} == {"Gene"}
-    r = run("extract", SAMPLE_TXT(tmp_path), "--model", out, "--out", ext, "--no-network", "--types", "Disease", "--min-length", "1")
+    r = run(
+        "extract",
+        SAMPLE_TXT(tmp_path),
+        "--model",
+        out,
+        "--out",
+        ext,
+        "--no-network",
+        "--types",
+        "Disease",
+        "--min-length",
+        "1",
+    )
     assert r.exit_code == 2 and "prediction differ" in r.output  # a resumed extract never mixes settings
     r = run("predict", SAMPLE_TXT(tmp_path), "--model", out, "--out", tmp_path / "p.bio", "--nested")
     assert r.exit_code == 2 and "JSONL" in r.output
@@ -167,6 +334,7 @@ def test_extract_takes_types_and_queries(tmp_path, tiny_encoder, corpora):
 def test_tiny_mrc_learns_nested_spans(tmp_path):
     """A tiny MRC model trained on the GENIA-style nested set outputs overlapping spans with --nested."""
     from conftest import build_tiny_encoder
+
     from mrc_ner.corpus import read_corpus
     from mrc_ner.evaluation import score_spans
     from mrc_ner.models import tagger_class
@@ -174,9 +342,23 @@ def test_tiny_mrc_learns_nested_spans(tmp_path):
 
     sents = [word_sentence(s.text, spans=s.spans, id=s.id) for s in read_corpus(NESTED).sentences]
     assert any(a.overlaps(b) for s in sents for a in s.spans for b in s.spans if a != b)
-    enc = build_tiny_encoder(tmp_path / "enc", [s.text for s in sents] + ["Can you detect DNA protein other_name entities like or ? none"])
-    t = tagger_class("mrc").create(str(enc), ["DNA", "other_name", "protein"], train_sentences=sents, query_kind="simple", max_length=64, align_mode="word")
-    t.fit(sents, None, TrainArgs(epochs=20, batch_size=8, head_lr=3e-2, encoder_lr=3e-3, seed=0, warmup_ratio=0.0), progress=False)
+    enc = build_tiny_encoder(
+        tmp_path / "enc", [s.text for s in sents] + ["Can you detect DNA protein other_name entities like or ? none"]
+    )
+    t = tagger_class("mrc").create(
+        str(enc),
+        ["DNA", "other_name", "protein"],
+        train_sentences=sents,
+        query_kind="simple",
+        max_length=64,
+        align_mode="word",
+    )
+    t.fit(
+        sents,
+        None,
+        TrainArgs(epochs=20, batch_size=8, head_lr=3e-2, encoder_lr=3e-3, seed=0, warmup_ratio=0.0),
+        progress=False,
+    )
     gold = [s.spans for s in sents]
     flat, nested = t.predict(sents), t.predict(sents, nested=True)
     assert not any(a.overlaps(b) for spans in flat for a in spans for b in spans if a != b)
@@ -194,12 +376,33 @@ def test_compare_union_fold_runs_mrc_and_naive_softmax(tmp_path, tiny_encoder, c
     """`compare --folds A,,A+B,,B`: one fold over both corpora; every row scored per corpus on its own types."""
     disease, gene = corpora
     out = tmp_path / "cmp"
-    r = run("compare", "--folds", f"{disease},,{disease}+{gene},,{gene}", "--methods", "mrc,softmax", "--encoder", tiny_encoder, "--out", out,
-            "--epochs", "1", "--max-steps", "2", "--max-length", "48", "--query-kind", "simple", "--batch-size", "4")
+    r = run(
+        "compare",
+        "--folds",
+        f"{disease},,{disease}+{gene},,{gene}",
+        "--methods",
+        "mrc,softmax",
+        "--encoder",
+        tiny_encoder,
+        "--out",
+        out,
+        "--epochs",
+        "1",
+        "--max-steps",
+        "2",
+        "--max-length",
+        "48",
+        "--query-kind",
+        "simple",
+        "--batch-size",
+        "4",
+    )
     assert r.exit_code == 0, r.output
     for method in ("mrc", "softmax"):
         result = json.loads((out / "cells" / "union" / method / "result.json").read_text())
         assert set(result["corpora"]) == {"disease", "gene"}
         assert set(result["corpora"]["disease"]["per_type"]) <= {"Disease"}
         assert set(result["corpora"]["gene"]["per_type"]) <= {"Gene"}
-        assert result["corpora"]["disease"]["micro"]["support"] == 4 and result["corpora"]["gene"]["micro"]["support"] == 5
+        assert (
+            result["corpora"]["disease"]["micro"]["support"] == 4 and result["corpora"]["gene"]["micro"]["support"] == 5
+        )

@@ -71,8 +71,14 @@ def test_column_file_json(column_file, tmp_path):
     assert (s["nodes_before_threshold"], s["edges_before_threshold"]) == (4, 3)
     assert (s["nodes"], s["edges"]) == (3, 3)
     assert s["documents"] == 2 and s["window"] == 2 and s["min_edge_weight"] == 1
-    assert s["top_edges"][0] == {"source": "brca1", "target": "tp53", "source_label": "BRCA1", "target_label": "TP53",
-                                 "weight": 2, "cooccurrences": 2}
+    assert s["top_edges"][0] == {
+        "source": "brca1",
+        "target": "tp53",
+        "source_label": "BRCA1",
+        "target_label": "TP53",
+        "weight": 2,
+        "cooccurrences": 2,
+    }
     for name in ("network.graphml", "network.gexf", "edges.csv", "nodes.csv", "network.png", "summary.json"):
         assert (out / name).stat().st_size > 0, name
     assert nx.read_graphml(out / "network.graphml").edges["brca1", "tp53"]["weight"] == 2
@@ -94,7 +100,9 @@ def test_tables_focus_and_reference(column_file, tmp_path):
     ref = tmp_path / "string.tsv"
     ref.write_text(REFERENCE, encoding="utf-8")
     out = tmp_path / "out"
-    result = runner.invoke(app, ["network", str(column_file), "--out", str(out), "--focus", "TP53", "--top", "2", "--reference", str(ref)])
+    result = runner.invoke(
+        app, ["network", str(column_file), "--out", str(out), "--focus", "TP53", "--top", "2", "--reference", str(ref)]
+    )
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert "heaviest" in text and "neighbours of TP53" in text

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+from conftest import REPO, SAMPLE_CBP, SAMPLE_EN
 from typer.testing import CliRunner
 
 from mrc_ner.cli import app
-from conftest import SAMPLE_CBP, SAMPLE_EN, REPO
 
 runner = CliRunner()
 
@@ -18,11 +18,34 @@ def run(*args):
 
 def test_train_predict_evaluate_mrc(tmp_path, tiny_encoder):
     out = tmp_path / "model"
-    r = run("train", "--method", "mrc", "--train", SAMPLE_CBP, "--dev", "0.34", "--test", SAMPLE_CBP / "S1-2021-03-15-CN000000001A.bio",
-            "--encoder", tiny_encoder, "--out", out, "--epochs", "1", "--max-length", "64", "--query-kind", "simple", "--end-head", "linear")
+    r = run(
+        "train",
+        "--method",
+        "mrc",
+        "--train",
+        SAMPLE_CBP,
+        "--dev",
+        "0.34",
+        "--test",
+        SAMPLE_CBP / "S1-2021-03-15-CN000000001A.bio",
+        "--encoder",
+        tiny_encoder,
+        "--out",
+        out,
+        "--epochs",
+        "1",
+        "--max-length",
+        "64",
+        "--query-kind",
+        "simple",
+        "--end-head",
+        "linear",
+    )
     assert r.exit_code == 0, r.output
     cfg = json.loads((out / "config.json").read_text())
-    assert cfg["method"] == "mrc" and cfg["options"]["end_head"] == "linear" and cfg["options"]["query_kind"] == "simple"
+    assert (
+        cfg["method"] == "mrc" and cfg["options"]["end_head"] == "linear" and cfg["options"]["query_kind"] == "simple"
+    )
     assert set(cfg["options"]["queries"]) == {"disease", "gene", "protein"}
     summary = json.loads((out / "run_summary.json").read_text())
     assert "test" in summary and summary["best_epoch"] == 1
@@ -33,7 +56,7 @@ def test_train_predict_evaluate_mrc(tmp_path, tiny_encoder):
     rows = [json.loads(x) for x in pred.read_text().splitlines()]
     assert len(rows) == len(raw_lines)  # every input line gets an output line
     for row in rows:
-        assert all(row["text"][e["start"]:e["end"]] == e["text"] for e in row["entities"])
+        assert all(row["text"][e["start"] : e["end"]] == e["text"] for e in row["entities"])
     r = run("evaluate", "--model", out, SAMPLE_CBP, "--json")
     assert r.exit_code == 0, r.output
     assert set(json.loads(r.output)) >= {"per_type", "micro", "macro"}
@@ -41,7 +64,21 @@ def test_train_predict_evaluate_mrc(tmp_path, tiny_encoder):
 
 def test_train_softmax_english_word_level_and_iob_output(tmp_path, tiny_encoder):
     out = tmp_path / "m"
-    r = run("train", "--method", "softmax", "--train", SAMPLE_EN, "--encoder", tiny_encoder, "--out", out, "--epochs", "1", "--max-length", "32")
+    r = run(
+        "train",
+        "--method",
+        "softmax",
+        "--train",
+        SAMPLE_EN,
+        "--encoder",
+        tiny_encoder,
+        "--out",
+        out,
+        "--epochs",
+        "1",
+        "--max-length",
+        "32",
+    )
     assert r.exit_code == 0, r.output
     assert json.loads((out / "config.json").read_text())["align_mode"] == "word"
     pred = tmp_path / "p.bio"
@@ -52,11 +89,48 @@ def test_train_softmax_english_word_level_and_iob_output(tmp_path, tiny_encoder)
 
 
 def test_bad_inputs_exit_2_with_one_line(tmp_path, tiny_encoder):
-    r = runner.invoke(app, ["train", "--train", str(tmp_path / "missing.bio"), "--out", str(tmp_path / "o"), "--encoder", str(tiny_encoder)])
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "--train",
+            str(tmp_path / "missing.bio"),
+            "--out",
+            str(tmp_path / "o"),
+            "--encoder",
+            str(tiny_encoder),
+        ],
+    )
     assert r.exit_code == 2 and "missing.bio" in r.output and "Traceback" not in r.output
-    r = runner.invoke(app, ["train", "--method", "nope", "--train", str(SAMPLE_EN), "--out", str(tmp_path / "o"), "--encoder", str(tiny_encoder)])
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "--method",
+            "nope",
+            "--train",
+            str(SAMPLE_EN),
+            "--out",
+            str(tmp_path / "o"),
+            "--encoder",
+            str(tiny_encoder),
+        ],
+    )
     assert r.exit_code == 2 and "unknown method" in r.output
-    r = runner.invoke(app, ["train", "--train", str(SAMPLE_EN), "--out", str(tmp_path / "o"), "--encoder", str(tiny_encoder), "--dev", "1.5"])
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "--train",
+            str(SAMPLE_EN),
+            "--out",
+            str(tmp_path / "o"),
+            "--encoder",
+            str(tiny_encoder),
+            "--dev",
+            "1.5",
+        ],
+    )
     assert r.exit_code == 2 and "fraction" in r.output
     r = runner.invoke(app, ["predict", "--model", str(tmp_path), str(SAMPLE_EN), "--out", str(tmp_path / "x.jsonl")])
     assert r.exit_code == 2 and "config.json" in r.output
@@ -69,7 +143,18 @@ def test_evaluate_postprocess_applies_the_three_rules(tmp_path):
     chars = list("KRAS和p53。X")
     gold_tags = ["B-gene", "I-gene", "I-gene", "I-gene", "O", "B-protein", "I-protein", "I-protein", "O", "O"]
     # pred: KRAS switches type half-way, p53 starts with I-, 。X is an entity with an invalid symbol
-    pred_tags = ["B-gene", "I-gene", "I-protein", "I-protein", "O", "I-protein", "I-protein", "I-protein", "B-gene", "I-gene"]
+    pred_tags = [
+        "B-gene",
+        "I-gene",
+        "I-protein",
+        "I-protein",
+        "O",
+        "I-protein",
+        "I-protein",
+        "I-protein",
+        "B-gene",
+        "I-gene",
+    ]
     gold.write_text("".join(f"{c} {t}\n" for c, t in zip(chars, gold_tags)), encoding="utf-8")
     pred.write_text("".join(f"{c} {t}\n" for c, t in zip(chars, pred_tags)), encoding="utf-8")
     plain = json.loads(run("evaluate", gold, pred, "--json").output)

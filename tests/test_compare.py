@@ -24,15 +24,32 @@ SAMPLE_CBP = Path(__file__).resolve().parents[1] / "data" / "sample_cbp"
 
 
 def ts(p: float, r: float, f: float, support: int = 10) -> dict:
-    return {"precision": p, "recall": r, "f1": f, "support": support, "predicted": support, "correct": round(f * support)}
+    return {
+        "precision": p,
+        "recall": r,
+        "f1": f,
+        "support": support,
+        "predicted": support,
+        "correct": round(f * support),
+    }
 
 
-def fake_cell(out: Path, fold: str, method: str, *, micro: float, macro: float, gene: float, protein: float | None, wall: float) -> None:
+def fake_cell(
+    out: Path, fold: str, method: str, *, micro: float, macro: float, gene: float, protein: float | None, wall: float
+) -> None:
     per_type = {"gene": ts(gene, gene, gene)}
     if protein is not None:
         per_type["protein"] = ts(protein, protein, protein)
-    scores = {"per_type": per_type, "micro": ts(micro, micro, micro), "macro": ts(macro, macro + 0.1, macro), "weighted": ts(micro, micro, micro)}
-    atomic_write_json(cmp.cell_dir(out, fold, method) / "result.json", {"fold": fold, "method": method, "scores": scores, "wall_seconds": wall})
+    scores = {
+        "per_type": per_type,
+        "micro": ts(micro, micro, micro),
+        "macro": ts(macro, macro + 0.1, macro),
+        "weighted": ts(micro, micro, micro),
+    }
+    atomic_write_json(
+        cmp.cell_dir(out, fold, method) / "result.json",
+        {"fold": fold, "method": method, "scores": scores, "wall_seconds": wall},
+    )
 
 
 @pytest.fixture()
@@ -54,8 +71,17 @@ def read_all_cells(out: Path) -> list[dict]:
 def test_report_maths_against_hand_computed_figures(fabricated: Path) -> None:
     report = cmp.build_report(read_all_cells(fabricated), ["B", "A", "C"])
     assert [r.name for r in report.rows] == ["B", "A", "C"] and report.best == "A"
-    title, headers, rows = cmp.main_table(report)
-    assert headers == ["method", "gene F1", "protein F1", "micro F1", "macro F1", "p (vs best)", "folds", "time/cell (s)"]
+    _title, headers, rows = cmp.main_table(report)
+    assert headers == [
+        "method",
+        "gene F1",
+        "protein F1",
+        "micro F1",
+        "macro F1",
+        "p (vs best)",
+        "folds",
+        "time/cell (s)",
+    ]
     by = {r[0]: r for r in rows}
     # A: micro [.8 .7 .9] → 80 ± 10; macro [.7 .6 .8] → 70 ± 10; gene [.9 .8 1] → 90 ± 10;
     # protein only in folds 0 and 2: [.5 .7] → 60 ± 14.14; time [10 20 30] → 20 ± 10
@@ -70,7 +96,14 @@ def test_report_maths_against_hand_computed_figures(fabricated: Path) -> None:
     assert by["C"][3] == "50.00" and by["C"][5] == "—" and by["C"][6] == "1"
     _, dh, drows = cmp.detail_table(report)
     assert dh[1:4] == ["micro P", "micro R", "micro F1"]
-    assert drows[1][1:] == ["80.00 ± 10.00", "80.00 ± 10.00", "80.00 ± 10.00", "70.00 ± 10.00", "80.00 ± 10.00", "70.00 ± 10.00"]
+    assert drows[1][1:] == [
+        "80.00 ± 10.00",
+        "80.00 ± 10.00",
+        "80.00 ± 10.00",
+        "70.00 ± 10.00",
+        "80.00 ± 10.00",
+        "70.00 ± 10.00",
+    ]
     _, ch, crows = cmp.cells_table(report)
     assert ch == ["method", "f0", "f1", "f2"] and crows[2] == ["C", "50.00 (1 s)", "—", "—"]
 
@@ -88,7 +121,9 @@ def test_report_files(fabricated: Path) -> None:
 
     rows = list(csv.DictReader((fabricated / "results.csv").open(encoding="utf-8")))
     assert [r["method"] for r in rows] == ["A", "B", "C"]
-    assert float(rows[0]["micro_f1_mean"]) == pytest.approx(0.8) and float(rows[0]["protein_f1_std"]) == pytest.approx(math.sqrt(0.02))
+    assert float(rows[0]["micro_f1_mean"]) == pytest.approx(0.8) and float(rows[0]["protein_f1_std"]) == pytest.approx(
+        math.sqrt(0.02)
+    )
     assert rows[2]["p"] == "" and float(rows[1]["p"]) == pytest.approx(0.0955, abs=1e-4)
     md = (fabricated / "results.md").read_text(encoding="utf-8")
     assert "| A | 90.00 ± 10.00 | 60.00 ± 14.14 | 80.00 ± 10.00 |" in md
@@ -98,11 +133,23 @@ def test_report_files(fabricated: Path) -> None:
 
 
 def test_method_variants() -> None:
-    specs = cmp.parse_methods("mrc:query=simple:end=linear, partbert-crf:layers=2, crf:head_lr=0.01, bilstm-crf:hidden=64, lm-mixed:lm_max_steps=5")
-    assert [s.slug for s in specs] == ["mrc_query=simple_end=linear", "partbert-crf_layers=2", "crf_head_lr=0.01", "bilstm-crf_hidden=64", "lm-mixed_lm_max_steps=5"]
+    specs = cmp.parse_methods(
+        "mrc:query=simple:end=linear, partbert-crf:layers=2, crf:head_lr=0.01, bilstm-crf:hidden=64, lm-mixed:lm_max_steps=5"
+    )
+    assert [s.slug for s in specs] == [
+        "mrc_query=simple_end=linear",
+        "partbert-crf_layers=2",
+        "crf_head_lr=0.01",
+        "bilstm-crf_hidden=64",
+        "lm-mixed_lm_max_steps=5",
+    ]
     assert specs[0].create == {"query_kind": "simple"} and specs[0].options == {"end_head": "linear"}
     assert specs[1].options == {"trainable_layers": 2} and specs[2].train == {"head_lr": 0.01}
-    assert specs[3].options == {"lstm_hidden": 64} and specs[4].lm == {"max_steps": 5} and specs[4].tagger_method == "softmax"
+    assert (
+        specs[3].options == {"lstm_hidden": 64}
+        and specs[4].lm == {"max_steps": 5}
+        and specs[4].tagger_method == "softmax"
+    )
     with pytest.raises(InputError, match="unknown method 'nope'"):
         cmp.parse_methods("softmax,nope")
     with pytest.raises(InputError, match="no setting 'trainable_layers'"):
@@ -136,7 +183,13 @@ def test_explicit_split_folds(tmp_path: Path) -> None:
 
 
 def tiny_settings(encoder: Path) -> cmp.Settings:
-    return cmp.Settings(encoder=str(encoder), train=TrainArgs(epochs=1, max_steps=2, batch_size=8), max_length=32, overlap=4, query_kind="simple")
+    return cmp.Settings(
+        encoder=str(encoder),
+        train=TrainArgs(epochs=1, max_steps=2, batch_size=8),
+        max_length=32,
+        overlap=4,
+        query_kind="simple",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +210,12 @@ def test_cells_and_resume(tiny_run, monkeypatch) -> None:
     for m, path in results.items():
         cell = json.loads(path.read_text(encoding="utf-8"))
         assert cell["fold"] == "k3-0" and cell["method"] == m and cell["steps"] == 2 and cell["wall_seconds"] > 0
-        assert cell["args"]["train"]["max_steps"] == 2 and set(cell["scores"]) == {"per_type", "micro", "macro", "weighted"}
+        assert cell["args"]["train"]["max_steps"] == 2 and set(cell["scores"]) == {
+            "per_type",
+            "micro",
+            "macro",
+            "weighted",
+        }
         assert (path.parent / "model.safetensors").is_file() and not (path.parent / "checkpoint").exists()
     mtimes = {m: p.stat().st_mtime_ns for m, p in results.items()}
     calls: list[str] = []
@@ -183,7 +241,20 @@ def test_models_mode(tiny_run, tmp_path: Path) -> None:
     models = [cmp.cell_dir(out, "k3-0", "softmax"), cmp.cell_dir(out, "k3-0", "crf")]
     test_file = sorted(SAMPLE_CBP.iterdir())[0]
     dest = tmp_path / "models_cmp"
-    result = runner.invoke(app, ["compare", "--models", str(models[0]), "--models", str(models[1]), "--test", str(test_file), "--out", str(dest)])
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "--models",
+            str(models[0]),
+            "--models",
+            str(models[1]),
+            "--test",
+            str(test_file),
+            "--out",
+            str(dest),
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads((dest / "results.json").read_text(encoding="utf-8"))
     assert [m["method"] for m in data["methods"]] == ["softmax", "crf"]
@@ -216,14 +287,38 @@ def test_lm_mixed_pretrains_once_per_fold_and_settings(tiny_encoder, tmp_path: P
     assert text == [s.text for s in folds[0].train if s.text.strip()]
     cell = json.loads((cmp.cell_dir(out, "k3-1", "lm-mixed") / "result.json").read_text(encoding="utf-8"))
     assert cell["args"]["encoder"] == str(enc_dir) and cell["base_method"] == "lm-mixed"
-    assert json.loads((cmp.cell_dir(out, "k3-1", "lm-mixed") / "config.json").read_text(encoding="utf-8"))["method"] == "softmax"
+    assert (
+        json.loads((cmp.cell_dir(out, "k3-1", "lm-mixed") / "config.json").read_text(encoding="utf-8"))["method"]
+        == "softmax"
+    )
     assert [r.name for r in report.rows] == ["lm-mixed", "lm-mixed:dropout=0.2"]
 
 
 def test_cli_end_to_end_k3(tiny_encoder, tmp_path: Path) -> None:
     out = tmp_path / "cli"
-    args = ["compare", "--corpus", str(SAMPLE_CBP), "--folds", "k=3", "--methods", "crf,mrc:query=simple", "--encoder", str(tiny_encoder), "--out", str(out),
-            "--max-steps", "2", "--epochs", "1", "--batch-size", "8", "--max-length", "40", "--overlap", "4"]
+    args = [
+        "compare",
+        "--corpus",
+        str(SAMPLE_CBP),
+        "--folds",
+        "k=3",
+        "--methods",
+        "crf,mrc:query=simple",
+        "--encoder",
+        str(tiny_encoder),
+        "--out",
+        str(out),
+        "--max-steps",
+        "2",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--max-length",
+        "40",
+        "--overlap",
+        "4",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
@@ -235,7 +330,20 @@ def test_cli_end_to_end_k3(tiny_encoder, tmp_path: Path) -> None:
 
 
 def test_cli_bad_method_is_one_error_line(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["compare", "--corpus", str(SAMPLE_CBP), "--folds", "k=3", "--methods", "softmax,sofmax", "--out", str(tmp_path / "x")])
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "--corpus",
+            str(SAMPLE_CBP),
+            "--folds",
+            "k=3",
+            "--methods",
+            "softmax,sofmax",
+            "--out",
+            str(tmp_path / "x"),
+        ],
+    )
     assert result.exit_code == 2, result.output
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "sofmax" in lines[0], result.stderr

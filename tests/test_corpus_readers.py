@@ -40,7 +40,12 @@ BAD_FILES = {
     "unknown_prefix": ("bad.bio", "基 O\n因 Q-gene\n", 2, "unknown tag prefix in 'Q-gene'"),
     "bare_type": ("bad.bio", "基 O\n因 gene\n", 2, "malformed tag 'gene'"),
     "utf8": ("bad.bio", "基 O\n".encode() + b"\xff\xfe O\n", 2, "not valid UTF-8 (byte 0xff"),
-    "scheme_mix": ("bad.bio", "基 B-gene\n因 M-gene\n突 I-gene\n", 3, "unknown tag prefix in 'I-gene' (allowed: B, E, M, S, O)"),
+    "scheme_mix": (
+        "bad.bio",
+        "基 B-gene\n因 M-gene\n突 I-gene\n",
+        3,
+        "unknown tag prefix in 'I-gene' (allowed: B, E, M, S, O)",
+    ),
     "empty_token": ("bad.tsv", "a\tO\n\tO\n", 2, "empty token"),
 }
 
@@ -86,7 +91,11 @@ def test_directory_without_corpus_files(tmp_path: Path) -> None:
         ('{"txt": "ab"}\n', 1, 'string "text"'),
         ('{"text": "ab", "entities": [{"start": 0, "end": 3, "label": "g"}]}\n', 1, "[0, 3) outside"),
         ('{"text": "ab", "entities": [{"start": 0, "label": "g"}]}\n', 1, "integer start, end"),
-        ('\n{"text": "ab", "entities": [{"start": 0, "end": 1, "label": "g", "text": "b"}]}\n', 2, "entity text 'b' differs"),
+        (
+            '\n{"text": "ab", "entities": [{"start": 0, "end": 1, "label": "g", "text": "b"}]}\n',
+            2,
+            "entity text 'b' differs",
+        ),
     ],
 )
 def test_bad_jsonl(tmp_path: Path, content: str, line: int, needle: str) -> None:
@@ -251,7 +260,9 @@ def test_conll_round_trip_char_level(tmp_path: Path, scheme: str) -> None:
 
 
 def test_conll_round_trip_word_level_and_docstart(tmp_path: Path) -> None:
-    s1 = Sentence.from_tokens(["Familial", "breast", "cancer", "genes"], char_level=False, spans_by_token=[(0, 3, "Disease")])
+    s1 = Sentence.from_tokens(
+        ["Familial", "breast", "cancer", "genes"], char_level=False, spans_by_token=[(0, 3, "Disease")]
+    )
     s2 = Sentence.from_tokens(["No", "disease", "here"], char_level=False)
     s3 = Sentence.from_tokens(["ataxia", "telangiectasia"], char_level=False, spans_by_token=[(0, 2, "Disease")])
     docs = [Document("a", [s1, s2]), Document("b", [s3])]
@@ -260,7 +271,9 @@ def test_conll_round_trip_word_level_and_docstart(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8").startswith("-DOCSTART- O\n\nFamilial\tB-Disease\n")
     back = read_conll(path)
     assert [d.id for d in back] == ["en#0", "en#1"]
-    assert [[(s.text, s.spans) for s in d.sentences] for d in back] == [[(s.text, s.spans) for s in d.sentences] for d in docs]
+    assert [[(s.text, s.spans) for s in d.sentences] for d in back] == [
+        [(s.text, s.spans) for s in d.sentences] for d in docs
+    ]
     assert all(not s.char_level for d in back for s in d.sentences)
 
 

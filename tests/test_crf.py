@@ -57,7 +57,7 @@ def test_partition_viterbi_marginals_match_brute_force(seed: int, constrained: b
     marg = crf.marginals(em, mask, constrained=constrained)
     ll = crf.log_likelihood(em, tags, mask).detach()
     for b, n in enumerate(lengths):
-        bz, best, bmarg, scores = brute_force(crf, em[b], n, constrained=constrained)
+        bz, best, bmarg, _scores = brute_force(crf, em[b], n, constrained=constrained)
         assert float(logz[b]) == pytest.approx(float(bz), abs=1e-9)
         assert paths[b] == best
         assert torch.allclose(marg[b, :n], bmarg, atol=1e-9)
@@ -83,7 +83,14 @@ def test_constrained_viterbi_never_emits_orphan_inside_tags() -> None:
 
 def test_iob2_allowed_table() -> None:
     allowed, start = iob2_allowed(["O", "B-a", "I-a", "B-b", "I-b"])
-    assert not allowed[0, 2] and not allowed[1, 4] and not allowed[2, 4] and allowed[1, 2] and allowed[2, 2] and allowed[4, 3]
+    assert (
+        not allowed[0, 2]
+        and not allowed[1, 4]
+        and not allowed[2, 4]
+        and allowed[1, 2]
+        and allowed[2, 2]
+        and allowed[4, 3]
+    )
     assert start.tolist() == [True, True, False, True, False]
 
 

@@ -256,7 +256,9 @@ def test_partial_never_below_strict_on_real_data(cbp_sentences):
 
 TAGS = ["O", "B-a", "I-a", "B-b", "I-b", "B-c-x", "I-c-x"]
 sentence_pairs = st.integers(1, 12).flatmap(
-    lambda n: st.tuples(st.lists(st.sampled_from(TAGS), min_size=n, max_size=n), st.lists(st.sampled_from(TAGS), min_size=n, max_size=n))
+    lambda n: st.tuples(
+        st.lists(st.sampled_from(TAGS), min_size=n, max_size=n), st.lists(st.sampled_from(TAGS), min_size=n, max_size=n)
+    )
 )
 
 
@@ -274,7 +276,9 @@ def test_random_tags_match_seqeval(pairs):
     assert partial.micro.correct >= ours.micro.correct
     swapped = mutual_f1(pred, gold, match="partial")
     assert swapped.micro.f1 == pytest.approx(partial.micro.f1)
-    assert {t: s.f1 for t, s in swapped.per_type.items()} == pytest.approx({t: s.f1 for t, s in partial.per_type.items()})
+    assert {t: s.f1 for t, s in swapped.per_type.items()} == pytest.approx(
+        {t: s.f1 for t, s in partial.per_type.items()}
+    )
 
 
 # --------------------------------------------------------------------------- aggregation and significance
@@ -286,7 +290,13 @@ def fold(micro_f1: float, per_type: dict[str, float]) -> Scores:
 
 
 def test_aggregate_mean_std_hand_computed():
-    summary = aggregate([fold(0.4, {"gene": 0.2, "protein": 0.5}), fold(0.5, {"protein": 0.7}), fold(0.9, {"gene": 0.6, "protein": 0.9})])
+    summary = aggregate(
+        [
+            fold(0.4, {"gene": 0.2, "protein": 0.5}),
+            fold(0.5, {"protein": 0.7}),
+            fold(0.9, {"gene": 0.6, "protein": 0.9}),
+        ]
+    )
     assert summary.n_folds == 3
     assert summary.micro.f1.mean == pytest.approx(0.6)
     assert summary.micro.f1.std == pytest.approx(math.sqrt(0.07))  # ((0.2² + 0.1² + 0.3²) / 2) ** 0.5
@@ -344,7 +354,11 @@ def render(table) -> str:
 
 def test_scores_table_rows():
     text = render(scores_table(score_spans(GOLD, PRED), title="strict"))
-    lines = [ln for ln in text.splitlines() if any(w in ln for w in ("gene", "disease", "protein", "micro", "macro", "weighted"))]
+    lines = [
+        ln
+        for ln in text.splitlines()
+        if any(w in ln for w in ("gene", "disease", "protein", "micro", "macro", "weighted"))
+    ]
     assert [ln.split()[1] for ln in lines] == ["disease", "gene", "protein", "micro", "macro", "weighted"]
     assert "0.2857" in text and "precision" in text and "support" in text
 

@@ -73,7 +73,9 @@ def test_pipeline_loads_offline_and_finds_character_offsets(exported, monkeypatc
 
 
 def test_export_refuses_mrc_and_crf(tmp_path, tiny_encoder, sample_cbp_corpus):
-    mrc = tagger_class("mrc").create(str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple")
+    mrc = tagger_class("mrc").create(
+        str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple"
+    )
     crf = tagger_class("crf").create(str(tiny_encoder), LABELS, max_length=64)
     for name, tagger in (("mrc", mrc), ("crf", crf)):
         src = tagger.save(tmp_path / name)
@@ -98,7 +100,9 @@ def test_export_bad_format_and_missing_model(tmp_path, softmax_dir):
 def test_int8_quantized_tagger_predicts(tiny_encoder, sample_cbp_corpus):
     from mrc_ner.models.quantize import count_quantized, quantize_dynamic_int8
 
-    tagger = tagger_class("mrc").create(str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple")
+    tagger = tagger_class("mrc").create(
+        str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple"
+    )
     sents = sample_cbp_corpus.sentences[:4] + [Sentence.from_text("")]
     copy = quantize_dynamic_int8(tagger, inplace=False)
     assert count_quantized(tagger) == 0 and count_quantized(copy) > 0
@@ -112,7 +116,9 @@ def test_quantize_option_of_predict_and_evaluate(tmp_path, tiny_encoder, sample_
     from mrc_ner.corpus.conll import write_conll
     from mrc_ner.models.quantize import QUANTIZE_CHOICES, load_for_inference
 
-    tagger = tagger_class("mrc").create(str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple")
+    tagger = tagger_class("mrc").create(
+        str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple"
+    )
     model = tagger.save(tmp_path / "m")
     gold = tmp_path / "gold.bio"
     write_conll(sample_cbp_corpus.documents[:1], gold)
@@ -137,7 +143,9 @@ def test_bf16_option_runs_predict_under_bfloat16_autocast(tmp_path, tiny_encoder
 
     from mrc_ner.models.quantize import load_for_inference
 
-    tagger = tagger_class("mrc").create(str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple")
+    tagger = tagger_class("mrc").create(
+        str(tiny_encoder), LABELS, max_length=64, train_sentences=sample_cbp_corpus.sentences, query_kind="simple"
+    )
     model = tagger.save(tmp_path / "m")
     sents = sample_cbp_corpus.sentences[:6]
     seen: dict[str, set] = {"float": set(), "bf16": set()}
@@ -156,4 +164,6 @@ def test_bf16_option_runs_predict_under_bfloat16_autocast(tmp_path, tiny_encoder
     write_conll(sample_cbp_corpus.documents[:1], gold)
     r = run("predict", gold, "--model", model, "--out", tmp_path / "p.jsonl", "--quantize", "bf16")
     assert r.exit_code == 0, r.output
-    assert len((tmp_path / "p.jsonl").read_text(encoding="utf-8").splitlines()) == len(sample_cbp_corpus.documents[0].sentences)
+    assert len((tmp_path / "p.jsonl").read_text(encoding="utf-8").splitlines()) == len(
+        sample_cbp_corpus.documents[0].sentences
+    )

@@ -24,18 +24,20 @@ from mrc_ner.models.base import Tagger
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]
 
-LONG_LINE = ("本发明的检测方法准确可靠，适用于大规模筛查。" * 120)[:4000] + "检测 BRCA2 突变。" + "甲" * 1000  # > 5,000 characters
+LONG_LINE = (
+    ("本发明的检测方法准确可靠，适用于大规模筛查。" * 120)[:4000] + "检测 BRCA2 突变。" + "甲" * 1000
+)  # > 5,000 characters
 MIXED = (
     "\ufeff本发明涉及 BRCA1\u3000基因\r\n\r\n"
     "\u3000\u3000检测 TP53 \t gene 突变，以及 乳腺 癌。\r\n"
     "\t  \r\n"
     "1.\tSEQ\u00a0ID  NO:1 所示 的 序列\n"
-    "\n\n"
-    + LONG_LINE + "\n"
-    + "Z" * 3000 + "\n"  # one long sentence without punctuation: windowed, not split
+    "\n\n" + LONG_LINE + "\n" + "Z" * 3000 + "\n"  # one long sentence without punctuation: windowed, not split
     "  PD-L1  抗体\u200b结合 PD-1。  "
 )
-ENGLISH = "BRCA1  mutations\tcause breast \u00a0cancer .\r\n\r\nThe  TP53 gene is\u3000mutated in  colorectal cancer .\n"
+ENGLISH = (
+    "BRCA1  mutations\tcause breast \u00a0cancer .\r\n\r\nThe  TP53 gene is\u3000mutated in  colorectal cancer .\n"
+)
 
 
 def read_raw(path: Path) -> str:
@@ -44,7 +46,9 @@ def read_raw(path: Path) -> str:
 
 
 def entities(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "entities.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in (out / "entities.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def keys(ents: list[dict]) -> list[tuple]:
@@ -93,8 +97,19 @@ def raw_dir(tmp_path: Path) -> Path:
     return d
 
 
-KNOWN = {"BRCA1": "gene", "TP53-gene": "gene", "乳腺癌": "disease", "SEQ-ID-NO:1": "protein", "BRCA2": "gene", "PD-L1": "protein", "PD-1": "protein",
-         "breast-cancer": "disease", "colorectal-cancer": "disease", "breast cancer": "disease", "colorectal cancer": "disease"}
+KNOWN = {
+    "BRCA1": "gene",
+    "TP53-gene": "gene",
+    "乳腺癌": "disease",
+    "SEQ-ID-NO:1": "protein",
+    "BRCA2": "gene",
+    "PD-L1": "protein",
+    "PD-1": "protein",
+    "breast-cancer": "disease",
+    "colorectal-cancer": "disease",
+    "breast cancer": "disease",
+    "colorectal cancer": "disease",
+}
 
 
 @pytest.fixture()
@@ -106,7 +121,11 @@ def fake_predict(monkeypatch):
         seen.extend(s.text for s in sentences)
         out = []
         for s in sentences:
-            spans = [Span(m.start(), m.end(), label, 0.9) for mention, label in KNOWN.items() for m in re.finditer(re.escape(mention), s.text)]
+            spans = [
+                Span(m.start(), m.end(), label, 0.9)
+                for mention, label in KNOWN.items()
+                for m in re.finditer(re.escape(mention), s.text)
+            ]
             out.append(sorted(spans))
         return out
 
@@ -125,7 +144,7 @@ def test_offsets_exact_for_random_predictions(tmp_path, raw_dir, model_dir):
     raws = {p.stem: read_raw(p) for p in raw_dir.glob("*.txt")}
     for e in ents:
         raw = raws[e["doc"]]
-        assert raw[e["start"]:e["end"]] == e["text"], e
+        assert raw[e["start"] : e["end"]] == e["text"], e
         assert e["text"] == e["text"].strip() and e["text"]
         assert set(e) == {"doc", "sentence", "start", "end", "label", "text", "score"}
     assert {e["doc"] for e in ents} <= set(raws)
@@ -134,7 +153,15 @@ def test_offsets_exact_for_random_predictions(tmp_path, raw_dir, model_dir):
 
 def test_known_entities_land_at_original_offsets(tmp_path, raw_dir, model_dir, fake_predict):
     out = tmp_path / "out"
-    ok(str(raw_dir / "mixed.txt"), str(raw_dir / "english.txt"), "--model", str(model_dir), "--out", str(out), "--no-network")
+    ok(
+        str(raw_dir / "mixed.txt"),
+        str(raw_dir / "english.txt"),
+        "--model",
+        str(model_dir),
+        "--out",
+        str(out),
+        "--no-network",
+    )
     got = {(e["doc"], e["start"], e["end"], e["label"], e["text"]) for e in entities(out)}
     mixed, english = read_raw(raw_dir / "mixed.txt"), read_raw(raw_dir / "english.txt")
     assert not mixed.startswith("\ufeff")  # offsets count from after the BOM; CRLF kept
@@ -167,7 +194,11 @@ def test_word_model_keeps_spaces(tmp_path, raw_dir, word_model_dir, fake_predict
     english = read_raw(raw_dir / "english.txt")
     got = {(e["start"], e["end"], e["text"]) for e in entities(out)}
     i, j, k = english.index("BRCA1"), english.index("breast"), english.index("colorectal")
-    assert got == {(i, i + 5, "BRCA1"), (j, j + len("breast \u00a0cancer"), "breast \u00a0cancer"), (k, k + len("colorectal cancer"), "colorectal cancer")}
+    assert got == {
+        (i, i + 5, "BRCA1"),
+        (j, j + len("breast \u00a0cancer"), "breast \u00a0cancer"),
+        (k, k + len("colorectal cancer"), "colorectal cancer"),
+    }
     assert json.loads((out / "stats.json").read_text())["run"]["whitespace"] == "space"
 
 
@@ -177,7 +208,7 @@ def test_word_model_random_offsets(tmp_path, raw_dir, word_model_dir):
     raws = {p.stem: read_raw(p) for p in raw_dir.glob("*.txt")}
     ents = entities(out)
     assert ents
-    assert all(raws[e["doc"]][e["start"]:e["end"]] == e["text"] for e in ents)
+    assert all(raws[e["doc"]][e["start"] : e["end"]] == e["text"] for e in ents)
 
 
 def test_every_sentence_is_predicted(tmp_path, raw_dir, model_dir, fake_predict):
@@ -263,7 +294,9 @@ def test_ctrl_c_loses_nothing_marked_done(tmp_path, raw_dir, model_dir, monkeypa
 def test_other_settings_on_the_same_output_are_refused(tmp_path, raw_dir, model_dir):
     out = tmp_path / "out"
     ok(str(raw_dir / "english.txt"), "--model", str(model_dir), "--out", str(out), "--no-network")
-    result = invoke(str(raw_dir / "english.txt"), "--model", str(model_dir), "--out", str(out), "--no-network", "--min-length", "3")
+    result = invoke(
+        str(raw_dir / "english.txt"), "--model", str(model_dir), "--out", str(out), "--no-network", "--min-length", "3"
+    )
     assert result.exit_code == 2 and "other settings" in result.output
 
 
@@ -276,7 +309,7 @@ def test_quantized_extraction_is_its_own_output(tmp_path, raw_dir, model_dir, qu
     assert config["quantization"] == quantize
     docs = {p.stem: read_raw(p) for p in raw_dir.iterdir()}
     for e in entities(out):
-        assert docs[e["doc"]][e["start"]:e["end"]] == e["text"]
+        assert docs[e["doc"]][e["start"] : e["end"]] == e["text"]
     stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
     assert stats["run"]["documents"] == len(docs)
     result = invoke(str(raw_dir), "--model", str(model_dir), "--out", str(out), "--no-network")
@@ -292,7 +325,15 @@ def test_flat_memory_sets_the_allocator_threshold(tmp_path, raw_dir, model_dir, 
     monkeypatch.setattr(memory, "set_mmap_threshold", lambda n: calls.append(n) or True)
     ok(str(raw_dir / "english.txt"), "--model", str(model_dir), "--out", str(tmp_path / "a"), "--no-network")
     assert calls == [memory.FLAT_MEMORY_MMAP_THRESHOLD]
-    ok(str(raw_dir / "english.txt"), "--model", str(model_dir), "--out", str(tmp_path / "b"), "--no-network", "--no-flat-memory")
+    ok(
+        str(raw_dir / "english.txt"),
+        "--model",
+        str(model_dir),
+        "--out",
+        str(tmp_path / "b"),
+        "--no-network",
+        "--no-flat-memory",
+    )
     assert calls == [memory.FLAT_MEMORY_MMAP_THRESHOLD]
 
 
@@ -301,17 +342,34 @@ def test_flat_memory_sets_the_allocator_threshold(tmp_path, raw_dir, model_dir, 
 
 def test_jsonl_and_column_inputs(tmp_path, model_dir):
     jsonl = tmp_path / "docs.jsonl"
-    docs = [{"id": "p1", "text": "本发明涉及 BRCA1 基因。\n检测 TP53 突变。"}, {"text": "PD-L1\t抗体\r\n\r\n乳腺癌"}, {"id": 7, "text": ""}]
-    jsonl.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs[:2]) + "\n\n" + json.dumps(docs[2]) + "\n", encoding="utf-8")
+    docs = [
+        {"id": "p1", "text": "本发明涉及 BRCA1 基因。\n检测 TP53 突变。"},
+        {"text": "PD-L1\t抗体\r\n\r\n乳腺癌"},
+        {"id": 7, "text": ""},
+    ]
+    jsonl.write_text(
+        "\n".join(json.dumps(d, ensure_ascii=False) for d in docs[:2]) + "\n\n" + json.dumps(docs[2]) + "\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
-    ok(str(jsonl), str(REPO / "data" / "sample_en.tsv"), str(REPO / "data" / "sample_cbp"), "--model", str(model_dir), "--out", str(out), "--no-network", "--iob")
+    ok(
+        str(jsonl),
+        str(REPO / "data" / "sample_en.tsv"),
+        str(REPO / "data" / "sample_cbp"),
+        "--model",
+        str(model_dir),
+        "--out",
+        str(out),
+        "--no-network",
+        "--iob",
+    )
     texts = {"p1": docs[0]["text"], "docs#1": docs[1]["text"], "7": ""}
     columns = read_corpus([REPO / "data" / "sample_en.tsv", REPO / "data" / "sample_cbp"])
     texts.update({d.id: d.text for d in columns.documents})
     done = [line.split("\t")[0] for line in (out / "done.txt").read_text(encoding="utf-8").splitlines()]
     assert done == list(texts)  # input order; JSONL ids, <stem>#<k> without one, file stems
     ents = entities(out)
-    assert ents and all(texts[e["doc"]][e["start"]:e["end"]] == e["text"] for e in ents)
+    assert ents and all(texts[e["doc"]][e["start"] : e["end"]] == e["text"] for e in ents)
     assert [e["doc"] for e in ents] == sorted((e["doc"] for e in ents), key=list(texts).index)
     # predictions.bio: the cleaned sentences, one block per document
     bio = read_corpus(out / "predictions.bio")
@@ -343,7 +401,9 @@ def test_missing_input_and_bad_options(tmp_path, model_dir):
     result = invoke(str(tmp_path / "nope.txt"), "--model", str(model_dir), "--out", str(tmp_path / "o"))
     assert result.exit_code == 2 and "nope.txt" in result.stderr
     (tmp_path / "a.txt").write_text("甲乙", encoding="utf-8")
-    result = invoke(str(tmp_path / "a.txt"), "--model", str(model_dir), "--out", str(tmp_path / "o"), "--whitespace", "tabs")
+    result = invoke(
+        str(tmp_path / "a.txt"), "--model", str(model_dir), "--out", str(tmp_path / "o"), "--whitespace", "tabs"
+    )
     assert result.exit_code == 2 and "--whitespace" in result.stderr
     (tmp_path / "latin1.txt").write_bytes("ok\nna\xefve".encode("latin-1"))
     result = invoke(str(tmp_path / "latin1.txt"), "--model", str(model_dir), "--out", str(tmp_path / "o"))
@@ -357,12 +417,25 @@ def test_stats_and_network(tmp_path, raw_dir, model_dir, fake_predict):
     out = tmp_path / "out"
     result = ok(str(raw_dir), "--model", str(model_dir), "--out", str(out))
     stats = json.loads((out / "stats.json").read_text())
-    for key in ("documents", "sentences", "characters", "entities", "mentions", "unique", "top", "postprocess", "run", "network"):
+    for key in (
+        "documents",
+        "sentences",
+        "characters",
+        "entities",
+        "mentions",
+        "unique",
+        "top",
+        "postprocess",
+        "run",
+        "network",
+    ):
         assert key in stats
     for key in ("elapsed_s", "documents_per_s", "characters_per_s", "peak_rss_mb"):
         assert stats["run"][key] > 0
     assert stats["top"]["gene"][0][0] == "BRCA1"
-    assert ["TP53 gene", 2] in stats["top"]["gene"]  # "TP53 \t gene" and "TP53 gene": whitespace runs count as one space
+    assert ["TP53 gene", 2] in stats["top"][
+        "gene"
+    ]  # "TP53 \t gene" and "TP53 gene": whitespace runs count as one space
     assert stats["mentions"]["gene"] == len([e for e in entities(out) if e["label"] == "gene"])
     assert (out / "network" / "edges.csv").is_file()
     edges = (out / "network" / "edges.csv").read_text(encoding="utf-8")
@@ -403,7 +476,10 @@ def test_leftover_shards_are_kept_by_a_single_process_run(tmp_path, raw_dir, mod
     single, out = tmp_path / "single", tmp_path / "out"
     ex.run_extraction([raw_dir], model_dir, single, opts)
     ex.run_extraction([raw_dir], model_dir, out, opts, state=FakeState(2, 1))  # rank 0 never ran
-    rank1 = [line.split("\t")[0] for line in (out / "shards" / "rank-1" / "done.txt").read_text(encoding="utf-8").splitlines()]
+    rank1 = [
+        line.split("\t")[0]
+        for line in (out / "shards" / "rank-1" / "done.txt").read_text(encoding="utf-8").splitlines()
+    ]
     stats = ex.run_extraction([raw_dir], model_dir, out, opts)
     assert stats["run"]["skipped"] == len(rank1) > 0
     assert keys(entities(out)) == keys(entities(single))
@@ -436,9 +512,31 @@ def test_two_processes_equal_one(tmp_path, raw_dir, model_dir):
     common = ["--model", str(model_dir), "--no-network", "--iob", "--buffer-sentences", "6"]
     ok(str(raw_dir), str(REPO / "data" / "sample_cbp"), *common, "--out", str(single))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "COLUMNS": "120"}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
-           "-m", "mrc_ner.cli", "extract", str(raw_dir), str(REPO / "data" / "sample_cbp"), *common, "--out", str(double), "--cpu"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        str(_free_port()),
+        "-m",
+        "mrc_ner.cli",
+        "extract",
+        str(raw_dir),
+        str(REPO / "data" / "sample_cbp"),
+        *common,
+        "--out",
+        str(double),
+        "--cpu",
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1].startswith("outputs in")
@@ -447,5 +545,8 @@ def test_two_processes_equal_one(tmp_path, raw_dir, model_dir):
     assert all(abs(x["score"] - y["score"]) < 1e-4 for x, y in zip(a, b))
     assert (double / "predictions.bio").read_bytes() == (single / "predictions.bio").read_bytes()
     stats = json.loads((double / "stats.json").read_text())
-    assert stats["run"]["processes"] == 2 and stats["documents"] == json.loads((single / "stats.json").read_text())["documents"]
+    assert (
+        stats["run"]["processes"] == 2
+        and stats["documents"] == json.loads((single / "stats.json").read_text())["documents"]
+    )
     assert not (double / "shards").exists()

@@ -130,14 +130,14 @@ def test_parse_split_info_malformed(tmp_path: Path, text: str, line: int, needle
 
 
 def test_parse_split_info_missing_section(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="missing section.*Dev files:"):
+    with pytest.raises(InputError, match=r"missing section.*Dev files:"):
         parse_split_info(_info(tmp_path, GOOD.split("=====\nDev")[0]))
 
 
 def test_read_published_folds_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="folds directory not found"):
         read_published_folds(tmp_path / "nope")
-    with pytest.raises(InputError, match="no <k>/train_test_split.info"):
+    with pytest.raises(InputError, match=r"no <k>/train_test_split.info"):
         read_published_folds(tmp_path)
 
 
@@ -213,7 +213,7 @@ def test_kfold_bad_options(kwargs: dict, needle: str) -> None:
 
 
 def test_kfold_duplicate_ids() -> None:
-    with pytest.raises(InputError, match="duplicate document id.*: a"):
+    with pytest.raises(InputError, match=r"duplicate document id.*: a"):
         kfold(["a", "b", "a"], k=2)
 
 

@@ -7,12 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from mrc_ner.corpus.documents import ReadReport, document_mentions
 from mrc_ner.corpus.model import Document, Sentence, Span
 from mrc_ner.corpus.readers import detect_format, list_inputs, read_corpus, write_documents
 from mrc_ner.errors import InputError
-from conftest import REPO
 
 DATA = REPO / "tests" / "data" / "formats"
 BRAT = DATA / "brat"
@@ -26,7 +26,7 @@ def stated_mentions_brat() -> list[tuple[int, int, str, str]]:
     out = []
     for line in (BRAT / "PMID-0001.ann").read_text(encoding="utf-8").splitlines():
         if line.startswith("T") and ";" not in line:
-            tid, mid, text = line.split("\t")
+            _tid, mid, text = line.split("\t")
             label, a, b = mid.split(" ")
             out.append((int(a), int(b), label, text))
     return sorted(out)
@@ -46,7 +46,15 @@ def stated_mentions_bioc_json() -> dict[str, list[tuple[int, int, str, str]]]:
     out = {}
     for d in obj["documents"]:
         anns = [a for p in d["passages"] for a in p["annotations"]]
-        out[d["id"]] = sorted((a["locations"][0]["offset"], a["locations"][0]["offset"] + a["locations"][0]["length"], a["infons"]["type"], a["text"]) for a in anns)
+        out[d["id"]] = sorted(
+            (
+                a["locations"][0]["offset"],
+                a["locations"][0]["offset"] + a["locations"][0]["length"],
+                a["infons"]["type"],
+                a["text"],
+            )
+            for a in anns
+        )
     return out
 
 
@@ -58,7 +66,7 @@ def check_exact(docs: list[Document]) -> None:
     """Every sentence sits at its offset and every span spells its mention in the document text."""
     for d in docs:
         for s in d.sentences:
-            assert d.text[s.offset:s.offset + len(s.text)] == s.text
+            assert d.text[s.offset : s.offset + len(s.text)] == s.text
             for a, b in s.tokens:
                 assert 0 <= a < b <= len(s.text)
         for start, end, _, text in mentions(d):
@@ -70,7 +78,9 @@ def same(a: list[Document], b: list[Document]) -> None:
     for x, y in zip(a, b):
         assert x.text == y.text
         assert [(p.start, p.end, p.infons) for p in x.passages] == [(p.start, p.end, p.infons) for p in y.passages]
-        assert [(s.text, s.offset, s.tokens, s.char_level) for s in x.sentences] == [(s.text, s.offset, s.tokens, s.char_level) for s in y.sentences]
+        assert [(s.text, s.offset, s.tokens, s.char_level) for s in x.sentences] == [
+            (s.text, s.offset, s.tokens, s.char_level) for s in y.sentences
+        ]
         assert mentions(x) == mentions(y)
 
 
@@ -149,7 +159,11 @@ def test_round_trip(tmp_path, source, target):
     if target == "brat":  # a directory: documents come back in file-name order
         order = {d.id: k for k, d in enumerate(docs)}
         back.sort(key=lambda d: order[d.id])
-    if source == target or {source, target} <= {"bioc-xml", "bioc-json"} or (source == "pubtator" and target.startswith("bioc")):
+    if (
+        source == target
+        or {source, target} <= {"bioc-xml", "bioc-json"}
+        or (source == "pubtator" and target.startswith("bioc"))
+    ):
         same(docs, back)  # passages survive
     else:
         assert [d.text for d in back] == [d.text for d in docs] or target == "pubtator"
@@ -198,12 +212,25 @@ def test_detect_format_by_suffix_neighbours_and_content(tmp_path):
     (tmp_path / "pt.txt").write_text("1|t|A title\n1|a|An abstract\n", encoding="utf-8")
     (tmp_path / "pair.txt").write_text("BRCA1\n", encoding="utf-8")
     (tmp_path / "pair.ann").write_text("T1\tGene 0 5\tBRCA1\n", encoding="utf-8")
-    got = {name: (detect_format(tmp_path / name), detect_format(tmp_path / name, purpose="raw"))
-           for name in ["cols.txt", "plain.txt", "pt.txt", "pair.txt", "pair.ann"]}
-    assert got == {"cols.txt": ("conll", "conll"), "plain.txt": ("conll", "text"), "pt.txt": ("pubtator", "pubtator"),
-                   "pair.txt": ("brat", "brat"), "pair.ann": ("brat", "brat")}
-    assert [detect_format(Path(n)) for n in ["a.bio", "a.jsonl", "a.xml", "a.json", "a.pubtator", "a.tsv"]] == \
-        ["conll", "jsonl", "bioc-xml", "bioc-json", "pubtator", "conll"]
+    got = {
+        name: (detect_format(tmp_path / name), detect_format(tmp_path / name, purpose="raw"))
+        for name in ["cols.txt", "plain.txt", "pt.txt", "pair.txt", "pair.ann"]
+    }
+    assert got == {
+        "cols.txt": ("conll", "conll"),
+        "plain.txt": ("conll", "text"),
+        "pt.txt": ("pubtator", "pubtator"),
+        "pair.txt": ("brat", "brat"),
+        "pair.ann": ("brat", "brat"),
+    }
+    assert [detect_format(Path(n)) for n in ["a.bio", "a.jsonl", "a.xml", "a.json", "a.pubtator", "a.tsv"]] == [
+        "conll",
+        "jsonl",
+        "bioc-xml",
+        "bioc-json",
+        "pubtator",
+        "conll",
+    ]
 
 
 def test_directory_listing_counts_a_brat_pair_once_and_skips_other_json(tmp_path):
@@ -213,7 +240,11 @@ def test_directory_listing_counts_a_brat_pair_once_and_skips_other_json(tmp_path
     shutil.copy(BIOC_JSON, d)
     (d / "config.json").write_text('{"lr": 0.1}', encoding="utf-8")
     listed = [(f.path.name, f.format) for f in list_inputs([d])]
-    assert listed == [("PMID-0001.ann", "brat"), ("collection.bioc.json", "bioc-json"), ("two_docs.pubtator", "pubtator")]
+    assert listed == [
+        ("PMID-0001.ann", "brat"),
+        ("collection.bioc.json", "bioc-json"),
+        ("two_docs.pubtator", "pubtator"),
+    ]
     corpus = read_corpus(d, discontinuous="skip")
     assert [doc.id for doc in corpus] == ["PMID-0001", "35012345", "CN112345678A", "31415926", "27182818"]
 
@@ -291,8 +322,25 @@ def test_bioc_errors(tmp_path):
 
 
 def test_bioc_json_without_optional_keys_and_as_a_document_list(tmp_path):
-    docs = [{"id": "9", "passages": [{"offset": 0, "text": "TP53 in São Paulo.", "annotations": [
-        {"id": "a", "infons": {"type": "Gene"}, "text": "TP53", "locations": [{"offset": 0, "length": 4}]}]}]}]
+    docs = [
+        {
+            "id": "9",
+            "passages": [
+                {
+                    "offset": 0,
+                    "text": "TP53 in São Paulo.",
+                    "annotations": [
+                        {
+                            "id": "a",
+                            "infons": {"type": "Gene"},
+                            "text": "TP53",
+                            "locations": [{"offset": 0, "length": 4}],
+                        }
+                    ],
+                }
+            ],
+        }
+    ]
     (tmp_path / "l.json").write_text(json.dumps(docs), encoding="utf-8")
     (d,) = read_corpus(tmp_path / "l.json").documents
     assert mentions(d) == [(0, 4, "Gene", "TP53")]
@@ -303,8 +351,28 @@ def test_mention_across_passages_is_an_error(tmp_path):
     p.write_text("1|t|BRCA1 gene\n1|a|mutations\n1\t6\t20\tgene\nmutations\tGene\t-\n", encoding="utf-8")
     with pytest.raises(InputError):
         read_corpus(p)
-    obj = {"documents": [{"id": "1", "passages": [{"offset": 0, "text": "BRCA1 gene"}, {"offset": 11, "text": "mutations",
-           "annotations": [{"id": "a", "infons": {"type": "Gene"}, "text": "gene\nmutations", "locations": [{"offset": 6, "length": 14}]}]}]}]}
+    obj = {
+        "documents": [
+            {
+                "id": "1",
+                "passages": [
+                    {"offset": 0, "text": "BRCA1 gene"},
+                    {
+                        "offset": 11,
+                        "text": "mutations",
+                        "annotations": [
+                            {
+                                "id": "a",
+                                "infons": {"type": "Gene"},
+                                "text": "gene\nmutations",
+                                "locations": [{"offset": 6, "length": 14}],
+                            }
+                        ],
+                    },
+                ],
+            }
+        ]
+    }
     (tmp_path / "x.json").write_text(json.dumps(obj), encoding="utf-8")
     with pytest.raises(InputError, match="lies in no sentence"):
         read_corpus(tmp_path / "x.json")
@@ -316,9 +384,16 @@ def test_each_writer_works_in_a_fresh_process(tmp_path, fmt):
     import subprocess
     import sys
 
-    code = ("import sys; from mrc_ner.corpus.readers import write_documents; from mrc_ner.corpus.model import Document, Sentence, Span; "
-            "write_documents([Document('d', [Sentence('BRCA1 rose.', [(0, 5), (6, 10), (10, 11)], [Span(0, 5, 'Gene')])])], sys.argv[1], sys.argv[2])")
+    code = (
+        "import sys; from mrc_ner.corpus.readers import write_documents; from mrc_ner.corpus.model import Document, Sentence, Span; "
+        "write_documents([Document('d', [Sentence('BRCA1 rose.', [(0, 5), (6, 10), (10, 11)], [Span(0, 5, 'Gene')])])], sys.argv[1], sys.argv[2])"
+    )
     out = tmp_path / "out"
-    subprocess.run([sys.executable, "-c", code, str(out), fmt], check=True, cwd=REPO, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    subprocess.run(
+        [sys.executable, "-c", code, str(out), fmt],
+        check=True,
+        cwd=REPO,
+        env={**__import__("os").environ, "PYTHONPATH": str(REPO)},
+    )
     back = read_corpus(out, format=fmt).documents
     assert mentions(back[0]) == [(0, 5, "Gene", "BRCA1")]

@@ -117,16 +117,26 @@ TAMPER = {
     "weights_missing_tensor": lambda d: _edit_weights(d, lambda s: s.pop(sorted(s)[0])),
     "pickle_only": _pickle_only,
     "config_invalid_json": lambda d: (d / "config.json").write_text("{"),
-    "config_no_labels": lambda d: _edit_json(d / "config.json", lambda c: {k: v for k, v in c.items() if k != "labels"}),
+    "config_no_labels": lambda d: _edit_json(
+        d / "config.json", lambda c: {k: v for k, v in c.items() if k != "labels"}
+    ),
     "config_empty_label": lambda d: _edit_json(d / "config.json", lambda c: {**c, "labels": [""]}),
     "config_unknown_method": lambda d: _edit_json(d / "config.json", lambda c: {**c, "method": "nope"}),
-    "config_unknown_model_type": lambda d: _edit_json(d / "config.json", lambda c: {**c, "encoder_config": {**c["encoder_config"], "model_type": "nope"}}),
-    "config_bad_encoder_config": lambda d: _edit_json(d / "config.json", lambda c: {**c, "encoder_config": {**c["encoder_config"], "num_attention_heads": 5}}),
+    "config_unknown_model_type": lambda d: _edit_json(
+        d / "config.json", lambda c: {**c, "encoder_config": {**c["encoder_config"], "model_type": "nope"}}
+    ),
+    "config_bad_encoder_config": lambda d: _edit_json(
+        d / "config.json", lambda c: {**c, "encoder_config": {**c["encoder_config"], "num_attention_heads": 5}}
+    ),
     "config_max_length_text": lambda d: _edit_json(d / "config.json", lambda c: {**c, "max_length": "long"}),
-    "config_auto_map": lambda d: _edit_json(d / "config.json", lambda c: {**c, "encoder_config": {**c["encoder_config"], "auto_map": {"AutoModel": "x.Y"}}}),
+    "config_auto_map": lambda d: _edit_json(
+        d / "config.json", lambda c: {**c, "encoder_config": {**c["encoder_config"], "auto_map": {"AutoModel": "x.Y"}}}
+    ),
     "tokenizer_missing": lambda d: (d / "tokenizer.json").unlink(),
     "tokenizer_corrupt": lambda d: _cut(d / "tokenizer.json", 100),
-    "tokenizer_auto_map": lambda d: _edit_json(d / "tokenizer_config.json", lambda c: {**c, "auto_map": {"AutoTokenizer": ["x.Tok", None]}}),
+    "tokenizer_auto_map": lambda d: _edit_json(
+        d / "tokenizer_config.json", lambda c: {**c, "auto_map": {"AutoTokenizer": ["x.Tok", None]}}
+    ),
     "model_is_a_file": lambda d: (shutil.rmtree(d), d.write_text("x")),
     "model_dir_empty": lambda d: (shutil.rmtree(d), d.mkdir()),
 }
@@ -143,7 +153,21 @@ def test_damaged_model_gives_one_line_naming_the_path(damage, tmp_path, model_di
         "extract": ["extract", RAW, "--model", d, "--out", tmp_path / "x", "--no-network"],
         "export": ["export", "--model", d, "--out", tmp_path / "hf"],
         "compare-models": ["compare", "--models", d, "--test", GOOD, "--out", tmp_path / "cmp"],
-        "train-init": ["train", "--train", GOOD, "--out", tmp_path / "t", "--method", "softmax", "--encoder", tiny_encoder, "--init-from", d, "--max-length", "64"],
+        "train-init": [
+            "train",
+            "--train",
+            GOOD,
+            "--out",
+            tmp_path / "t",
+            "--method",
+            "softmax",
+            "--encoder",
+            tiny_encoder,
+            "--init-from",
+            d,
+            "--max-length",
+            "64",
+        ],
     }
     for command, argv in commands.items():
         line = assert_one_clean_line(runner.invoke(app, [str(a) for a in argv]))
@@ -154,7 +178,12 @@ def test_pickle_only_encoder_is_refused(tmp_path, tiny_encoder):
     enc = tmp_path / "enc"
     shutil.copytree(tiny_encoder, enc)
     _pickle_only(enc)
-    line = assert_one_clean_line(runner.invoke(app, ["train", "--train", str(GOOD), "--out", str(tmp_path / "m"), "--method", "softmax", "--encoder", str(enc)]))
+    line = assert_one_clean_line(
+        runner.invoke(
+            app,
+            ["train", "--train", str(GOOD), "--out", str(tmp_path / "m"), "--method", "softmax", "--encoder", str(enc)],
+        )
+    )
     assert "pickle" in line and str(enc) in line
 
 
@@ -190,5 +219,7 @@ def test_read_only_output_gives_one_line(tmp_path, model_dir, monkeypatch):
         raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
-    line = assert_one_clean_line(runner.invoke(app, ["network", str(GOOD), "--out", str(tmp_path / "net"), "--types", "Disease"]))
+    line = assert_one_clean_line(
+        runner.invoke(app, ["network", str(GOOD), "--out", str(tmp_path / "net"), "--types", "Disease"])
+    )
     assert "Read-only file system" in line and str(tmp_path / "net") in line

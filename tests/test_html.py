@@ -59,7 +59,10 @@ def test_every_entity_is_marked_with_its_colour_and_tooltip():
     colours = type_colours(["gene", "disease"])
     assert [(m["text"], m["label"]) for m in p.marks] == [("BRCA1", "gene"), ("乳腺癌", "disease")]
     assert p.marks[0]["title"] == "gene · score 0.910 · [0, 5)"
-    assert f"background:{colours['gene']}" in p.marks[0]["style"] and f"background:{colours['disease']}" in p.marks[1]["style"]
+    assert (
+        f"background:{colours['gene']}" in p.marks[0]["style"]
+        and f"background:{colours['disease']}" in p.marks[1]["style"]
+    )
     assert colours["gene"] != colours["disease"]
     assert "gene (1)</span>" in page and "disease (1)</span>" in page  # the legend with counts
     assert page.count('<p class="sent"') == 2  # the sentence without entities is shown too
@@ -67,14 +70,18 @@ def test_every_entity_is_marked_with_its_colour_and_tooltip():
 
 def test_text_and_labels_are_escaped():
     evil = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
-    s = Sentence.from_text(evil, [Span(0, 8, '<b onclick="x">gene</b>', None), Span(31, 34, "a&b", 0.2)], id='"><script>')
+    s = Sentence.from_text(
+        evil, [Span(0, 8, '<b onclick="x">gene</b>', None), Span(31, 34, "a&b", 0.2)], id='"><script>'
+    )
     page = render_html([Document('<doc id="1">', [s])], title="<title>")
     p = parse(page)
     assert evil[31:34] == "img" and "script" not in p.tags and "img" not in p.tags and "b" not in p.tags
     assert [(m["text"], m["label"]) for m in p.marks] == [("<script>", '<b onclick="x">gene</b>'), ("img", "a&b")]
     assert "&lt;script&gt;" in page and "&lt;/script&gt;" in page and " src=x onerror=alert(1)&gt;" in page
     assert "<script" not in page and "<img" not in page and "<b " not in page
-    assert p.marks[0]["title"] == '<b onclick="x">gene</b> · [0, 8)'  # the attribute round-trips unchanged: it was quoted
+    assert (
+        p.marks[0]["title"] == '<b onclick="x">gene</b> · [0, 8)'
+    )  # the attribute round-trips unchanged: it was quoted
 
 
 def test_overlapping_spans_are_listed_not_dropped():
@@ -95,7 +102,9 @@ def test_predict_format_html(tmp_path, tiny_encoder, sample_cbp_corpus):
     model = tagger.save(tmp_path / "m")
     gold = tmp_path / "gold.bio"
     write_conll(sample_cbp_corpus.documents[:1], gold)
-    r = runner.invoke(app, ["predict", str(gold), "--model", str(model), "--out", str(tmp_path / "p.jsonl")], catch_exceptions=False)
+    r = runner.invoke(
+        app, ["predict", str(gold), "--model", str(model), "--out", str(tmp_path / "p.jsonl")], catch_exceptions=False
+    )
     assert r.exit_code == 0, r.output
     import json
 
@@ -103,12 +112,16 @@ def test_predict_format_html(tmp_path, tiny_encoder, sample_cbp_corpus):
     want = [(e["text"], e["label"]) for row in rows for e in row["entities"]]
     assert want, "the test model finds nothing"
     for out, extra in ((tmp_path / "p.html", []), (tmp_path / "p.txt", ["--format", "html"])):
-        r = runner.invoke(app, ["predict", str(gold), "--model", str(model), "--out", str(out), *extra], catch_exceptions=False)
+        r = runner.invoke(
+            app, ["predict", str(gold), "--model", str(model), "--out", str(out), *extra], catch_exceptions=False
+        )
         assert r.exit_code == 0, r.output
         page = out.read_text(encoding="utf-8")
         assert page.startswith("<!DOCTYPE html>") and page.count('<p class="sent"') == len(rows)
         assert [(m["text"], m["label"]) for m in parse(page).marks] == want
-    r = runner.invoke(app, ["predict", str(gold), "--model", str(model), "--out", str(tmp_path / "q"), "--format", "pdf"])
+    r = runner.invoke(
+        app, ["predict", str(gold), "--model", str(model), "--out", str(tmp_path / "q"), "--format", "pdf"]
+    )
     assert r.exit_code == 2 and "html" in r.output
 
 
@@ -125,5 +138,7 @@ def test_render_script_writes_the_page_and_needs_a_browser_for_the_png(tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     page = (tmp_path / "entities.html").read_text(encoding="utf-8")
     assert page.count('<p class="sent"') == 5 and len(parse(page).marks) > 0
-    proc = subprocess.run(cmd + ["--chromium", str(tmp_path / "no-browser")], capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        cmd + ["--chromium", str(tmp_path / "no-browser")], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 2 and "no Chromium" in proc.stderr and not (tmp_path / "entities.png").exists()

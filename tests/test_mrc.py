@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
@@ -55,11 +54,10 @@ def test_mrc_features_layout_and_masks(tiny_encoder, sample_cbp_corpus):
         assert len(f) <= t.max_length
         for key in ("start_labels", "end_labels"):
             lab = f.labels[key]
-            assert lab[0] == -100 and all(v == -100 for v in lab[b - a + 1:])  # no loss outside the context
-            assert all(v in (0, 1) for v in lab[1:b - a + 1])
+            assert lab[0] == -100 and all(v == -100 for v in lab[b - a + 1 :])  # no loss outside the context
+            assert all(v in (0, 1) for v in lab[1 : b - a + 1])
     # gold starts/ends of one type match the sentence's spans
     sp = s.spans[0]
-    ti = LABELS.index(sp.label)
     starts, ends = t.unit_start_end(s, al, sp.label)
     assert starts[sp.start] == 1 and ends[sp.end - 1] == 1
 
@@ -85,7 +83,9 @@ def test_loss_weights_start_and_end_by_lambda(tiny_encoder, sample_cbp_corpus):
     t.eval()
     batch = t.collate(t.features(sents[:3], with_labels=True)[0])
     out = t(batch)
-    expected = torch.nn.functional.cross_entropy(out["end_logits"].reshape(-1, 2), batch["end_labels"].reshape(-1), ignore_index=-100)
+    expected = torch.nn.functional.cross_entropy(
+        out["end_logits"].reshape(-1, 2), batch["end_labels"].reshape(-1), ignore_index=-100
+    )
     assert torch.allclose(out["loss"], expected)
 
 
@@ -96,9 +96,13 @@ def test_pos_weight_weights_the_positive_positions(tiny_encoder, sample_cbp_corp
     batch = t.collate(t.features(sents[:3], with_labels=True)[0])
     out = t(batch)
     w = torch.tensor([1.0, 5.0])
-    expected = torch.nn.functional.cross_entropy(out["start_logits"].reshape(-1, 2), batch["start_labels"].reshape(-1), weight=w, ignore_index=-100)
+    expected = torch.nn.functional.cross_entropy(
+        out["start_logits"].reshape(-1, 2), batch["start_labels"].reshape(-1), weight=w, ignore_index=-100
+    )
     assert torch.allclose(out["loss"], expected)
-    plain = torch.nn.functional.cross_entropy(out["start_logits"].reshape(-1, 2), batch["start_labels"].reshape(-1), ignore_index=-100)
+    plain = torch.nn.functional.cross_entropy(
+        out["start_logits"].reshape(-1, 2), batch["start_labels"].reshape(-1), ignore_index=-100
+    )
     assert not torch.allclose(out["loss"], plain)
 
 
@@ -243,7 +247,7 @@ def test_load_takes_saved_tensors_and_names_missing_ones(tmp_path, tiny_encoder,
 
 
 def test_load_errors_are_input_errors(tmp_path):
-    with pytest.raises(InputError, match="config.json"):
+    with pytest.raises(InputError, match=r"config.json"):
         load_tagger(tmp_path)
     (tmp_path / "config.json").write_text("{bad", encoding="utf-8")
     with pytest.raises(InputError, match="invalid JSON"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.corpus.model import Span
 from mrc_ner.decoding import mrc_candidates, nested_pairs
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.metrics import annotated_only, score_spans
@@ -38,7 +38,10 @@ def test_threshold_trades_precision_for_recall_on_handmade_probabilities():
     assert [(c.start, c.end) for c in mrc_candidates(start, end, "gene")] == [(0, 2)]
     assert [(c.start, c.end) for c in mrc_candidates(start, end, "gene", threshold=0.3)] == [(0, 2), (2, 4)]
     assert mrc_candidates(start, end, "gene", threshold=0.95) == []
-    assert best_threshold([{"threshold": 0.2, "f1": 0.5}, {"threshold": 0.4, "f1": 0.7}, {"threshold": 0.6, "f1": 0.7}]) == 0.4
+    assert (
+        best_threshold([{"threshold": 0.2, "f1": 0.5}, {"threshold": 0.4, "f1": 0.7}, {"threshold": 0.6, "f1": 0.7}])
+        == 0.4
+    )
 
 
 def test_decode_handmade_logits_gives_nested_character_spans(tiny_encoder):
@@ -55,10 +58,18 @@ def test_decode_handmade_logits_gives_nested_character_spans(tiny_encoder):
         return p
 
     il2 = u["IL"]  # word units: IL - 2 gene expression …
-    probs = {"protein": (flags(il2), flags(u["2"])), "DNA": (flags(il2), flags(u["gene"])), "other_name": (flags(il2), flags(u["expression"]))}
+    probs = {
+        "protein": (flags(il2), flags(u["2"])),
+        "DNA": (flags(il2), flags(u["gene"])),
+        "other_name": (flags(il2), flags(u["expression"])),
+    }
     nested = t.decode_probabilities(al, probs, nested=True)
     assert {(sp.start, sp.end, sp.label) for sp in nested} == {(0, 4, "protein"), (0, 9, "DNA"), (0, 20, "other_name")}
-    assert [s.text[sp.start:sp.end] for sp in sorted(nested, key=lambda x: x.end)] == ["IL-2", "IL-2 gene", "IL-2 gene expression"]
+    assert [s.text[sp.start : sp.end] for sp in sorted(nested, key=lambda x: x.end)] == [
+        "IL-2",
+        "IL-2 gene",
+        "IL-2 gene expression",
+    ]
     flat = t.decode_probabilities(al, probs, nested=False)
     assert len(flat) == 1  # the flat resolution keeps one of the overlapping spans
     # same type nested: one start, two ends
@@ -119,12 +130,12 @@ def test_types_subset_and_free_text_query_for_a_new_type(tiny_encoder):
         feats = t.sentence_features(0, s, t.align(s), with_labels=False)
         gene = [f for f in feats if f.type_index == 1]
         ids = t.tokenizer(q, add_special_tokens=False)["input_ids"]
-        assert gene and all(f.input_ids[-len(ids) - 1:-1] == ids for f in gene)
+        assert gene and all(f.input_ids[-len(ids) - 1 : -1] == ids for f in gene)
     assert t.asked_types == ["disease"]  # back to the trained types after the call
     with t.using(types=["gene"], queries={"gene": q}):
         assert t.asked_types == ["gene"]
     assert len(t.predict([s], types=["gene"], queries={"gene": q})) == 1
-    with pytest.raises(InputError, match="not trained.*--query gene"):
+    with pytest.raises(InputError, match=r"not trained.*--query gene"):
         t.predict([s], types=["gene"])
     with pytest.raises(InputError, match="between 0 and 1"):
         t.predict([s], threshold=1.5)
@@ -137,7 +148,7 @@ def test_mrc_packed_takes_new_queries_too(tiny_encoder):
     with t.using(queries={"gene": "Which genes?"}, types=["gene", "disease"]):
         assert t.asked_types == ["gene", "disease"] and len(t.query_offsets) == 2
         (f,) = t.sentence_features(0, s, t.align(s), with_labels=False)
-        assert f.input_ids[-len(t.query_block):] == t.query_block
+        assert f.input_ids[-len(t.query_block) :] == t.query_block
     assert t.query_block == block
     preds = t.predict([s], queries={"gene": "Which genes?"})
     assert all(sp.label in ("disease", "gene") for sp in preds[0])

@@ -13,7 +13,14 @@ LABELS = ["disease", "gene", "protein"]
 
 
 def make(tiny_encoder, method="mrc-packed", sentences=(), **kw):
-    return tagger_class(method).create(str(tiny_encoder), LABELS, max_length=kw.pop("max_length", 96), train_sentences=list(sentences), query_kind="simple", **kw)
+    return tagger_class(method).create(
+        str(tiny_encoder),
+        LABELS,
+        max_length=kw.pop("max_length", 96),
+        train_sentences=list(sentences),
+        query_kind="simple",
+        **kw,
+    )
 
 
 def test_one_feature_per_window_with_every_query(tiny_encoder, sample_cbp_corpus):
@@ -27,16 +34,18 @@ def test_one_feature_per_window_with_every_query(tiny_encoder, sample_cbp_corpus
         s, al = sents[f.sentence], aligned[f.sentence]
         a, b = f.window
         assert len(f) <= packed.max_length
-        assert f.input_ids[:1] == [tok.cls_token_id] and f.input_ids[1:1 + b - a] == al.input_ids[a:b]
-        block = f.input_ids[len(f) - len(packed.query_block):]
+        assert f.input_ids[:1] == [tok.cls_token_id] and f.input_ids[1 : 1 + b - a] == al.input_ids[a:b]
+        block = f.input_ids[len(f) - len(packed.query_block) :]
         assert block == packed.query_block and f.input_ids[b - a + 1] == tok.sep_token_id
         for k, label in enumerate(LABELS):  # the queries in label order, each closed by [SEP]
             off, n = packed.query_offsets[k]
-            assert block[off:off + n] == per_type.query_ids[label] and block[off + n] == tok.sep_token_id
+            assert block[off : off + n] == per_type.query_ids[label] and block[off + n] == tok.sep_token_id
             starts, ends = per_type.unit_start_end(s, al, label)
             gold = [starts[u] for u in al.token_unit[a:b] if u >= 0]
             assert [v for v in f.labels[f"start_labels_{k}"] if v != -100] == gold
-            assert [v for v in f.labels[f"end_labels_{k}"] if v != -100] == [ends[u] for u in al.token_unit[a:b] if u >= 0]
+            assert [v for v in f.labels[f"end_labels_{k}"] if v != -100] == [
+                ends[u] for u in al.token_unit[a:b] if u >= 0
+            ]
         assert f.token_type_ids == [0] * (b - a + 2) + [1] * len(packed.query_block)
 
 
@@ -49,9 +58,9 @@ def test_query_vectors_are_the_mean_over_each_query(tiny_encoder, sample_cbp_cor
     assert r.shape == (len(batch["input_ids"]), len(LABELS), t.hidden_size)
     for row in range(r.shape[0]):
         q0 = int(batch["query_start"][row])
-        assert batch["input_ids"][row, q0:q0 + len(t.query_block)].tolist() == t.query_block  # padding comes after
+        assert batch["input_ids"][row, q0 : q0 + len(t.query_block)].tolist() == t.query_block  # padding comes after
         for k, (off, n) in enumerate(t.query_offsets):
-            assert torch.allclose(r[row, k], h[row, q0 + off:q0 + off + n].mean(0), atol=1e-6)
+            assert torch.allclose(r[row, k], h[row, q0 + off : q0 + off + n].mean(0), atol=1e-6)
 
 
 def test_loss_gradients_and_shapes(tiny_encoder, sample_cbp_corpus):
@@ -85,12 +94,15 @@ def test_long_sentence_decodes_like_per_type_mrc(tiny_encoder, monkeypatch):
 
     def packed_forward(batch):
         ids = batch["input_ids"]
-        return {"start_logits": torch.stack([flags(ids, start_id, k) for k in range(3)], 2), "end_logits": torch.stack([flags(ids, end_id, k) for k in range(3)], 2)}
+        return {
+            "start_logits": torch.stack([flags(ids, start_id, k) for k in range(3)], 2),
+            "end_logits": torch.stack([flags(ids, end_id, k) for k in range(3)], 2),
+        }
 
     def mrc_forward(batch):
         ids, ti = batch["input_ids"], batch["type_index"]
-        s = torch.stack([flags(ids[i:i + 1], start_id, int(ti[i])) for i in range(len(ids))]).squeeze(1)
-        e = torch.stack([flags(ids[i:i + 1], end_id, int(ti[i])) for i in range(len(ids))]).squeeze(1)
+        s = torch.stack([flags(ids[i : i + 1], start_id, int(ti[i])) for i in range(len(ids))]).squeeze(1)
+        e = torch.stack([flags(ids[i : i + 1], end_id, int(ti[i])) for i in range(len(ids))]).squeeze(1)
         return {"start_logits": s, "end_logits": e}
 
     monkeypatch.setattr(packed, "forward", packed_forward)
@@ -103,7 +115,11 @@ def test_long_sentence_decodes_like_per_type_mrc(tiny_encoder, monkeypatch):
         pos += length + 23
     sents = [Sentence.from_text("".join(text)), Sentence.from_text(""), Sentence.from_text("甲乙丙")]
     got = packed.predict(sents)
-    assert [p.key for p in got[0]] == [g.key for g in gold] and got[1] == [] and [p.key for p in got[2]] == [(0, 3, "gene")]
+    assert (
+        [p.key for p in got[0]] == [g.key for g in gold]
+        and got[1] == []
+        and [p.key for p in got[2]] == [(0, 3, "gene")]
+    )
     assert [[p.key for p in ps] for ps in got] == [[p.key for p in ps] for ps in per_type.predict(sents)]
     feats, _ = packed.features(sents[:1], with_labels=False)
     assert len(feats) > 30  # really windowed
@@ -116,7 +132,20 @@ def test_packed_learns_the_sample(tiny_encoder, sample_cbp_corpus, tmp_path):
 
     sents = sample_cbp_corpus.sentences[:24]
     t = make(tiny_encoder, sentences=sents)
-    state = t.fit(sents, None, TrainArgs(epochs=6, batch_size=8, encoder_lr=3e-3, head_lr=3e-2, warmup_ratio=0.0, freeze_embeddings=False, out_dir=str(tmp_path / "m")), progress=False)
+    state = t.fit(
+        sents,
+        None,
+        TrainArgs(
+            epochs=6,
+            batch_size=8,
+            encoder_lr=3e-3,
+            head_lr=3e-2,
+            warmup_ratio=0.0,
+            freeze_embeddings=False,
+            out_dir=str(tmp_path / "m"),
+        ),
+        progress=False,
+    )
     losses = [h["loss"] for h in state.history]
     assert losses[-1] < 0.5 * losses[0]
     loaded = load_tagger(tmp_path / "m")
@@ -125,6 +154,8 @@ def test_packed_learns_the_sample(tiny_encoder, sample_cbp_corpus, tmp_path):
 
 def test_empty_queries_and_bad_end_heads_are_refused(tiny_encoder, sample_cbp_corpus):
     with pytest.raises(InputError, match="non-empty query"):
-        tagger_class("mrc-packed").create(str(tiny_encoder), LABELS, max_length=96, options={"queries": {"disease": "", "gene": "g", "protein": "p"}})
+        tagger_class("mrc-packed").create(
+            str(tiny_encoder), LABELS, max_length=96, options={"queries": {"disease": "", "gene": "g", "protein": "p"}}
+        )
     with pytest.raises(InputError, match="end head"):
         make(tiny_encoder, sentences=sample_cbp_corpus.sentences, options={"end_head": "x"})

@@ -40,7 +40,21 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 @pytest.mark.parametrize(
     "text",
-    ["BRCA1", "brca1", "BRCA-1", "BRCA 1", "BRCA  -1", "ＢＲＣＡ１", "BRCA1基因", "BRCA1 gene", "BRCA1-Gene", "基因BRCA1", "(BRCA1)", " BRCA1、", "BRCA‑1"],
+    [
+        "BRCA1",
+        "brca1",
+        "BRCA-1",
+        "BRCA 1",
+        "BRCA  -1",
+        "ＢＲＣＡ１",
+        "BRCA1基因",
+        "BRCA1 gene",
+        "BRCA1-Gene",
+        "基因BRCA1",
+        "(BRCA1)",
+        " BRCA1、",
+        "BRCA‑1",
+    ],
 )
 def test_normalize_merges_spellings(text):
     assert normalize_name(text) == "brca1"
@@ -121,7 +135,13 @@ def E(a: str, b: str) -> frozenset:
 def test_hand_counted_weights():
     full = cooccurrence_graph(EXAMPLE)
     assert {n: d["weight"] for n, d in full.nodes(data=True)} == {"brca1": 2, "tp53": 3, "kras": 2, "egfr": 1, "myc": 1}
-    assert {n: d["mentions"] for n, d in full.nodes(data=True)} == {"brca1": 5, "tp53": 4, "kras": 2, "egfr": 1, "myc": 1}
+    assert {n: d["mentions"] for n, d in full.nodes(data=True)} == {
+        "brca1": 5,
+        "tp53": 4,
+        "kras": 2,
+        "egfr": 1,
+        "myc": 1,
+    }
     assert edge_weights(full) == {
         E("brca1", "tp53"): 2,
         E("kras", "tp53"): 2,
@@ -251,12 +271,20 @@ def test_write_network_files(tmp_path, no_cjk_font):
         warnings.simplefilter("always")
         paths = write_network(g, tmp_path / "out")
     assert not [w for w in caught if "Glyph" in str(w.message)]
-    assert {p.name for p in paths.values()} == {"network.graphml", "network.gexf", "edges.csv", "nodes.csv", "network.png"}
+    assert {p.name for p in paths.values()} == {
+        "network.graphml",
+        "network.gexf",
+        "edges.csv",
+        "nodes.csv",
+        "network.png",
+    }
     assert not list((tmp_path / "out").glob(".*.tmp"))  # atomic writes leave no temporary file
 
     for back in (nx.read_graphml(paths["graphml"]), nx.read_gexf(paths["gexf"])):
         assert set(back.nodes) == set(g.nodes)
-        assert {E(a, b): float(w) for a, b, w in back.edges(data="weight")} == {k: float(v) for k, v in edge_weights(g).items()}
+        assert {E(a, b): float(w) for a, b, w in back.edges(data="weight")} == {
+            k: float(v) for k, v in edge_weights(g).items()
+        }
     graphml = nx.read_graphml(paths["graphml"])
     assert graphml.nodes["brca1"]["label"] == "BRCA1" and graphml.nodes["brca1"]["weight"] == 2
     assert graphml.nodes["brca1"]["community"] == g.nodes["brca1"]["community"]
@@ -269,7 +297,14 @@ def test_write_network_files(tmp_path, no_cjk_font):
     with paths["nodes"].open(encoding="utf-8") as f:
         nodes = list(csv.DictReader(f))
     assert list(nodes[0]) == ["id", "label", "type", "weight", "mentions", "community"]
-    assert nodes[0] == {"id": "tp53", "label": "TP53", "type": "gene", "weight": "3", "mentions": "4", "community": str(g.nodes["tp53"]["community"])}
+    assert nodes[0] == {
+        "id": "tp53",
+        "label": "TP53",
+        "type": "gene",
+        "weight": "3",
+        "mentions": "4",
+        "community": str(g.nodes["tp53"]["community"]),
+    }
 
     png = paths["png"].read_bytes()
     assert png.startswith(PNG_MAGIC) and len(png) > 10_000
@@ -277,7 +312,13 @@ def test_write_network_files(tmp_path, no_cjk_font):
 
 def test_write_network_prefix_and_empty_graph(tmp_path):
     paths = write_network(build_network(EXAMPLE, min_edge_weight=3), tmp_path, prefix="strict")
-    assert {p.name for p in paths.values()} == {"strict.graphml", "strict.gexf", "strict_edges.csv", "strict_nodes.csv", "strict.png"}
+    assert {p.name for p in paths.values()} == {
+        "strict.graphml",
+        "strict.gexf",
+        "strict_edges.csv",
+        "strict_nodes.csv",
+        "strict.png",
+    }
     assert paths["png"].read_bytes().startswith(PNG_MAGIC)
     assert paths["edges"].read_text(encoding="utf-8") == "source,target,weight,cooccurrences\n"
 
@@ -303,7 +344,14 @@ def test_labels_with_whatever_fonts_are_installed():
 # KRAS is new (the reference does not link it to TP53); EGFR is linked there, below its top 3.
 REFERENCE = "#node1\tnode2\tnode1_string_id\tnode2_string_id\tcombined_score\n" + "".join(
     f"{a}\t{b}\t9606.x\t9606.y\t{s}\n"
-    for a, b, s in [("TP53", "BRCA1", 0.99), ("TP53", "MDM2", 0.98), ("ATM", "TP53", 0.97), ("TP53 gene", "EGFR", 0.5), ("BRCA1", "TP53", 0.4), ("ATM", "BRCA1", 0.9)]
+    for a, b, s in [
+        ("TP53", "BRCA1", 0.99),
+        ("TP53", "MDM2", 0.98),
+        ("ATM", "TP53", 0.97),
+        ("TP53 gene", "EGFR", 0.5),
+        ("BRCA1", "TP53", 0.4),
+        ("ATM", "BRCA1", 0.9),
+    ]
 )
 
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import build_tiny_encoder
 from typer.testing import CliRunner
 
-from conftest import build_tiny_encoder
 from mrc_ner.cli import app
 from mrc_ner.corpus.model import Sentence
 from mrc_ner.models import load_tagger, tagger_class
@@ -27,7 +27,10 @@ def run(*args):
 def one_layer_encoder(tmp_path_factory, sample_cbp_corpus, sample_en_corpus):
     """A one-layer tiny BERT (tracing cost grows with depth; one layer shows everything)."""
     texts = [s.text for s in sample_cbp_corpus.sentences + sample_en_corpus.sentences]
-    texts += ["Can you detect gene protein disease entities like or ? none", "请找出文中的基因蛋白质疾病实体，例如或。："]
+    texts += [
+        "Can you detect gene protein disease entities like or ? none",
+        "请找出文中的基因蛋白质疾病实体，例如或。：",
+    ]
     return build_tiny_encoder(tmp_path_factory.mktemp("enc1"), texts, layers=1, max_positions=64)
 
 
@@ -79,7 +82,11 @@ def test_onnx_outputs_match_torch(method, export_for, sample_cbp_corpus, sample_
         with torch.inference_mode():
             ours = {k: v.numpy() for k, v in tagger(batch).items()}
         theirs = ort_tagger.run(batch)
-        assert set(theirs) == set(ours) == ({"logits"} if "crf" in method or method == "softmax" else {"start_logits", "end_logits"})
+        assert (
+            set(theirs)
+            == set(ours)
+            == ({"logits"} if "crf" in method or method == "softmax" else {"start_logits", "end_logits"})
+        )
         mask = batch["attention_mask"].bool().numpy()
         for k in ours:
             assert theirs[k].shape == ours[k].shape
@@ -135,7 +142,10 @@ def test_predict_cli_runs_onnx_backend(method, export_for, tmp_path, sample_cbp_
     for extra in ([], ["--backend", "onnx"]):  # auto-detected, then explicit
         r = run("predict", gold, "--model", onnx_dir, "--out", tmp_path / "onnx.jsonl", *extra)
         assert r.exit_code == 0, r.output
-        (rows, scores), (want_rows, want_scores) = read_predictions(tmp_path / "onnx.jsonl"), read_predictions(tmp_path / "torch.jsonl")
+        (rows, scores), (want_rows, want_scores) = (
+            read_predictions(tmp_path / "onnx.jsonl"),
+            read_predictions(tmp_path / "torch.jsonl"),
+        )
         assert rows == want_rows and len(scores) > 0
         np.testing.assert_allclose(scores, want_scores, atol=1e-4, rtol=0)
     r = run("predict", gold, "--model", onnx_dir, "--out", tmp_path / "x.jsonl", "--backend", "torch")
@@ -155,7 +165,13 @@ def test_onnx_directory_card_and_autoconfig(export_for):
     card = (onnx_dir / "README.md").read_text(encoding="utf-8")
     assert card.startswith("---\n") and "library_name: mrc-ner" in card and "- onnx" in card
     assert AutoConfig.from_pretrained(str(onnx_dir)).hidden_size == 32
-    assert {p.name for p in onnx_dir.iterdir()} >= {"model.onnx", "heads.safetensors", "config.json", "tokenizer.json", "mrc_ner_onnx.json"}
+    assert {p.name for p in onnx_dir.iterdir()} >= {
+        "model.onnx",
+        "heads.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "mrc_ner_onnx.json",
+    }
 
 
 def test_export_onnx_refuses_to_overwrite_a_model(tmp_path, export_for):
@@ -196,8 +212,26 @@ def test_onnx_speed_benchmark_smoke(tmp_path, export_for):
 
     _, model, onnx_dir = export_for("mrc")
     out = tmp_path / "speed.json"
-    cmd = [sys.executable, str(REPO / "bench" / "onnx_speed.py"), "--model", str(model), "--onnx", str(onnx_dir), "--corpus", str(SAMPLE_CBP),
-           "--sentences", "12", "--repeats", "1", "--warmup", "2", "--threads", "1", "--json-out", str(out)]
+    cmd = [
+        sys.executable,
+        str(REPO / "bench" / "onnx_speed.py"),
+        "--model",
+        str(model),
+        "--onnx",
+        str(onnx_dir),
+        "--corpus",
+        str(SAMPLE_CBP),
+        "--sentences",
+        "12",
+        "--repeats",
+        "1",
+        "--warmup",
+        "2",
+        "--threads",
+        "1",
+        "--json-out",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "sentences/s" in proc.stdout and "onnx/torch:" in proc.stdout
@@ -206,4 +240,6 @@ def test_onnx_speed_benchmark_smoke(tmp_path, export_for):
     for r in report["backends"].values():
         assert r["sentences_per_s"] > 0 and r["threads"] == 1 and r["peak_rss_mb"] > 0
     assert report["identical_sentences"] == 1.0  # the two backends find the same spans
-    assert report["ratio_onnx_vs_torch"] == round(report["backends"]["onnx"]["sentences_per_s"] / report["backends"]["torch"]["sentences_per_s"], 3)
+    assert report["ratio_onnx_vs_torch"] == round(
+        report["backends"]["onnx"]["sentences_per_s"] / report["backends"]["torch"]["sentences_per_s"], 3
+    )

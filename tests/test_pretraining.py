@@ -19,8 +19,8 @@ from mrc_ner.errors import InputError
 from mrc_ner.pretraining import (
     IGNORE,
     MANIFEST,
-    Masker,
     MaskedLMObjective,
+    Masker,
     MlmExample,
     PretrainSettings,
     TextLine,
@@ -65,7 +65,14 @@ def _tiny_bert(path: Path, *, with_head: bool = False) -> Path:
     (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     BertTokenizerFast(str(path / "vocab.txt")).save_pretrained(path)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     (BertForMaskedLM if with_head else BertModel)(config).save_pretrained(path)
     return path
 
@@ -109,7 +116,11 @@ FAST = dict(batch_size=4, lr=2e-3, max_length=32, warmup_ratio=0.0, eval_fractio
 
 def test_text_lines_clean_cjk_and_split_words():
     lines = text_lines("\ufeff本发明 涉及　BRCA1  基因\r\n\r\n  TP53  binds\tDNA.\u200b \u2028阿司匹林")
-    assert [(x.text, x.char_level) for x in lines] == [("本发明涉及BRCA1基因", True), ("TP53 binds DNA.", False), ("阿司匹林", True)]
+    assert [(x.text, x.char_level) for x in lines] == [
+        ("本发明涉及BRCA1基因", True),
+        ("TP53 binds DNA.", False),
+        ("阿司匹林", True),
+    ]
     assert lines[1].words == ("TP53", "binds", "DNA", ".")
 
 
@@ -199,7 +210,9 @@ def test_unknown_characters_are_never_masked(tokenizer):
 
 def _examples(tokenizer, n: int = 400) -> list[MlmExample]:
     rng = random.Random(0)
-    lines = [TextLine("".join(rng.choices(list("本发明涉及一种检测基因突变的试剂盒"), k=40)), True) for _ in range(n // 2)]
+    lines = [
+        TextLine("".join(rng.choices(list("本发明涉及一种检测基因突变的试剂盒"), k=40)), True) for _ in range(n // 2)
+    ]
     lines += text_lines("\n".join(" ".join(rng.choices(" ".join(EN).split(), k=30)) for _ in range(n // 2)))
     return encode_lines(lines, tokenizer, max_length=64)
 
@@ -221,7 +234,9 @@ def test_masking_rates_and_whole_units(tokenizer):
                 continue
             picked += 1
             assert all(labels[p] == ex.input_ids[p] for p in unit)
-            kinds = {"mask" if ids[p] == masker.mask_id else "keep" if ids[p] == ex.input_ids[p] else "random" for p in unit}
+            kinds = {
+                "mask" if ids[p] == masker.mask_id else "keep" if ids[p] == ex.input_ids[p] else "random" for p in unit
+            }
             if len(kinds) == 1 or kinds == {"random", "keep"}:  # a random draw may hit the original token
                 treatment["mask" if kinds == {"mask"} else "keep" if kinds == {"keep"} else "random"] += 1
             assert "mask" not in kinds or kinds == {"mask"}
@@ -305,7 +320,9 @@ def test_masked_position_logits_are_exact(tiny, tokenizer):
 
 def test_loss_decreases_and_output_loads(tiny, repeated_file, tmp_path):
     out = tmp_path / "adapted"
-    settings = PretrainSettings(max_steps=30, batch_size=8, lr=1e-2, head_lr=1e-2, max_length=32, warmup_ratio=0.0, eval_fraction=0.1)
+    settings = PretrainSettings(
+        max_steps=30, batch_size=8, lr=1e-2, head_lr=1e-2, max_length=32, warmup_ratio=0.0, eval_fraction=0.1
+    )
     result = pretrain(tiny, out, texts=[repeated_file], settings=settings)
     assert result.steps == 30 and result.epochs_run == 6  # 36 training lines / 8 per batch: 5 steps per pass
     assert sum(result.first_losses[:5]) / 5 > sum(result.last_losses[-5:]) / 5 + 0.8
@@ -316,7 +333,9 @@ def test_loss_decreases_and_output_loads(tiny, repeated_file, tmp_path):
     assert enc.tokenizer.get_vocab() == load_encoder(tiny).tokenizer.get_vocab()
     before, after = _weights(tiny), _weights(out)
     assert set(before) == set(after)
-    assert not torch.equal(before["encoder.layer.0.attention.self.query.weight"], after["encoder.layer.0.attention.self.query.weight"])
+    assert not torch.equal(
+        before["encoder.layer.0.attention.self.query.weight"], after["encoder.layer.0.attention.self.query.weight"]
+    )
     assert not torch.equal(before["embeddings.word_embeddings.weight"], after["embeddings.word_embeddings.weight"])
     assert torch.equal(before["pooler.dense.weight"], after["pooler.dense.weight"])  # no MLM gradient reaches it
 
@@ -324,8 +343,13 @@ def test_loss_decreases_and_output_loads(tiny, repeated_file, tmp_path):
     assert manifest["steps"] == 30 and manifest["files"] == [str(repeated_file)]
     assert manifest["settings"]["max_steps"] == 30 and manifest["settings"]["seed"] == 42
     assert manifest["head"] == {
-        "model_class": "BertForMaskedLM", "shipped": False, "tied": True, "decoder_frozen": False,
-        "masked_only_logits": True, "init": "identity dense, log-unigram bias", "lr": 1e-2,
+        "model_class": "BertForMaskedLM",
+        "shipped": False,
+        "tied": True,
+        "decoder_frozen": False,
+        "masked_only_logits": True,
+        "init": "identity dense, log-unigram bias",
+        "lr": 1e-2,
     }
     assert manifest["heldout"]["loss_before"] > manifest["heldout"]["loss_after"]
     assert manifest["final_loss"] == pytest.approx(sum(result.last_losses) / len(result.last_losses), abs=1e-3)
@@ -345,7 +369,13 @@ def test_same_seed_same_weights(tiny, text_file, tmp_path):
 def test_freeze_embeddings_freezes_the_tied_decoder_and_says_so(tiny, text_file, tmp_path):
     messages: list[str] = []
     out = tmp_path / "frozen"
-    pretrain(tiny, out, texts=[text_file], settings=PretrainSettings(max_steps=5, freeze_embeddings=True, **FAST), log=messages.append)
+    pretrain(
+        tiny,
+        out,
+        texts=[text_file],
+        settings=PretrainSettings(max_steps=5, freeze_embeddings=True, **FAST),
+        log=messages.append,
+    )
     before, after = _weights(tiny), _weights(out)
     assert torch.equal(before["embeddings.word_embeddings.weight"], after["embeddings.word_embeddings.weight"])
     assert not torch.equal(before["encoder.layer.1.output.dense.weight"], after["encoder.layer.1.output.dense.weight"])
@@ -368,7 +398,9 @@ def test_heldout_masks_are_fixed(tiny, tokenizer):
     objective = MaskedLMObjective(build_masked_lm(enc)[0])
     exs = _examples(tokenizer, 10)
     masker = Masker.for_tokenizer(tokenizer)
-    assert heldout_loss(objective, exs, masker, pad_id=0, seed=1) == heldout_loss(objective, exs, masker, pad_id=0, seed=1)
+    assert heldout_loss(objective, exs, masker, pad_id=0, seed=1) == heldout_loss(
+        objective, exs, masker, pad_id=0, seed=1
+    )
     assert heldout_loss(objective, [], masker, pad_id=0) == (None, 0)
 
 
@@ -378,12 +410,34 @@ def test_heldout_masks_are_fixed(tiny, tokenizer):
 def test_cli_end_to_end(tiny, text_file, tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     col = tmp_path / "doc.bio"
-    col.write_text("".join(f"{c} O\n" for c in ZH[0]) + "\n" + "".join(f"{c} O\n" for c in ZH[1]) + "\n", encoding="utf-8")
+    col.write_text(
+        "".join(f"{c} O\n" for c in ZH[0]) + "\n" + "".join(f"{c} O\n" for c in ZH[1]) + "\n", encoding="utf-8"
+    )
     out = tmp_path / "cli-out"
-    result = runner.invoke(app, [
-        "pretrain", "--text", str(text_file), "--corpus", str(col), "--encoder", str(tiny), "--out", str(out),
-        "--max-steps", "4", "--batch-size", "4", "--max-length", "32", "--lr", "1e-3", "--seed", "1",
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "pretrain",
+            "--text",
+            str(text_file),
+            "--corpus",
+            str(col),
+            "--encoder",
+            str(tiny),
+            "--out",
+            str(out),
+            "--max-steps",
+            "4",
+            "--batch-size",
+            "4",
+            "--max-length",
+            "32",
+            "--lr",
+            "1e-3",
+            "--seed",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "held-out MLM loss before" in result.output and "held-out MLM loss after" in result.output
     assert "saved the encoder" in result.output
@@ -397,7 +451,9 @@ def test_cli_end_to_end(tiny, text_file, tmp_path, monkeypatch):
 def test_cli_empty_text_file_is_one_error_line(tiny, tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("", encoding="utf-8")
-    result = runner.invoke(app, ["pretrain", "--text", str(empty), "--encoder", str(tiny), "--out", str(tmp_path / "o")])
+    result = runner.invoke(
+        app, ["pretrain", "--text", str(empty), "--encoder", str(tiny), "--out", str(tmp_path / "o")]
+    )
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
@@ -408,4 +464,6 @@ def test_cli_empty_text_file_is_one_error_line(tiny, tmp_path):
 def test_cli_without_input_is_one_error_line(tiny, tmp_path):
     result = runner.invoke(app, ["pretrain", "--encoder", str(tiny), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
-    assert [ln for ln in result.stderr.splitlines() if ln.strip()] == ["error: no input: give plain text (--text) and/or corpus files (--corpus)"]
+    assert [ln for ln in result.stderr.splitlines() if ln.strip()] == [
+        "error: no input: give plain text (--text) and/or corpus files (--corpus)"
+    ]

@@ -21,7 +21,11 @@ runner = CliRunner()
 
 def one_line(result, code: int = 2) -> str:
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    assert result.exit_code == code and len(lines) == 1 and "Traceback" not in result.output, (result.exit_code, result.output, result.exception)
+    assert result.exit_code == code and len(lines) == 1 and "Traceback" not in result.output, (
+        result.exit_code,
+        result.output,
+        result.exception,
+    )
     return lines[0]
 
 
@@ -35,8 +39,14 @@ def one_line(result, code: int = 2) -> str:
         ('{"sentences": 5}', '"sentences" must be a list'),
         ('{"sentences": ["abc"]}', "each sentence must be a JSON object"),
         ('{"id": "a", "text": "abcdef", "entities": [5]}', "each entity must be a JSON object"),
-        ('{"id": "a", "text": "abcdef", "entities": [{"start": 0, "end": 2, "label": ""}]}', '"label" must be a non-empty string'),
-        ('{"id": "a", "text": "abcdef", "entities": [{"start": 0, "end": 2, "label": null}]}', '"label" must be a non-empty string'),
+        (
+            '{"id": "a", "text": "abcdef", "entities": [{"start": 0, "end": 2, "label": ""}]}',
+            '"label" must be a non-empty string',
+        ),
+        (
+            '{"id": "a", "text": "abcdef", "entities": [{"start": 0, "end": 2, "label": null}]}',
+            '"label" must be a non-empty string',
+        ),
         ('{"id": "a", "text": "abcdef", "entities": [{"start": 0.7, "end": 2.9, "label": "g"}]}', "0.7, 2.9"),
         ('{"id": "a", "text": "abcdef", "entities": [{"start": "0", "end": 2, "label": "g"}]}', "character offsets"),
         ('{"id": "a", "text": "abcdef", "entities": [{"start": 3, "end": 3, "label": "g"}]}', "start < end"),
@@ -53,7 +63,10 @@ def test_jsonl_shape_and_gold_are_checked_with_path_and_line(tmp_path, line, nee
 
 def test_valid_gold_still_reads(tmp_path):
     f = tmp_path / "c.jsonl"
-    f.write_text('{"id": "a", "text": "BRCA1 gene", "entities": [{"start": 0, "end": 5, "label": "Gene", "text": "BRCA1", "score": 0.5}]}\n', encoding="utf-8")
+    f.write_text(
+        '{"id": "a", "text": "BRCA1 gene", "entities": [{"start": 0, "end": 5, "label": "Gene", "text": "BRCA1", "score": 0.5}]}\n',
+        encoding="utf-8",
+    )
     (doc,) = read_jsonl(f)
     assert [(s.start, s.end, s.label) for s in doc.sentences[0].spans] == [(0, 5, "Gene")]
 
@@ -63,9 +76,11 @@ def test_entity_records_share_the_schema(tmp_path):
 
     rec = EntityRecord("d", 0, 3, 8, "gene", "BRCA1", 0.9)
     assert parse_record_line(rec.to_line()) == rec
-    for bad in ('{"doc": "d", "sentence": 0, "start": 3, "end": 8, "label": "", "text": "BRCA1"}',
-                '{"doc": "d", "sentence": 0, "start": 3.0, "end": 8, "label": "g", "text": "BRCA1"}',
-                '{"doc": "d", "sentence": 0, "start": 3, "end": 7, "label": "g", "text": "BRCA1"}'):
+    for bad in (
+        '{"doc": "d", "sentence": 0, "start": 3, "end": 8, "label": "", "text": "BRCA1"}',
+        '{"doc": "d", "sentence": 0, "start": 3.0, "end": 8, "label": "g", "text": "BRCA1"}',
+        '{"doc": "d", "sentence": 0, "start": 3, "end": 7, "label": "g", "text": "BRCA1"}',
+    ):
         with pytest.raises(InputError):
             parse_record_line(bad)
 
@@ -93,7 +108,9 @@ def test_full_disk_in_extract_leaves_no_torn_line_and_one_error_line(tmp_path, m
 
     monkeypatch.setattr(ex, "_write_all", write_some)
     out = tmp_path / "x"
-    line = one_line(runner.invoke(app, ["extract", str(RAW), "--model", str(model_dir), "--out", str(out), "--no-network"]))
+    line = one_line(
+        runner.invoke(app, ["extract", str(RAW), "--model", str(model_dir), "--out", str(out), "--no-network"])
+    )
     assert "No space left on device" in line and str(out) in line
     data = (out / "entities.jsonl").read_bytes()
     assert data == b"" or data.endswith(b"\n")  # cut back: no torn last line
@@ -122,17 +139,36 @@ def test_compare_refuses_a_finished_cell_made_with_other_settings(tmp_path):
         from mrc_ner.evaluation.metrics import score_spans
 
         scores = score_spans([s.spans for s in fold.test], [s.spans for s in fold.test]).to_dict()
-        cell = {"fold": fold.name, "method": spec.name, "base_method": spec.method, "wall_seconds": 1.0, "scores": scores}
+        cell = {
+            "fold": fold.name,
+            "method": spec.name,
+            "base_method": spec.method,
+            "wall_seconds": 1.0,
+            "scores": scores,
+        }
         atomic_write_json(Path(directory) / "result.json", cell)
         return cell
 
     methods = parse_methods("softmax")
     run_comparison([fold], methods, Settings(encoder="e", train=TrainArgs(epochs=1)), tmp_path, runner=fake)
-    run_comparison([fold], methods, Settings(encoder="e", train=TrainArgs(epochs=1), keep_models=False), tmp_path, runner=fake)  # same result-relevant settings
+    run_comparison(
+        [fold], methods, Settings(encoder="e", train=TrainArgs(epochs=1), keep_models=False), tmp_path, runner=fake
+    )  # same result-relevant settings
     assert runs == [1]
-    for changed in (dict(train=TrainArgs(epochs=2)), dict(train=TrainArgs(epochs=1, seed=7)), dict(max_length=128), dict(encoder="other")):
+    for changed in (
+        dict(train=TrainArgs(epochs=2)),
+        dict(train=TrainArgs(epochs=1, seed=7)),
+        dict(max_length=128),
+        dict(encoder="other"),
+    ):
         with pytest.raises(InputError, match="other settings") as e:
-            run_comparison([fold], methods, Settings(**{"encoder": "e", "train": TrainArgs(epochs=1), **changed}), tmp_path, runner=fake)
+            run_comparison(
+                [fold],
+                methods,
+                Settings(**{"encoder": "e", "train": TrainArgs(epochs=1), **changed}),
+                tmp_path,
+                runner=fake,
+            )
         assert "delete" in e.value.message
     other = FoldData("f0", sents[:3], [], sents, ["Disease"])
     with pytest.raises(InputError, match="fold's data"):
@@ -149,10 +185,15 @@ def _store(tmp_path: Path):
 
     d = tmp_path / "x"
     d.mkdir()
-    lines = [EntityRecord("a", 0, 0, 5, "gene", "BRCA1", 1.0).to_line(), EntityRecord("a", 1, 9, 13, "gene", "TP53", 1.0).to_line(),
-             EntityRecord("b", 0, 0, 4, "gene", "KRAS", 1.0).to_line()]
+    lines = [
+        EntityRecord("a", 0, 0, 5, "gene", "BRCA1", 1.0).to_line(),
+        EntityRecord("a", 1, 9, 13, "gene", "TP53", 1.0).to_line(),
+        EntityRecord("b", 0, 0, 4, "gene", "KRAS", 1.0).to_line(),
+    ]
     (d / "entities.jsonl").write_bytes(lines[0] + b'{"doc": "a", "sentence": 1, "start": 9, "en\n' + lines[2])
-    (d / "done.txt").write_bytes(DoneRecord("a", {"index": 0, "entities": 2}).line() + DoneRecord("b", {"index": 1, "entities": 1}).line())
+    (d / "done.txt").write_bytes(
+        DoneRecord("a", {"index": 0, "entities": 2}).line() + DoneRecord("b", {"index": 1, "entities": 1}).line()
+    )
     return OutputStore(d), lines
 
 
@@ -209,10 +250,26 @@ def test_incomplete_tmp_checkpoint_is_not_taken(tmp_path):
 
 def test_resume_keeps_one_log_line_per_epoch_and_no_fake_dev_f1(tmp_path, tiny_encoder):
     out = tmp_path / "m"
-    base = ["train", "--train", str(GOOD), "--out", str(out), "--method", "softmax", "--encoder", str(tiny_encoder), "--max-length", "64", "--batch-size", "8"]
+    base = [
+        "train",
+        "--train",
+        str(GOOD),
+        "--out",
+        str(out),
+        "--method",
+        "softmax",
+        "--encoder",
+        str(tiny_encoder),
+        "--max-length",
+        "64",
+        "--batch-size",
+        "8",
+    ]
     assert runner.invoke(app, base + ["--epochs", "1"]).exit_code == 0
     log = out / "train_log.jsonl"
-    log.write_text(log.read_text() + json.dumps({"epoch": 2, "step": 99}) + "\n")  # killed after epoch 2's line, before its checkpoint
+    log.write_text(
+        log.read_text() + json.dumps({"epoch": 2, "step": 99}) + "\n"
+    )  # killed after epoch 2's line, before its checkpoint
     os.replace(out / "checkpoint", out / ".checkpoint.old")  # …and inside the rename window of epoch 1's
     r = runner.invoke(app, base + ["--epochs", "2", "--resume"])
     assert r.exit_code == 0, r.output
@@ -235,14 +292,19 @@ def test_predict_on_an_empty_directory_exits_2(tmp_path, tiny_encoder):
 
     model = tagger_class("softmax").create(str(tiny_encoder), ["gene"], max_length=64).save(tmp_path / "model")
     (tmp_path / "in").mkdir()
-    line = one_line(runner.invoke(app, ["predict", str(tmp_path / "in"), "--model", str(model), "--out", str(tmp_path / "p.jsonl")]))
+    line = one_line(
+        runner.invoke(app, ["predict", str(tmp_path / "in"), "--model", str(model), "--out", str(tmp_path / "p.jsonl")])
+    )
     assert "no files" in line and str(tmp_path / "in") in line
     assert not (tmp_path / "p.jsonl").exists()
 
 
 def test_stats_on_extraction_output_is_refused(tmp_path):
     f = tmp_path / "entities.jsonl"
-    f.write_text('{"doc": "d1", "sentence": 0, "start": 0, "end": 5, "label": "Gene", "text": "BRCA1", "score": 0.9}\n', encoding="utf-8")
+    f.write_text(
+        '{"doc": "d1", "sentence": 0, "start": 0, "end": 5, "label": "Gene", "text": "BRCA1", "score": 0.9}\n',
+        encoding="utf-8",
+    )
     line = one_line(runner.invoke(app, ["stats", str(f)]))
     assert "written by extraction" in line and "mrc-ner network" in line
 

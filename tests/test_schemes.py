@@ -68,7 +68,11 @@ def test_spans_tags_round_trip(data: st.DataObject, char_level: bool, scheme: st
 
 
 @settings(max_examples=200, deadline=None)
-@given(text=st.text(alphabet="本发明BRCA1基因和p53蛋白", min_size=1, max_size=30), data=st.data(), scheme=st.sampled_from(sorted(SCHEMES)))
+@given(
+    text=st.text(alphabet="本发明BRCA1基因和p53蛋白", min_size=1, max_size=30),
+    data=st.data(),
+    scheme=st.sampled_from(sorted(SCHEMES)),
+)
 def test_char_level_text_spans_round_trip(text: str, data: st.DataObject, scheme: str) -> None:
     """Random text, random non-overlapping character spans → Sentence → tags → the same spans."""
     cuts = sorted(data.draw(st.sets(st.integers(0, len(text)), max_size=8)))
@@ -113,7 +117,9 @@ def test_malformed_and_foreign_tags() -> None:
 
 
 def test_scheme_lookup_and_detection() -> None:
-    assert get_scheme("iob").name == "IOB2" and get_scheme("IOBES").name == "BIOES" and get_scheme("bmes").name == "BMES"
+    assert (
+        get_scheme("iob").name == "IOB2" and get_scheme("IOBES").name == "BIOES" and get_scheme("bmes").name == "BMES"
+    )
     with pytest.raises(InputError, match="unknown tagging scheme"):
         get_scheme("BILOU")
     assert detect_scheme(["B-a", "M-a", "E-a"]) == "BMES"

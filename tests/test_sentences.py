@@ -14,14 +14,20 @@ def texts(t: str, **kw) -> list[str]:
     return [t[a:b] for a, b in sentence_bounds(t, **kw)]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Mutations (e.g. c.68_69delAG) were rare. They were not.", ["Mutations (e.g. c.68_69delAG) were rare.", "They were not."]),
-    ("See Fig. 2 for details. Table 1 lists them.", ["See Fig. 2 for details.", "Table 1 lists them."]),
-    ("Smith et al. reported it in 2001. Others agreed.", ["Smith et al. reported it in 2001.", "Others agreed."]),
-    ("IL-6 rose 3.5-fold (P < 0.05). It fell again.", ["IL-6 rose 3.5-fold (P < 0.05).", "It fell again."]),
-    ("Was TNF-α elevated? Yes! It was.", ["Was TNF-α elevated?", "Yes!", "It was."]),
-    ("i.e. the BRCA1 gene, vs. BRCA2. Done.", ["i.e. the BRCA1 gene, vs. BRCA2.", "Done."]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "Mutations (e.g. c.68_69delAG) were rare. They were not.",
+            ["Mutations (e.g. c.68_69delAG) were rare.", "They were not."],
+        ),
+        ("See Fig. 2 for details. Table 1 lists them.", ["See Fig. 2 for details.", "Table 1 lists them."]),
+        ("Smith et al. reported it in 2001. Others agreed.", ["Smith et al. reported it in 2001.", "Others agreed."]),
+        ("IL-6 rose 3.5-fold (P < 0.05). It fell again.", ["IL-6 rose 3.5-fold (P < 0.05).", "It fell again."]),
+        ("Was TNF-α elevated? Yes! It was.", ["Was TNF-α elevated?", "Yes!", "It was."]),
+        ("i.e. the BRCA1 gene, vs. BRCA2. Done.", ["i.e. the BRCA1 gene, vs. BRCA2.", "Done."]),
+    ],
+)
 def test_english_abbreviations_and_numbers(text, expected):
     assert texts(text) == expected
 
@@ -41,7 +47,28 @@ def test_offsets_exact_on_random_text():
     """Random mixtures of words, abbreviations, stops, spaces and line breaks: ranges are in order,
     trimmed, never overlapping, and cover every non-space character exactly once."""
     rng = random.Random(0)
-    pieces = ["BRCA1", "e.g.", "Fig.", "3.5", "et al.", "α-syn", "Zürich", ".", "!", "?", " ", "  ", "\n", "\r\n", "\t", "(", ")", "µg", "检测", "。"]
+    pieces = [
+        "BRCA1",
+        "e.g.",
+        "Fig.",
+        "3.5",
+        "et al.",
+        "α-syn",
+        "Zürich",
+        ".",
+        "!",
+        "?",
+        " ",
+        "  ",
+        "\n",
+        "\r\n",
+        "\t",
+        "(",
+        ")",
+        "µg",
+        "检测",
+        "。",
+    ]
     for _ in range(300):
         t = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
         bounds = sentence_bounds(t)

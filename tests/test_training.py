@@ -7,9 +7,16 @@ import json
 import pytest
 import torch
 
-from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.models import load_tagger, tagger_class
-from mrc_ner.training import LoopState, TrainArgs, build_optimizer, build_scheduler, freeze_embeddings, sample_negatives, select_best
+from mrc_ner.training import (
+    LoopState,
+    TrainArgs,
+    build_optimizer,
+    build_scheduler,
+    freeze_embeddings,
+    sample_negatives,
+    select_best,
+)
 
 
 def tagger(tiny_encoder, method="softmax", sents=()):
@@ -65,7 +72,17 @@ def test_training_learns_and_saves_best(tmp_path, tiny_encoder, sample_cbp_corpu
     """A tiny model memorises a handful of sentences: dev (= train) F1 climbs well above 0."""
     sents = [s for s in sample_cbp_corpus.sentences if s.spans][:12]
     t = tagger(tiny_encoder)
-    args = TrainArgs(epochs=25, batch_size=4, encoder_lr=3e-3, head_lr=3e-2, warmup_ratio=0.0, out_dir=str(tmp_path / "m"), patience=25, freeze_embeddings=False, seed=1)
+    args = TrainArgs(
+        epochs=25,
+        batch_size=4,
+        encoder_lr=3e-3,
+        head_lr=3e-2,
+        warmup_ratio=0.0,
+        out_dir=str(tmp_path / "m"),
+        patience=25,
+        freeze_embeddings=False,
+        seed=1,
+    )
     state = t.fit(sents, sents, args, progress=False)
     assert state.best_f1 > 0.5
     log = [json.loads(x) for x in (tmp_path / "m" / "train_log.jsonl").read_text().splitlines()]
@@ -104,7 +121,11 @@ def test_resume_continues_where_it_stopped(tmp_path, tiny_encoder, sample_cbp_co
     resumed = tagger(tiny_encoder)
     resumed.fit(sents, None, TrainArgs(epochs=4, resume=True, out_dir=str(tmp_path / "b"), **kw), progress=False)
     for k, v in straight.state_dict().items():
-        assert torch.allclose(v, resumed.state_dict()[k], atol=1e-5), (k, [n for n, w in straight.state_dict().items() if not torch.allclose(w, resumed.state_dict()[n], atol=1e-5)], (v - resumed.state_dict()[k]).abs().max())
+        assert torch.allclose(v, resumed.state_dict()[k], atol=1e-5), (
+            k,
+            [n for n, w in straight.state_dict().items() if not torch.allclose(w, resumed.state_dict()[n], atol=1e-5)],
+            (v - resumed.state_dict()[k]).abs().max(),
+        )
 
 
 def test_same_seed_same_weights(tmp_path, tiny_encoder, sample_cbp_corpus):
@@ -124,11 +145,20 @@ def test_gradient_checkpointing_gives_the_same_training(tmp_path, tiny_encoder, 
     for k, ckpt in enumerate((False, True)):
         t = tagger(tiny_encoder, "mrc", sents)
         calls = []
-        t.encoder.encoder.layer[0].intermediate.register_forward_hook(lambda *_: calls.append(1))
-        t.fit(sents, None, TrainArgs(epochs=1, batch_size=4, seed=7, gradient_checkpointing=ckpt, out_dir=str(tmp_path / f"g{k}")), progress=False)
+        t.encoder.encoder.layer[0].intermediate.register_forward_hook(lambda *_, calls=calls: calls.append(1))
+        t.fit(
+            sents,
+            None,
+            TrainArgs(epochs=1, batch_size=4, seed=7, gradient_checkpointing=ckpt, out_dir=str(tmp_path / f"g{k}")),
+            progress=False,
+        )
         runs.append(t.state_dict())
         used.append(calls)
-        assert not (t.encoder.is_activation_checkpointing if hasattr(t.encoder, "is_activation_checkpointing") else t.encoder.is_gradient_checkpointing)
+        assert not (
+            t.encoder.is_activation_checkpointing
+            if hasattr(t.encoder, "is_activation_checkpointing")
+            else t.encoder.is_gradient_checkpointing
+        )
     # with checkpointing each layer runs again (recomputed) in every backward pass
     assert len(used[1]) > len(used[0]) > 0
     assert all(torch.allclose(runs[0][k].float(), runs[1][k].float(), atol=1e-5) for k in runs[0])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import errno
 import functools
 import json
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 import typer
@@ -50,7 +51,9 @@ def report_error(error: BaseException) -> int:
         from mrc_ner import io
 
         if io.last_output is not None:
-            err = InputError(f"cannot write the output: {getattr(error, 'strerror', None) or err.message}", path=io.last_output)
+            err = InputError(
+                f"cannot write the output: {getattr(error, 'strerror', None) or err.message}", path=io.last_output
+            )
     if err is not None:
         text, code = err.location_message(), 2
     else:
@@ -89,9 +92,11 @@ def print_json(obj: Any) -> None:
 
 def postprocess_option_help() -> str:
     """Help text shared by the commands that offer the paper's post-processing."""
-    return ("Apply the patents paper's post-processing: drop single-character entities, "
-            "repair or drop runs starting with I- (--orphan), keep the first part of a run that "
-            "switches type, drop entities with invalid symbols (--invalid-symbols).")
+    return (
+        "Apply the patents paper's post-processing: drop single-character entities, "
+        "repair or drop runs starting with I- (--orphan), keep the first part of a run that "
+        "switches type, drop entities with invalid symbols (--invalid-symbols)."
+    )
 
 
 def run_postprocess(sentences, *, orphan: str, invalid_symbols: str, min_length: int = 2):
@@ -101,22 +106,28 @@ def run_postprocess(sentences, *, orphan: str, invalid_symbols: str, min_length:
 
     if orphan not in ("repair", "drop"):
         raise InputError(f"--orphan must be repair or drop, got {orphan!r}")
-    out, report = postprocess_sentences(sentences, min_length=min_length, orphan=orphan, invalid_symbols=frozenset(invalid_symbols))  # type: ignore[arg-type]
+    out, report = postprocess_sentences(
+        sentences, min_length=min_length, orphan=orphan, invalid_symbols=frozenset(invalid_symbols)
+    )  # type: ignore[arg-type]
     err_console.print(report_table(report))
     return out
 
 
 #: help of the ``--quantize`` option (predict, evaluate --model, extract)
-QUANTIZE_HELP = ("none; int8: dynamic int8 quantization of every linear layer, CPU only (about 2x faster; "
-                 "F1 fell 2.3 points on NCBI-disease but 11-15 on the Chinese patents); bf16: bfloat16 autocast, "
-                 "fast only on CPUs with bf16 matrix units (AVX512-BF16, AMX) or GPUs (1.6-1.8x, F1 unchanged "
-                 "on cbp fold 0). See BENCHMARKS.md.")
+QUANTIZE_HELP = (
+    "none; int8: dynamic int8 quantization of every linear layer, CPU only (about 2x faster; "
+    "F1 fell 2.3 points on NCBI-disease but 11-15 on the Chinese patents); bf16: bfloat16 autocast, "
+    "fast only on CPUs with bf16 matrix units (AVX512-BF16, AMX) or GPUs (1.6-1.8x, F1 unchanged "
+    "on cbp fold 0). See BENCHMARKS.md."
+)
 
 
 #: help of the prediction-time options (predict, extract, evaluate --model)
 TYPES_HELP = "Comma-separated entity types to ask (a subset of the trained ones, or types given a --query); default: every trained type."
 QUERY_HELP = 'MRC: TYPE="free-text question" (repeatable): ask for a type the model was not trained on, or replace a trained type\'s question.'
-NESTED_HELP = "MRC: keep overlapping spans (of different types, and nested ones of one type) instead of one flat labelling."
+NESTED_HELP = (
+    "MRC: keep overlapping spans (of different types, and nested ones of one type) instead of one flat labelling."
+)
 THRESHOLD_HELP = "MRC: start/end probability threshold (default: the one chosen on dev after training, saved in the model; lower finds more)."
 
 
@@ -124,7 +135,9 @@ def configure_prediction(tagger, *, types: str | None, query: list[str], nested:
     """Apply ``--types``, ``--query``, ``--nested`` and ``--threshold`` to a loaded tagger; returns it."""
     from mrc_ner.models.settings import parse_queries, parse_types
 
-    return tagger.configure(types=parse_types(types), queries=parse_queries(query), nested=nested or None, threshold=threshold)
+    return tagger.configure(
+        types=parse_types(types), queries=parse_queries(query), nested=nested or None, threshold=threshold
+    )
 
 
 def print_skipped(report, *, show: int = 5) -> None:

@@ -25,9 +25,23 @@ def _dev_docs(text: str) -> int | float:
 
 @handles_input_errors
 def compare(
-    out: Annotated[Path, typer.Option("--out", help="Output directory: cells/<fold>/<method>/ (model + result.json) and results.{json,csv,md}.")],
-    corpus: Annotated[Optional[Path], typer.Option("--corpus", help="Documents directory (one document per file) for published or k=N folds.")] = None,
-    folds: Annotated[str, typer.Option("--folds", help="published (folds in <corpus>/../folds), published=DIR, k=N, TRAIN,DEV,TEST paths (DEV may be empty), or a union of partly annotated corpora A_TRAIN,A_DEV,A_TEST+B_TRAIN,B_DEV,B_TEST (MRC asks each corpus its own types; softmax/crf learn the naive union; each test set scored on its own types).")] = "published",
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Output directory: cells/<fold>/<method>/ (model + result.json) and results.{json,csv,md}."
+        ),
+    ],
+    corpus: Annotated[
+        Optional[Path],
+        typer.Option("--corpus", help="Documents directory (one document per file) for published or k=N folds."),
+    ] = None,
+    folds: Annotated[
+        str,
+        typer.Option(
+            "--folds",
+            help="published (folds in <corpus>/../folds), published=DIR, k=N, TRAIN,DEV,TEST paths (DEV may be empty), or a union of partly annotated corpora A_TRAIN,A_DEV,A_TEST+B_TRAIN,B_DEV,B_TEST (MRC asks each corpus its own types; softmax/crf learn the naive union; each test set scored on its own types).",
+        ),
+    ] = "published",
     methods: Annotated[
         str,
         typer.Option(
@@ -36,8 +50,15 @@ def compare(
             "e.g. mrc:query=simple, mrc:end=linear, partbert-crf:layers=2, crf:head_lr=0.01, lm-mixed:lm_max_steps=500.",
         ),
     ] = DEFAULT_METHODS,
-    encoder: Annotated[str, typer.Option("--encoder", help="Built-in offline encoder name, HF hub id or local directory.")] = DEFAULT_ENCODER,
-    models: Annotated[Optional[list[Path]], typer.Option("--models", help="Compare already trained model directories instead of training (repeatable; needs --test).")] = None,
+    encoder: Annotated[
+        str, typer.Option("--encoder", help="Built-in offline encoder name, HF hub id or local directory.")
+    ] = DEFAULT_ENCODER,
+    models: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--models", help="Compare already trained model directories instead of training (repeatable; needs --test)."
+        ),
+    ] = None,
     test: Annotated[Optional[Path], typer.Option("--test", help="Test set for --models.")] = None,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 3,
     batch_size: Annotated[int, typer.Option(help="Batch size (features per step).")] = 16,
@@ -48,30 +69,66 @@ def compare(
     seed: Annotated[int, typer.Option(help="Training seed (the same for every cell: paired comparison).")] = 42,
     max_length: Annotated[int, typer.Option(help="Encoder input length; longer contexts are windowed.")] = 256,
     overlap: Annotated[int, typer.Option(help="Overlap between windows, in tokens.")] = 64,
-    max_steps: Annotated[Optional[int], typer.Option(help="Stop each cell's training after this many optimizer steps.")] = None,
+    max_steps: Annotated[
+        Optional[int], typer.Option(help="Stop each cell's training after this many optimizer steps.")
+    ] = None,
     patience: Annotated[int, typer.Option(help="Early stopping: epochs without dev improvement.")] = 3,
     freeze_embeddings: Annotated[bool, typer.Option(help="Freeze the word embeddings.")] = True,
-    gradient_checkpointing: Annotated[bool, typer.Option("--gradient-checkpointing", help="Recompute encoder activations in the backward pass: much less memory for about a third more time.")] = False,
-    negative_ratio: Annotated[float, typer.Option(help="Share of entity-free training features kept (1 = all), for every row; per row: mrc:negative_ratio=0.3.")] = 1.0,
+    gradient_checkpointing: Annotated[
+        bool,
+        typer.Option(
+            "--gradient-checkpointing",
+            help="Recompute encoder activations in the backward pass: much less memory for about a third more time.",
+        ),
+    ] = False,
+    negative_ratio: Annotated[
+        float,
+        typer.Option(
+            help="Share of entity-free training features kept (1 = all), for every row; per row: mrc:negative_ratio=0.3."
+        ),
+    ] = 1.0,
     bf16: Annotated[bool, typer.Option(help="bf16 autocast.")] = False,
-    align: Annotated[str, typer.Option(help="auto, char, mixed, subword or word (mixed: CJK characters one unit each, Latin/digit runs in tokenizer pieces).")] = "auto",
+    align: Annotated[
+        str,
+        typer.Option(
+            help="auto, char, mixed, subword or word (mixed: CJK characters one unit each, Latin/digit runs in tokenizer pieces)."
+        ),
+    ] = "auto",
     query_kind: Annotated[str, typer.Option(help="MRC queries: examples, simple or none.")] = "examples",
-    query_template: Annotated[Optional[str], typer.Option(help="MRC query template: en, zh, cbp or a JSON path.")] = None,
+    query_template: Annotated[
+        Optional[str], typer.Option(help="MRC query template: en, zh, cbp or a JSON path.")
+    ] = None,
     query_k: Annotated[int, typer.Option(help="MRC: examples per query.")] = 3,
     query_select: Annotated[str, typer.Option(help="MRC: frequency or random examples.")] = "frequency",
     end_head: Annotated[str, typer.Option(help="MRC end head: start_aware (eq. 6) or linear (eq. 5).")] = "start_aware",
     lam: Annotated[float, typer.Option("--lambda", help="MRC loss weight of the end head.")] = 0.5,
-    fold: Annotated[Optional[list[str]], typer.Option("--fold", help="Run only this fold (repeatable), e.g. to split the work across machines.")] = None,
+    fold: Annotated[
+        Optional[list[str]],
+        typer.Option("--fold", help="Run only this fold (repeatable), e.g. to split the work across machines."),
+    ] = None,
     fold_seed: Annotated[int, typer.Option(help="Shuffle seed of k=N folds.")] = 0,
     dev_docs: Annotated[str, typer.Option(help="k=N folds: dev documents per fold, a count or a fraction.")] = "1",
-    lm_text: Annotated[Optional[Path], typer.Option(help="lm-mixed: pretrain on this text file/directory instead of each fold's training documents.")] = None,
+    lm_text: Annotated[
+        Optional[Path],
+        typer.Option(help="lm-mixed: pretrain on this text file/directory instead of each fold's training documents."),
+    ] = None,
     lm_epochs: Annotated[Optional[int], typer.Option(help="lm-mixed: masked-LM epochs.")] = None,
     lm_max_steps: Annotated[Optional[int], typer.Option(help="lm-mixed: masked-LM steps (overrides epochs).")] = None,
     lm_lr: Annotated[Optional[float], typer.Option(help="lm-mixed: masked-LM learning rate.")] = None,
-    keep_checkpoints: Annotated[bool, typer.Option(help="Keep each cell's training checkpoint (optimizer state) after it finishes.")] = False,
-    keep_models: Annotated[bool, typer.Option(help="Keep each cell's trained weights (needed to reuse them with --models).")] = True,
+    keep_checkpoints: Annotated[
+        bool, typer.Option(help="Keep each cell's training checkpoint (optimizer state) after it finishes.")
+    ] = False,
+    keep_models: Annotated[
+        bool, typer.Option(help="Keep each cell's trained weights (needed to reuse them with --models).")
+    ] = True,
     threads: Annotated[Optional[int], typer.Option(help="torch CPU threads (default: all cores).")] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print the report (results.json) as JSON on stdout instead of tables; messages go to stderr, no progress bar.")] = False,
+    json_: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the report (results.json) as JSON on stdout instead of tables; messages go to stderr, no progress bar.",
+        ),
+    ] = False,
 ) -> None:
     """Every method on every fold (mean ± std over folds, paired t-test against the best); finished cells are skipped on re-runs."""
     from mrc_ner import comparison as cmp
@@ -91,14 +148,42 @@ def compare(
         specs = cmp.parse_methods(methods)  # before reading anything: a typo fails at once
         fold_data = cmp.load_folds(folds, corpus, seed=fold_seed, dev_docs=_dev_docs(dev_docs), only=fold or ())
         lm = {k: v for k, v in {"epochs": lm_epochs, "max_steps": lm_max_steps, "lr": lm_lr}.items() if v is not None}
-        args = TrainArgs(epochs=epochs, batch_size=batch_size, encoder_lr=encoder_lr, head_lr=head_lr, warmup_ratio=warmup_ratio, grad_accum=grad_accum, seed=seed, bf16=bf16, patience=patience, max_steps=max_steps, freeze_embeddings=freeze_embeddings, gradient_checkpointing=gradient_checkpointing, negative_ratio=negative_ratio)
-        settings = cmp.Settings(
-            encoder=encoder, train=args, align=align, max_length=max_length, overlap=overlap,
-            query_kind=query_kind, query_template=query_template, query_k=query_k, query_select=query_select,
-            end_head=end_head, lam=lam, lm_text=str(lm_text) if lm_text else None, lm=lm,
-            keep_checkpoints=keep_checkpoints, keep_models=keep_models, progress=not json_,
+        args = TrainArgs(
+            epochs=epochs,
+            batch_size=batch_size,
+            encoder_lr=encoder_lr,
+            head_lr=head_lr,
+            warmup_ratio=warmup_ratio,
+            grad_accum=grad_accum,
+            seed=seed,
+            bf16=bf16,
+            patience=patience,
+            max_steps=max_steps,
+            freeze_embeddings=freeze_embeddings,
+            gradient_checkpointing=gradient_checkpointing,
+            negative_ratio=negative_ratio,
         )
-        say(f"{len(fold_data)} fold(s) × {len(specs)} method(s), {len(fold_data[0].labels)} types: {', '.join(fold_data[0].labels)}")
+        settings = cmp.Settings(
+            encoder=encoder,
+            train=args,
+            align=align,
+            max_length=max_length,
+            overlap=overlap,
+            query_kind=query_kind,
+            query_template=query_template,
+            query_k=query_k,
+            query_select=query_select,
+            end_head=end_head,
+            lam=lam,
+            lm_text=str(lm_text) if lm_text else None,
+            lm=lm,
+            keep_checkpoints=keep_checkpoints,
+            keep_models=keep_models,
+            progress=not json_,
+        )
+        say(
+            f"{len(fold_data)} fold(s) × {len(specs)} method(s), {len(fold_data[0].labels)} types: {', '.join(fold_data[0].labels)}"
+        )
         report = cmp.run_comparison(fold_data, specs, settings, out, log=say)
     if json_:
         err_console.print(f"results written to [bold]{out}[/] (results.json, results.csv, results.md)")

@@ -45,8 +45,13 @@ def list_(
         print_json(
             [
                 {
-                    "name": r.name, "language": r.language, "description": r.description, "default": r.default,
-                    "available": r.available, "path": str(r.path) if r.path else None, "size_bytes": r.size_bytes,
+                    "name": r.name,
+                    "language": r.language,
+                    "description": r.description,
+                    "default": r.default,
+                    "available": r.available,
+                    "path": str(r.path) if r.path else None,
+                    "size_bytes": r.size_bytes,
                 }
                 for r in rows
             ]

@@ -7,7 +7,22 @@ from typing import Annotated, Optional
 
 import typer
 
-from mrc_ner.commands._common import DISCONTINUOUS_HELP, INPUT_FORMAT_HELP, NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, handles_input_errors, postprocess_option_help, print_json, print_skipped, run_postprocess
+from mrc_ner.commands._common import (
+    DISCONTINUOUS_HELP,
+    INPUT_FORMAT_HELP,
+    NESTED_HELP,
+    QUANTIZE_HELP,
+    QUERY_HELP,
+    THRESHOLD_HELP,
+    TYPES_HELP,
+    configure_prediction,
+    console,
+    handles_input_errors,
+    postprocess_option_help,
+    print_json,
+    print_skipped,
+    run_postprocess,
+)
 from mrc_ner.corpus.documents import ReadReport, document_as_sentence
 from mrc_ner.corpus.model import Corpus
 from mrc_ner.corpus.readers import read_corpus
@@ -19,17 +34,33 @@ from mrc_ner.inference import DEVICE_HELP
 
 @handles_input_errors
 def evaluate(
-    gold: Annotated[Path, typer.Argument(help="Gold annotations: a corpus file in any format read by stats (columns, JSONL, brat, PubTator, BioC) or a directory of them.", show_default=False)],
+    gold: Annotated[
+        Path,
+        typer.Argument(
+            help="Gold annotations: a corpus file in any format read by stats (columns, JSONL, brat, PubTator, BioC) or a directory of them.",
+            show_default=False,
+        ),
+    ],
     pred: Annotated[
         Optional[Path],
-        typer.Argument(help="Predictions for the same sentences, in the same order: a file or a directory.", show_default=False),
+        typer.Argument(
+            help="Predictions for the same sentences, in the same order: a file or a directory.", show_default=False
+        ),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the scores as JSON instead of a table.")] = False,
     partial: Annotated[
-        bool, typer.Option("--partial", help="Count a prediction as correct when it overlaps a gold mention of the same type (one-to-one).")
+        bool,
+        typer.Option(
+            "--partial",
+            help="Count a prediction as correct when it overlaps a gold mention of the same type (one-to-one).",
+        ),
     ] = False,
     model: Annotated[
-        Optional[str], typer.Option("--model", help="A trained model directory (or hub id): predict GOLD's sentences with it instead of reading PRED.")
+        Optional[str],
+        typer.Option(
+            "--model",
+            help="A trained model directory (or hub id): predict GOLD's sentences with it instead of reading PRED.",
+        ),
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Prediction batch size (with --model).")] = 32,
     device: Annotated[str, typer.Option("--device", help="With --model: " + DEVICE_HELP)] = "auto",
@@ -38,12 +69,20 @@ def evaluate(
     quantize: Annotated[str, typer.Option(help="With --model: " + QUANTIZE_HELP)] = "none",
     postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
     orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
-    invalid_symbols: Annotated[str, typer.Option(help="With --postprocess: characters that invalidate an entity.")] = "?~˜。",
+    invalid_symbols: Annotated[
+        str, typer.Option(help="With --postprocess: characters that invalidate an entity.")
+    ] = "?~˜。",
     types: Annotated[Optional[str], typer.Option("--types", help="With --model: " + TYPES_HELP)] = None,
     query: Annotated[list[str], typer.Option("--query", help="With --model: " + QUERY_HELP)] = [],  # noqa: B006
     nested: Annotated[bool, typer.Option("--nested", help="With --model: " + NESTED_HELP)] = False,
     threshold: Annotated[Optional[float], typer.Option("--threshold", help="With --model: " + THRESHOLD_HELP)] = None,
-    sweep: Annotated[bool, typer.Option("--sweep", help="With an MRC --model: micro P/R/F1 at start/end thresholds 0.05 … 0.95 (one prediction pass), instead of the per-type table.")] = False,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            "--sweep",
+            help="With an MRC --model: micro P/R/F1 at start/end thresholds 0.05 … 0.95 (one prediction pass), instead of the per-type table.",
+        ),
+    ] = False,
 ) -> None:
     """Precision, recall and F1 per type and micro/macro/weighted (strict match = seqeval's figures)."""
     report = ReadReport()
@@ -56,14 +95,22 @@ def evaluate(
             raise InputError("give either PRED or --model, not both")
         from mrc_ner.inference import load_model
 
-        tagger = configure_prediction(load_model(model, device=device, quantize=quantize), types=types, query=query, nested=nested, threshold=threshold)
+        tagger = configure_prediction(
+            load_model(model, device=device, quantize=quantize),
+            types=types,
+            query=query,
+            nested=nested,
+            threshold=threshold,
+        )
         if sweep:
             _print_sweep(tagger, gold_sents, batch_size=batch_size, json_=json_, threshold=threshold)
             return
         pred_sents = tagger.predict_sentences(gold_sents, batch_size=batch_size)
     else:
         if pred is None:
-            raise InputError("missing PRED: give the predictions to score, e.g. `mrc-ner evaluate gold.bio pred.bio`, or --model DIR")
+            raise InputError(
+                "missing PRED: give the predictions to score, e.g. `mrc-ner evaluate gold.bio pred.bio`, or --model DIR"
+            )
         pred_corpus = read_corpus(pred, format=format, discontinuous=discontinuous, report=report)
         pred_sents = pred_corpus.sentences
         if _same_documents_split_differently(gold_corpus, pred_corpus):
@@ -104,7 +151,15 @@ def _print_sweep(tagger, sentences, *, batch_size: int, json_: bool, threshold: 
     for r in rows:
         mark = " *" if r["f1"] == best else ""
         style = "bold" if r["threshold"] == saved else None
-        table.add_row(f"{r['threshold']:.2f}", f"{100 * r['f1']:.2f}{mark}", f"{100 * r['precision']:.2f}", f"{100 * r['recall']:.2f}", str(r["predicted"]), str(r["correct"]), style=style)
+        table.add_row(
+            f"{r['threshold']:.2f}",
+            f"{100 * r['f1']:.2f}{mark}",
+            f"{100 * r['precision']:.2f}",
+            f"{100 * r['recall']:.2f}",
+            str(r["predicted"]),
+            str(r["correct"]),
+            style=style,
+        )
     console.print(table)
 
 

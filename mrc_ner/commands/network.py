@@ -67,13 +67,19 @@ def _neighbours_table(focus: str, rows: list[dict[str, Any]], with_reference: bo
         t.add_column("in reference top-k", justify="center")
         t.add_column("in reference", justify="center")
     for i, r in enumerate(rows, 1):
-        extra = ["✓" if r["in_reference_top"] else "", "✓" if r["in_reference"] else "[yellow]new[/]"] if with_reference else []
+        extra = (
+            ["✓" if r["in_reference_top"] else "", "✓" if r["in_reference"] else "[yellow]new[/]"]
+            if with_reference
+            else []
+        )
         t.add_row(str(i), r["label"], str(r["weight"]), *extra)
     return t
 
 
 def _reference_table(cmp: dict[str, Any], reference: Path) -> Table:
-    t = Table(title=f"top {len(cmp['reference'])} neighbours of {cmp['focus']} in {reference.name}", title_justify="left")
+    t = Table(
+        title=f"top {len(cmp['reference'])} neighbours of {cmp['focus']} in {reference.name}", title_justify="left"
+    )
     t.add_column("#", justify="right")
     t.add_column("neighbour")
     t.add_column("score", justify="right")
@@ -87,20 +93,65 @@ def _reference_table(cmp: dict[str, Any], reference: Path) -> Table:
 def network(
     inputs: Annotated[
         list[Path],
-        typer.Argument(metavar="INPUT", help="An entities.jsonl from extraction, or gold corpus files (.bio, .tsv, .conll, .jsonl) or directories of them.", show_default=False),
+        typer.Argument(
+            metavar="INPUT",
+            help="An entities.jsonl from extraction, or gold corpus files (.bio, .tsv, .conll, .jsonl) or directories of them.",
+            show_default=False,
+        ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for network.graphml/.gexf/.png, edges.csv, nodes.csv, summary.json.", show_default=False)],
-    types: Annotated[list[str], typer.Option("--types", "-t", help="Entity type(s) that become nodes; repeat or separate by commas.")] = ["gene"],
-    window: Annotated[int, typer.Option("--window", min=1, help="Link mentions whose sentence indices i, j have |i − j| < WINDOW: 1 = same sentence, 2 = same or adjacent.")] = 2,
-    min_edge_weight: Annotated[int, typer.Option("--min-edge-weight", min=1, help="Keep edges seen in at least this many documents (the paper used 2 and 3); nodes left without an edge are dropped.")] = 1,
-    focus: Annotated[Optional[str], typer.Option("--focus", help="A node (e.g. BRCA1) whose heaviest neighbours to list and draw (ego_<node>.png).", show_default=False)] = None,
-    top: Annotated[int, typer.Option("--top", min=1, help="How many neighbours of --focus, and how many heaviest edges, to list.")] = 10,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Directory for network.graphml/.gexf/.png, edges.csv, nodes.csv, summary.json.",
+            show_default=False,
+        ),
+    ],
+    types: Annotated[
+        list[str], typer.Option("--types", "-t", help="Entity type(s) that become nodes; repeat or separate by commas.")
+    ] = ["gene"],  # noqa: B006
+    window: Annotated[
+        int,
+        typer.Option(
+            "--window",
+            min=1,
+            help="Link mentions whose sentence indices i, j have |i − j| < WINDOW: 1 = same sentence, 2 = same or adjacent.",
+        ),
+    ] = 2,
+    min_edge_weight: Annotated[
+        int,
+        typer.Option(
+            "--min-edge-weight",
+            min=1,
+            help="Keep edges seen in at least this many documents (the paper used 2 and 3); nodes left without an edge are dropped.",
+        ),
+    ] = 1,
+    focus: Annotated[
+        Optional[str],
+        typer.Option(
+            "--focus",
+            help="A node (e.g. BRCA1) whose heaviest neighbours to list and draw (ego_<node>.png).",
+            show_default=False,
+        ),
+    ] = None,
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="How many neighbours of --focus, and how many heaviest edges, to list.")
+    ] = 10,
     reference: Annotated[
         Optional[Path],
-        typer.Option("--reference", help="A STRING-style edge list (TSV: name1, name2, score) to compare the --focus neighbours with (comparison.json).", show_default=False),
+        typer.Option(
+            "--reference",
+            help="A STRING-style edge list (TSV: name1, name2, score) to compare the --focus neighbours with (comparison.json).",
+            show_default=False,
+        ),
     ] = None,
-    no_strip_suffix: Annotated[bool, typer.Option("--no-strip-suffix", help="Keep 基因/gene affixes: \"BRCA1基因\" and \"BRCA1\" stay two nodes.")] = False,
-    json_: Annotated[bool, typer.Option("--json", help="Print the summary (and neighbours, comparison) as JSON instead of tables.")] = False,
+    no_strip_suffix: Annotated[
+        bool, typer.Option("--no-strip-suffix", help='Keep 基因/gene affixes: "BRCA1基因" and "BRCA1" stay two nodes.')
+    ] = False,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print the summary (and neighbours, comparison) as JSON instead of tables.")
+    ] = False,
 ) -> None:
     """Build the co-occurrence network of entity mentions: nodes = normalised mentions, edge weight = documents."""
     from mrc_ner.errors import InputError
@@ -150,7 +201,9 @@ def network(
             result["focus"] = {
                 "node": focus_node,
                 "label": label(graph, focus_node),
-                "neighbours": [{"node": n, "label": label(graph, n), "weight": w} for n, w in ego(graph, focus_node, top=top)],
+                "neighbours": [
+                    {"node": n, "label": label(graph, n), "weight": w} for n, w in ego(graph, focus_node, top=top)
+                ],
             }
             stem = ego_file_stem(graph, focus_node)
             paths["ego"] = draw_ego(graph, focus_node, out / f"{stem}.png", top=top, comparison=cmp)
@@ -166,7 +219,10 @@ def network(
         console.print(_edges_table(result))
     elif result["edges_before_threshold"]:
         heaviest = max(d["weight"] for *_, d in full.edges(data=True))
-        console.print(f"[yellow]no edge reaches weight {min_edge_weight} (the heaviest: {heaviest}); try --min-edge-weight {heaviest}[/]", soft_wrap=True)
+        console.print(
+            f"[yellow]no edge reaches weight {min_edge_weight} (the heaviest: {heaviest}); try --min-edge-weight {heaviest}[/]",
+            soft_wrap=True,
+        )
     else:
         console.print("[yellow]no two mentions co-occur within the window: the network is empty[/]", soft_wrap=True)
     if focus_node is not None:

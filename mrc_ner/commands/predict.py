@@ -10,7 +10,21 @@ from typing import Annotated, Optional
 
 import typer
 
-from mrc_ner.commands._common import DISCONTINUOUS_HELP, NESTED_HELP, QUERY_HELP, THRESHOLD_HELP, TYPES_HELP, configure_prediction, QUANTIZE_HELP, console, err_console, handles_input_errors, postprocess_option_help, print_skipped, run_postprocess
+from mrc_ner.commands._common import (
+    DISCONTINUOUS_HELP,
+    NESTED_HELP,
+    QUANTIZE_HELP,
+    QUERY_HELP,
+    THRESHOLD_HELP,
+    TYPES_HELP,
+    configure_prediction,
+    console,
+    err_console,
+    handles_input_errors,
+    postprocess_option_help,
+    print_skipped,
+    run_postprocess,
+)
 from mrc_ner.corpus.conll import read_text_lines
 from mrc_ner.corpus.model import Corpus, Document
 from mrc_ner.errors import InputError
@@ -27,7 +41,9 @@ def read_plain_text(path: Path, tagger) -> list[Document]:
     return [Document(path.stem, sents)]
 
 
-def read_inputs(path: Path, tagger, *, plain: bool | None, format: str = "auto", discontinuous: str = "error", report=None) -> Corpus:
+def read_inputs(
+    path: Path, tagger, *, plain: bool | None, format: str = "auto", discontinuous: str = "error", report=None
+) -> Corpus:
     """Every input file in the format :func:`~mrc_ner.corpus.readers.detect_format` (or ``format``) gives it.
 
     Plain text is one sentence per line; ``plain`` True/False forces plain text or columns.
@@ -40,7 +56,11 @@ def read_inputs(path: Path, tagger, *, plain: bool | None, format: str = "auto",
         raise InputError("no such file or directory", path=path)
     docs: list[Document] = []
     for f in list_inputs([path], format=format, purpose="raw"):
-        docs.extend(read_plain_text(f.path, tagger) if f.format == "text" else read_file(f, discontinuous=discontinuous, report=report))
+        docs.extend(
+            read_plain_text(f.path, tagger)
+            if f.format == "text"
+            else read_file(f, discontinuous=discontinuous, report=report)
+        )
     if not docs and path.is_dir():
         raise InputError("the input directory holds no files", path=path)
     return Corpus(docs, name=str(path))
@@ -48,20 +68,58 @@ def read_inputs(path: Path, tagger, *, plain: bool | None, format: str = "auto",
 
 @handles_input_errors
 def predict(
-    input: Annotated[Path, typer.Argument(help="Column files, JSONL, brat, PubTator, BioC XML/JSON, or plain text (one sentence per line); a file or directory; - reads standard input (plain text, or JSONL when its first line is a JSON object).", show_default=False)],
-    model: Annotated[str, typer.Option("--model", help="Trained model directory (or a Hugging Face hub id, where the hub is reachable), or an `export --format onnx` directory.")],
-    out: Annotated[Path, typer.Option("--out", help="Output file (a directory for brat): .jsonl, .html (highlighted view), .xml (BioC), .json (BioC), .pubtator, else IOB columns — or say --format; - writes standard output (JSONL unless --format iob).")],
-    format: Annotated[str, typer.Option(help="Output format: auto (by --out suffix), jsonl, iob, html (entities highlighted per type, like displaCy), brat, pubtator, bioc-xml, bioc-json.")] = "auto",
-    input_format: Annotated[str, typer.Option("--input-format", help="Input format: auto (by suffix and content), conll, jsonl, brat, pubtator, bioc-xml, bioc-json, text.")] = "auto",
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="Column files, JSONL, brat, PubTator, BioC XML/JSON, or plain text (one sentence per line); a file or directory; - reads standard input (plain text, or JSONL when its first line is a JSON object).",
+            show_default=False,
+        ),
+    ],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="Trained model directory (or a Hugging Face hub id, where the hub is reachable), or an `export --format onnx` directory.",
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Output file (a directory for brat): .jsonl, .html (highlighted view), .xml (BioC), .json (BioC), .pubtator, else IOB columns — or say --format; - writes standard output (JSONL unless --format iob).",
+        ),
+    ],
+    format: Annotated[
+        str,
+        typer.Option(
+            help="Output format: auto (by --out suffix), jsonl, iob, html (entities highlighted per type, like displaCy), brat, pubtator, bioc-xml, bioc-json."
+        ),
+    ] = "auto",
+    input_format: Annotated[
+        str,
+        typer.Option(
+            "--input-format",
+            help="Input format: auto (by suffix and content), conll, jsonl, brat, pubtator, bioc-xml, bioc-json, text.",
+        ),
+    ] = "auto",
     discontinuous: Annotated[str, typer.Option(help=DISCONTINUOUS_HELP)] = "error",
-    plain: Annotated[bool, typer.Option("--plain/--columns", help="Force plain-text or column reading (default: by file).")] = None,  # type: ignore[assignment]
+    plain: Annotated[
+        Optional[bool], typer.Option("--plain/--columns", help="Force plain-text or column reading (default: by file).")
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Sentences' features per batch.")] = 32,
     device: Annotated[str, typer.Option("--device", help=DEVICE_HELP)] = "auto",
     quantize: Annotated[str, typer.Option(help=QUANTIZE_HELP)] = "none",
-    backend: Annotated[str, typer.Option(help="torch, onnx (an `export --format onnx` directory, run by onnxruntime) or auto (onnx when --model holds model.onnx).")] = "auto",
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="torch, onnx (an `export --format onnx` directory, run by onnxruntime) or auto (onnx when --model holds model.onnx)."
+        ),
+    ] = "auto",
     postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
     orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
-    invalid_symbols: Annotated[str, typer.Option(help="With --postprocess: characters that invalidate an entity.")] = "?~˜。",
+    invalid_symbols: Annotated[
+        str, typer.Option(help="With --postprocess: characters that invalidate an entity.")
+    ] = "?~˜。",
     types: Annotated[Optional[str], typer.Option("--types", help=TYPES_HELP)] = None,
     query: Annotated[list[str], typer.Option("--query", help=QUERY_HELP)] = [],  # noqa: B006
     nested: Annotated[bool, typer.Option("--nested", help=NESTED_HELP)] = False,
@@ -87,10 +145,22 @@ def predict(
     if not to_stdout:
         writable_dir(out) if fmt == "brat" else writable_file(out)
     if nested and fmt == "iob":
-        raise InputError("--nested needs JSONL output (--out FILE.jsonl): IOB tags cannot hold overlapping spans", path=out)
-    tagger = configure_prediction(load_predictor(model, backend=backend, device=device, quantize=quantize), types=types, query=query, nested=nested, threshold=threshold)
+        raise InputError(
+            "--nested needs JSONL output (--out FILE.jsonl): IOB tags cannot hold overlapping spans", path=out
+        )
+    tagger = configure_prediction(
+        load_predictor(model, backend=backend, device=device, quantize=quantize),
+        types=types,
+        query=query,
+        nested=nested,
+        threshold=threshold,
+    )
     report = ReadReport()
-    corpus = read_stdin(tagger, plain=plain) if str(input) == "-" else read_inputs(input, tagger, plain=plain, format=input_format, discontinuous=discontinuous, report=report)
+    corpus = (
+        read_stdin(tagger, plain=plain)
+        if str(input) == "-"
+        else read_inputs(input, tagger, plain=plain, format=input_format, discontinuous=discontinuous, report=report)
+    )
     print_skipped(report)
     sentences = corpus.sentences
     preds = tagger.predict(sentences, batch_size=batch_size)
@@ -98,7 +168,7 @@ def predict(
     if postprocess:
         predicted = run_postprocess(predicted, orphan=orphan, invalid_symbols=invalid_symbols)
         preds = [s.spans for s in predicted]
-    docs = [replace(d, sentences=predicted[k:k + len(d.sentences)]) for d, k in _offsets(corpus)]
+    docs = [replace(d, sentences=predicted[k : k + len(d.sentences)]) for d, k in _offsets(corpus)]
     n = sum(len(p) for p in preds)
     if to_stdout:
         text = format_jsonl(docs) if fmt == "jsonl" else format_conll([s for d in docs for s in d.sentences])
@@ -127,7 +197,12 @@ def read_stdin(tagger, *, plain: bool | None) -> Corpus:
         path = Path(tmp) / f"stdin{suffix}"
         path.write_bytes(data)
         try:
-            corpus = read_inputs(path, tagger, plain=plain if suffix == ".txt" else None, format={".jsonl": "jsonl", ".bio": "conll"}.get(suffix, "auto"))
+            corpus = read_inputs(
+                path,
+                tagger,
+                plain=plain if suffix == ".txt" else None,
+                format={".jsonl": "jsonl", ".bio": "conll"}.get(suffix, "auto"),
+            )
         except InputError as e:
             raise InputError(e.message, path="<stdin>", line=e.line) from None
     return Corpus(corpus.documents, name="<stdin>")

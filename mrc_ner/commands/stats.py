@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from mrc_ner.commands._common import DISCONTINUOUS_HELP, INPUT_FORMAT_HELP, console, handles_input_errors, print_json, print_skipped
+from mrc_ner.commands._common import (
+    DISCONTINUOUS_HELP,
+    INPUT_FORMAT_HELP,
+    console,
+    handles_input_errors,
+    print_json,
+    print_skipped,
+)
 from mrc_ner.corpus.documents import ReadReport
 from mrc_ner.corpus.readers import read_corpus
 from mrc_ner.corpus.stats import corpus_stats, stats_tables
@@ -15,9 +22,18 @@ from mrc_ner.corpus.stats import corpus_stats, stats_tables
 
 @handles_input_errors
 def stats(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Corpus files (.bio, .tsv, .conll, .jsonl, brat .ann/.txt, PubTator, BioC .xml/.json, …) or directories of them.", show_default=False)],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PATH",
+            help="Corpus files (.bio, .tsv, .conll, .jsonl, brat .ann/.txt, PubTator, BioC .xml/.json, …) or directories of them.",
+            show_default=False,
+        ),
+    ],
     json_: Annotated[bool, typer.Option("--json", help="Print the statistics as JSON instead of tables.")] = False,
-    top: Annotated[int, typer.Option("--top", min=0, help="How many of the most frequent mentions to list per type.")] = 10,
+    top: Annotated[
+        int, typer.Option("--top", min=0, help="How many of the most frequent mentions to list per type.")
+    ] = 10,
     format: Annotated[str, typer.Option("--format", help=INPUT_FORMAT_HELP)] = "auto",
     discontinuous: Annotated[str, typer.Option("--discontinuous", help=DISCONTINUOUS_HELP)] = "error",
 ) -> None:

@@ -20,10 +20,22 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from mrc_ner.corpus.documents import DISCONTINUOUS, Level, Mention, ReadReport, build_document, check_mention_text, document_mentions, document_text, passages_of, resolve_fragments
+from mrc_ner.corpus.documents import (
+    DISCONTINUOUS,
+    Level,
+    Mention,
+    ReadReport,
+    build_document,
+    check_mention_text,
+    document_mentions,
+    document_text,
+    passages_of,
+    resolve_fragments,
+)
 from mrc_ner.corpus.model import Document, Passage
 from mrc_ner.errors import InputError
 from mrc_ner.io import atomic_write_text
@@ -52,7 +64,10 @@ def _to_document(bdoc: Any, path: Path, *, level: Level, discontinuous: str, rep
         start = None
         for offset, piece in _passage_pieces(passage):
             if offset < len(text):
-                raise InputError(f"{where}: a passage or sentence at offset {offset} overlaps the text before it (which ends at {len(text)})", path=path)
+                raise InputError(
+                    f"{where}: a passage or sentence at offset {offset} overlaps the text before it (which ends at {len(text)})",
+                    path=path,
+                )
             text += "\n" * (offset - len(text)) + piece
             start = offset if start is None else start
         if start is not None:
@@ -82,7 +97,9 @@ def _check_policy(discontinuous: str) -> None:
         raise InputError(f"--discontinuous must be one of {', '.join(DISCONTINUOUS)}, not {discontinuous!r}")
 
 
-def read_bioc_xml(path: str | os.PathLike, *, level: Level = "auto", discontinuous: str = "error", report: ReadReport | None = None) -> list[Document]:
+def read_bioc_xml(
+    path: str | os.PathLike, *, level: Level = "auto", discontinuous: str = "error", report: ReadReport | None = None
+) -> list[Document]:
     """Read a BioC XML collection into documents."""
     from bioc import biocxml
     from lxml import etree
@@ -122,14 +139,20 @@ def _fill(obj: Any, kind: str) -> Any:
     if not isinstance(obj, dict):
         raise InputError(f"a BioC {kind} must be a JSON object, not {type(obj).__name__}")
     obj = {**_DEFAULTS[kind], **obj}
-    children = {"collection": [("documents", "document")], "document": [("passages", "passage"), ("annotations", "annotation")],
-                "passage": [("sentences", "sentence"), ("annotations", "annotation")], "sentence": [("annotations", "annotation")]}
+    children = {
+        "collection": [("documents", "document")],
+        "document": [("passages", "passage"), ("annotations", "annotation")],
+        "passage": [("sentences", "sentence"), ("annotations", "annotation")],
+        "sentence": [("annotations", "annotation")],
+    }
     for key, child in children.get(kind, []):
         obj[key] = [_fill(x, child) for x in obj[key]]
     return obj
 
 
-def read_bioc_json(path: str | os.PathLike, *, level: Level = "auto", discontinuous: str = "error", report: ReadReport | None = None) -> list[Document]:
+def read_bioc_json(
+    path: str | os.PathLike, *, level: Level = "auto", discontinuous: str = "error", report: ReadReport | None = None
+) -> list[Document]:
     """Read a BioC JSON collection (or a list of documents, or one document) into documents."""
     from bioc.biocjson.decoder import parse_collection
 
@@ -171,7 +194,7 @@ def to_collection(documents: Iterable[Document], *, source: str = "mrc-ner") -> 
         parts = passages_of(doc)
         bpassages = []
         for p in parts:
-            bp = bioc.BioCPassage.of_text(text[p.start:p.end], p.start)
+            bp = bioc.BioCPassage.of_text(text[p.start : p.end], p.start)
             bp.infons.update(p.infons)
             bpassages.append(bp)
             bdoc.add_passage(bp)

@@ -22,10 +22,20 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
-from mrc_ner.corpus.documents import DISCONTINUOUS, Level, Mention, ReadReport, build_document, check_mention_text, document_mentions, document_text, resolve_fragments
+from mrc_ner.corpus.documents import (
+    DISCONTINUOUS,
+    Level,
+    Mention,
+    ReadReport,
+    build_document,
+    check_mention_text,
+    document_mentions,
+    document_text,
+    resolve_fragments,
+)
 from mrc_ner.corpus.model import Document
 from mrc_ner.errors import InputError
 from mrc_ner.io import atomic_write_text
@@ -42,7 +52,11 @@ def read_document_text(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise InputError(f"not valid UTF-8 (byte {data[e.start]:#04x} at offset {e.start})", path=path, line=data[: e.start].count(b"\n") + 1) from None
+        raise InputError(
+            f"not valid UTF-8 (byte {data[e.start]:#04x} at offset {e.start})",
+            path=path,
+            line=data[: e.start].count(b"\n") + 1,
+        ) from None
 
 
 def ann_path_for(path: Path) -> Path:
@@ -75,8 +89,12 @@ def parse_ann(ann: Path, text: str, *, discontinuous: str = "error", report: Rea
         for a, b in fragments:
             check_mention_text(text, a, b, None, path=ann, line=lineno, what=what)
         if " ".join(text[a:b] for a, b in fragments) != stated:
-            raise InputError(f"{what}: text {stated!r} differs from the document's text at {ranges} = "
-                             f"{' '.join(text[a:b] for a, b in fragments)!r}", path=ann, line=lineno)
+            raise InputError(
+                f"{what}: text {stated!r} differs from the document's text at {ranges} = "
+                f"{' '.join(text[a:b] for a, b in fragments)!r}",
+                path=ann,
+                line=lineno,
+            )
         rng = resolve_fragments(fragments, discontinuous, path=ann, line=lineno, what=f"{what} at {ranges}")
         if rng is None:
             if report is not None:
@@ -86,7 +104,9 @@ def parse_ann(ann: Path, text: str, *, discontinuous: str = "error", report: Rea
     return out
 
 
-def read_brat(path: str | os.PathLike, *, level: Level = "auto", discontinuous: str = "error", report: ReadReport | None = None) -> Document:
+def read_brat(
+    path: str | os.PathLike, *, level: Level = "auto", discontinuous: str = "error", report: ReadReport | None = None
+) -> Document:
     """Read one brat pair (``path`` is the ``.txt`` or the ``.ann``) into a document named after the file."""
     path = Path(path)
     txt, ann = path.with_suffix(".txt"), ann_path_for(path)
@@ -120,7 +140,9 @@ def write_brat(documents: Iterable[Document], directory: str | os.PathLike) -> l
     for doc in documents:
         name = re.sub(r"[^\w.\-]+", "_", doc.id).strip(".") or "doc"
         if name in seen:
-            raise InputError(f"two documents would both be written as {name}.txt; document ids must differ", path=directory)
+            raise InputError(
+                f"two documents would both be written as {name}.txt; document ids must differ", path=directory
+            )
         seen.add(name)
         atomic_write_text(directory / f"{name}.txt", document_text(doc))
         atomic_write_text(directory / f"{name}.ann", format_ann(doc))

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 from mrc_ner.corpus.model import Corpus, Document, Sentence
 from mrc_ner.corpus.schemes import chunks_to_spans, detect_scheme, get_scheme, sentence_tags, split_tag, tags_to_chunks
@@ -40,7 +41,9 @@ def read_text_lines(path: Path) -> list[str]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise InputError(f"not valid UTF-8 (byte {data[e.start]:#04x} at offset {e.start})", path=path, line=line) from None
+        raise InputError(
+            f"not valid UTF-8 (byte {data[e.start]:#04x} at offset {e.start})", path=path, line=line
+        ) from None
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return lines[:-1] if lines and lines[-1] == "" else lines
 
@@ -76,7 +79,9 @@ def _parse_blocks(path: Path, lines: list[str]) -> list[list[list[tuple[int, str
         if ncols is None:
             ncols = len(cols)
             if ncols < 2:
-                raise InputError(f"expected at least 2 columns (token and tag), found 1: {line!r}", path=path, line=lineno)
+                raise InputError(
+                    f"expected at least 2 columns (token and tag), found 1: {line!r}", path=path, line=lineno
+                )
         if len(cols) != ncols:
             raise InputError(f"expected {ncols} columns, found {len(cols)}: {line!r}", path=path, line=lineno)
         token, tag = cols[0], cols[-1].strip()
@@ -95,10 +100,14 @@ def _check_tags(path: Path, rows: list[tuple[int, str, str]], allowed: set[str])
         except ValueError:
             raise InputError(f"malformed tag {tag!r} (expected O or PREFIX-TYPE)", path=path, line=lineno) from None
         if prefix != "O" and prefix not in allowed:
-            raise InputError(f"unknown tag prefix in {tag!r} (allowed: {', '.join(sorted(allowed))}, O)", path=path, line=lineno)
+            raise InputError(
+                f"unknown tag prefix in {tag!r} (allowed: {', '.join(sorted(allowed))}, O)", path=path, line=lineno
+            )
 
 
-def read_conll(path: str | os.PathLike, *, scheme: str = "auto", level: Level = "auto", doc_id: str | None = None) -> list[Document]:
+def read_conll(
+    path: str | os.PathLike, *, scheme: str = "auto", level: Level = "auto", doc_id: str | None = None
+) -> list[Document]:
     """Read one column file into documents (one, unless it has ``-DOCSTART-`` lines).
 
     ``scheme`` is ``auto`` (detected per file: BMES, BIOES or IOB2) or a scheme name.
@@ -154,7 +163,9 @@ def format_conll(sentences: Iterable[Sentence], *, scheme: str = "IOB2") -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
-def write_conll(documents: Iterable[Document], path: str | os.PathLike, *, scheme: str = "IOB2", docstart: bool = False) -> None:
+def write_conll(
+    documents: Iterable[Document], path: str | os.PathLike, *, scheme: str = "IOB2", docstart: bool = False
+) -> None:
     """Write documents as one column file, atomically; ``docstart`` adds ``-DOCSTART-`` lines."""
     from mrc_ner.io import atomic_write_text
 

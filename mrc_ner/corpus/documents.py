@@ -11,12 +11,12 @@ offsets back to the writers.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
-from mrc_ner.corpus.model import Document, Passage, Sentence, Span
-from mrc_ner.corpus.model import word_tokens
+from mrc_ner.corpus.model import Document, Passage, Sentence, Span, word_tokens
 from mrc_ner.corpus.sentences import is_cjk_text, merge_crossed, sentence_bounds
 from mrc_ner.errors import InputError
 
@@ -47,7 +47,9 @@ class ReadReport:
         self.skipped.append((str(path), line, why))
 
 
-def resolve_fragments(fragments: Sequence[tuple[int, int]], policy: str, *, path: Path | str, line: int | None, what: str) -> tuple[int, int] | None:
+def resolve_fragments(
+    fragments: Sequence[tuple[int, int]], policy: str, *, path: Path | str, line: int | None, what: str
+) -> tuple[int, int] | None:
     """The one range of a mention's fragments under ``policy`` (``error``, ``skip`` or ``join``).
 
     ``join`` covers the fragments from the first start to the last end; ``skip``
@@ -59,20 +61,39 @@ def resolve_fragments(fragments: Sequence[tuple[int, int]], policy: str, *, path
         return min(a for a, _ in fragments), max(b for _, b in fragments)
     if policy == "skip":
         return None
-    raise InputError(f"discontinuous mention {what} ({len(fragments)} fragments); "
-                     "use --discontinuous skip to leave such mentions out or join to cover them with one span",
-                     path=path, line=line)
+    raise InputError(
+        f"discontinuous mention {what} ({len(fragments)} fragments); "
+        "use --discontinuous skip to leave such mentions out or join to cover them with one span",
+        path=path,
+        line=line,
+    )
 
 
-def check_mention_text(text: str, start: int, end: int, stated: str | None, *, path: Path | str, line: int | None, what: str) -> None:
+def check_mention_text(
+    text: str, start: int, end: int, stated: str | None, *, path: Path | str, line: int | None, what: str
+) -> None:
     """Raise unless ``[start, end)`` lies in ``text`` and (when given) spells ``stated``."""
     if not 0 <= start < end <= len(text):
-        raise InputError(f"{what}: offsets [{start}, {end}) outside a text of {len(text)} characters", path=path, line=line)
+        raise InputError(
+            f"{what}: offsets [{start}, {end}) outside a text of {len(text)} characters", path=path, line=line
+        )
     if stated is not None and text[start:end] != stated:
-        raise InputError(f"{what}: text {stated!r} differs from the document's text[{start}:{end}] = {text[start:end]!r}", path=path, line=line)
+        raise InputError(
+            f"{what}: text {stated!r} differs from the document's text[{start}:{end}] = {text[start:end]!r}",
+            path=path,
+            line=line,
+        )
 
 
-def build_document(doc_id: str, text: str, mentions: Iterable[Mention], *, path: Path | str, passages: Sequence[Passage] = (), level: Level = "auto") -> Document:
+def build_document(
+    doc_id: str,
+    text: str,
+    mentions: Iterable[Mention],
+    *,
+    path: Path | str,
+    passages: Sequence[Passage] = (),
+    level: Level = "auto",
+) -> Document:
     """A :class:`Document` of sentences from a document text and its mentions.
 
     ``passages`` are split separately (a sentence never spans two); without them the
@@ -84,7 +105,9 @@ def build_document(doc_id: str, text: str, mentions: Iterable[Mention], *, path:
     mentions = sorted(set(mentions), key=lambda m: (m.start, m.end, m.label))
     bounds: list[tuple[int, int]] = []
     for p in parts:
-        bounds.extend((p.start + a, p.start + b) for a, b in sentence_bounds(text[p.start:p.end], char_level=char_level))
+        bounds.extend(
+            (p.start + a, p.start + b) for a, b in sentence_bounds(text[p.start : p.end], char_level=char_level)
+        )
     # a passage boundary is never joined over: merge within each passage only
     merged: list[tuple[int, int]] = []
     for p in parts:
@@ -95,8 +118,12 @@ def build_document(doc_id: str, text: str, mentions: Iterable[Mention], *, path:
     for m in mentions:
         k = bisect.bisect_right(starts, m.start) - 1
         if k < 0 or m.end > merged[k][1]:
-            raise InputError(f"mention {text[m.start:m.end]!r} [{m.start}, {m.end}) {m.label} lies in no sentence "
-                             "(it crosses a passage boundary or covers only whitespace)", path=path, line=m.line)
+            raise InputError(
+                f"mention {text[m.start : m.end]!r} [{m.start}, {m.end}) {m.label} lies in no sentence "
+                "(it crosses a passage boundary or covers only whitespace)",
+                path=path,
+                line=m.line,
+            )
         by_sentence[k].append(m)
     sentences = []
     for j, ((a, b), ms) in enumerate(zip(merged, by_sentence)):
@@ -124,7 +151,7 @@ def document_text(doc: Document) -> str:
     """``doc.text``, checked to hold each sentence at its offset (a writer relies on it)."""
     text = doc.text
     for s in doc.sentences:
-        if text[s.offset:s.offset + len(s.text)] != s.text:
+        if text[s.offset : s.offset + len(s.text)] != s.text:
             raise InputError(f"document {doc.id!r}: sentence {s.id!r} is not at offset {s.offset} of the document text")
     return text
 

@@ -44,8 +44,15 @@ class EntityRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object written to ``entities.jsonl``."""
-        return {"doc": self.doc, "sentence": self.sentence, "start": self.start, "end": self.end, "label": self.label,
-                "text": self.text, "score": self.score}
+        return {
+            "doc": self.doc,
+            "sentence": self.sentence,
+            "start": self.start,
+            "end": self.end,
+            "label": self.label,
+            "text": self.text,
+            "score": self.score,
+        }
 
     def to_line(self) -> bytes:
         """The record as one UTF-8 JSON line (with its newline)."""
@@ -67,10 +74,16 @@ def check_label(label: Any, *, path: str | os.PathLike | None = None, line: int 
     return label
 
 
-def check_offsets(start: Any, end: Any, *, length: int | None = None, path: str | os.PathLike | None = None, line: int | None = None) -> tuple[int, int]:
+def check_offsets(
+    start: Any, end: Any, *, length: int | None = None, path: str | os.PathLike | None = None, line: int | None = None
+) -> tuple[int, int]:
     """``(start, end)`` if they are integer character offsets with 0 ≤ start < end (≤ ``length``)."""
     if not (_is_int(start) and _is_int(end)) or not 0 <= start < end:
-        raise InputError(f'"start" and "end" must be character offsets with 0 ≤ start < end, not {shorten(repr(start))}, {shorten(repr(end))}', path=path, line=line)
+        raise InputError(
+            f'"start" and "end" must be character offsets with 0 ≤ start < end, not {shorten(repr(start))}, {shorten(repr(end))}',
+            path=path,
+            line=line,
+        )
     if length is not None and end > length:
         raise InputError(f"entity offsets [{start}, {end}) outside a text of {length} characters", path=path, line=line)
     return start, end
@@ -79,14 +92,26 @@ def check_offsets(start: Any, end: Any, *, length: int | None = None, path: str 
 def parse_span(obj: Any, text: str, *, path: str | os.PathLike | None = None, line: int | None = None) -> Span:
     """A gold entity object of a JSONL sentence → :class:`Span` in ``text``, validated."""
     if not isinstance(obj, dict):
-        raise InputError(f"each entity must be a JSON object with start, end and label, not {shorten(repr(obj))}", path=path, line=line)
+        raise InputError(
+            f"each entity must be a JSON object with start, end and label, not {shorten(repr(obj))}",
+            path=path,
+            line=line,
+        )
     missing = [k for k in ("start", "end", "label") if k not in obj]
     if missing:
-        raise InputError(f"entity needs integer start, end and a label (lacks {', '.join(repr(k) for k in missing)}): {shorten(repr(obj))}", path=path, line=line)
+        raise InputError(
+            f"entity needs integer start, end and a label (lacks {', '.join(repr(k) for k in missing)}): {shorten(repr(obj))}",
+            path=path,
+            line=line,
+        )
     start, end = check_offsets(obj["start"], obj["end"], length=len(text), path=path, line=line)
     label = check_label(obj["label"], path=path, line=line)
     if "text" in obj and obj["text"] != text[start:end]:
-        raise InputError(f"entity text {shorten(repr(obj['text']))} differs from text[{start}:{end}] = {shorten(repr(text[start:end]))}", path=path, line=line)
+        raise InputError(
+            f"entity text {shorten(repr(obj['text']))} differs from text[{start}:{end}] = {shorten(repr(text[start:end]))}",
+            path=path,
+            line=line,
+        )
     score = obj.get("score")
     if score is not None and not _is_number(score):
         raise InputError(f'"score" must be a number, not {shorten(repr(score))}', path=path, line=line)
@@ -107,10 +132,16 @@ def parse_record(obj: Any, *, path: str | os.PathLike | None = None, line: int |
         raise InputError("each line must be a JSON object (one entity)", path=path, line=line)
     missing = [k for k in ("doc", "sentence", "label", "text") if k not in obj]
     if missing:
-        raise InputError(f"entity lacks {', '.join(repr(k) for k in missing)} (fields: {', '.join(RECORD_FIELDS)})", path=path, line=line)
+        raise InputError(
+            f"entity lacks {', '.join(repr(k) for k in missing)} (fields: {', '.join(RECORD_FIELDS)})",
+            path=path,
+            line=line,
+        )
     sentence = obj["sentence"]
     if not _is_int(sentence) or sentence < 0:
-        raise InputError(f'"sentence" must be a sentence index (an integer ≥ 0), not {shorten(repr(sentence))}', path=path, line=line)
+        raise InputError(
+            f'"sentence" must be a sentence index (an integer ≥ 0), not {shorten(repr(sentence))}', path=path, line=line
+        )
     label = check_label(obj["label"], path=path, line=line)
     if not isinstance(obj["text"], str) or not obj["text"].strip():
         raise InputError(f'"text" must be a non-empty string, not {shorten(repr(obj["text"]))}', path=path, line=line)
@@ -121,14 +152,20 @@ def parse_record(obj: Any, *, path: str | os.PathLike | None = None, line: int |
     if "start" in obj or "end" in obj:
         start, end = check_offsets(obj.get("start"), obj.get("end"), path=path, line=line)
         if end - start != len(obj["text"]):
-            raise InputError(f'"text" has {len(obj["text"])} characters but [start, end) = [{start}, {end}) spans {end - start}', path=path, line=line)
+            raise InputError(
+                f'"text" has {len(obj["text"])} characters but [start, end) = [{start}, {end}) spans {end - start}',
+                path=path,
+                line=line,
+            )
     score = obj.get("score")
     if score is not None and not _is_number(score):
         raise InputError(f'"score" must be a number, not {shorten(repr(score))}', path=path, line=line)
     return EntityRecord(str(doc), sentence, start, end, label, obj["text"], score)
 
 
-def parse_record_line(data: bytes | str, *, path: str | os.PathLike | None = None, line: int | None = None) -> EntityRecord:
+def parse_record_line(
+    data: bytes | str, *, path: str | os.PathLike | None = None, line: int | None = None
+) -> EntityRecord:
     """One line of ``entities.jsonl`` → :class:`EntityRecord`; invalid JSON is an InputError too."""
     try:
         obj = json.loads(data)
@@ -143,7 +180,11 @@ def read_records(path: str | os.PathLike) -> list[EntityRecord]:
     from mrc_ner.corpus.conll import read_text_lines
 
     path = Path(path)
-    out = [parse_record_line(line, path=path, line=lineno) for lineno, line in enumerate(read_text_lines(path), start=1) if line.strip()]
+    out = [
+        parse_record_line(line, path=path, line=lineno)
+        for lineno, line in enumerate(read_text_lines(path), start=1)
+        if line.strip()
+    ]
     if not out:
         raise InputError("empty file: no entities found", path=path)
     return out
@@ -151,7 +192,13 @@ def read_records(path: str | os.PathLike) -> list[EntityRecord]:
 
 def looks_like_record(obj: Any) -> bool:
     """True for an object shaped like an ``entities.jsonl`` record (``doc`` and ``sentence``, no ``text``-level entities)."""
-    return isinstance(obj, dict) and "doc" in obj and "sentence" in obj and "entities" not in obj and "sentences" not in obj
+    return (
+        isinstance(obj, dict)
+        and "doc" in obj
+        and "sentence" in obj
+        and "entities" not in obj
+        and "sentences" not in obj
+    )
 
 
 def is_records_file(path: str | os.PathLike) -> bool:
@@ -169,7 +216,9 @@ def is_records_file(path: str | os.PathLike) -> bool:
                     try:
                         return looks_like_record(json.loads(line))
                     except json.JSONDecodeError:
-                        return '"doc"' in line and '"sentence"' in line  # malformed: whichever reader it looks meant for says where
+                        return (
+                            '"doc"' in line and '"sentence"' in line
+                        )  # malformed: whichever reader it looks meant for says where
     except OSError:
         return False
     return False

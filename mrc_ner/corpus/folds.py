@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 from mrc_ner.corpus.model import Corpus, Document
 from mrc_ner.errors import InputError
@@ -83,7 +83,11 @@ def parse_split_info(path: str | os.PathLike, *, name: str | None = None) -> Fol
             parts[section] = []
             continue
         if section is None:
-            raise InputError(f"document name {line!r} before any 'Train files:'/'Dev files:'/'Test files:' header", path=path, line=lineno)
+            raise InputError(
+                f"document name {line!r} before any 'Train files:'/'Dev files:'/'Test files:' header",
+                path=path,
+                line=lineno,
+            )
         if line.endswith(":") or any(ch.isspace() for ch in line):
             raise InputError(f"expected a document name or a section header, found {line!r}", path=path, line=lineno)
         doc = published_doc_id(line)
@@ -96,7 +100,9 @@ def parse_split_info(path: str | os.PathLike, *, name: str | None = None) -> Fol
         raise InputError(f"missing section(s): {', '.join(s.capitalize() + ' files:' for s in missing)}", path=path)
     if not parts["train"] or not parts["test"]:
         raise InputError("a split needs at least one train and one test document", path=path)
-    return Fold(name=name if name is not None else path.parent.name, train=parts["train"], dev=parts["dev"], test=parts["test"])
+    return Fold(
+        name=name if name is not None else path.parent.name, train=parts["train"], dev=parts["dev"], test=parts["test"]
+    )
 
 
 def read_published_folds(folds_dir: str | os.PathLike) -> list[Fold]:
@@ -160,7 +166,9 @@ def kfold(doc_ids: Sequence[str], *, k: int = 5, seed: int = 0, dev_docs: int | 
         dev = set(rest[: _dev_count(dev_docs, len(rest))])
         test = set(parts[i])
         train = [d for d in ids if d not in test and d not in dev]
-        folds.append(Fold(f"k{k}-{i}", train=train, dev=[d for d in ids if d in dev], test=[d for d in ids if d in test]))
+        folds.append(
+            Fold(f"k{k}-{i}", train=train, dev=[d for d in ids if d in dev], test=[d for d in ids if d in test])
+        )
     return folds
 
 
@@ -203,7 +211,10 @@ def parse_folds_spec(
         for fold in folds:
             missing = [d for d in fold.ids if d not in known]
             if missing:
-                raise InputError(f"fold {fold.name} names document(s) not in the corpus: {', '.join(missing)}", path=Path(folds_dir) / fold.name / INFO_FILE)
+                raise InputError(
+                    f"fold {fold.name} names document(s) not in the corpus: {', '.join(missing)}",
+                    path=Path(folds_dir) / fold.name / INFO_FILE,
+                )
         return folds
     raise InputError(f"bad folds spec {spec!r}: use 'published', 'published=DIR' or 'k=N'")
 
@@ -249,7 +260,11 @@ def split_sentences(corpus: Corpus, fraction: float, *, seed: int = 0) -> tuple[
     def build(keep: bool, name: str) -> Corpus:
         docs = []
         for di, d in enumerate(corpus.documents):
-            sents = [replace(s, spans=list(s.spans), tokens=list(s.tokens)) for si, s in enumerate(d.sentences) if ((di, si) in dev) == keep]
+            sents = [
+                replace(s, spans=list(s.spans), tokens=list(s.tokens))
+                for si, s in enumerate(d.sentences)
+                if ((di, si) in dev) == keep
+            ]
             if sents:
                 docs.append(Document(d.id, sents))
         return Corpus(docs, name=name)

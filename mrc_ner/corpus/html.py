@@ -18,15 +18,27 @@ from __future__ import annotations
 
 import html
 import os
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from mrc_ner.corpus.model import Document, Sentence, Span
 from mrc_ner.io import atomic_write_text
 
 #: background colours, assigned to the types in sorted order (then repeated)
 PALETTE = (
-    "#7aecec", "#feca74", "#aa9cfc", "#bfeeb7", "#ff9561", "#c887fb", "#9cc9cc",
-    "#ffeb80", "#ff8197", "#bfe1d9", "#e4e7d2", "#f0d0ff", "#c8e6ff", "#ffd6a5",
+    "#7aecec",
+    "#feca74",
+    "#aa9cfc",
+    "#bfeeb7",
+    "#ff9561",
+    "#c887fb",
+    "#9cc9cc",
+    "#ffeb80",
+    "#ff8197",
+    "#bfe1d9",
+    "#e4e7d2",
+    "#f0d0ff",
+    "#c8e6ff",
+    "#ffd6a5",
 )
 
 CSS = """
@@ -78,16 +90,18 @@ def render_sentence(sentence: Sentence, index: dict[str, int], colours: dict[str
     flat, rest = flat_and_overlapping(sentence.spans)
     parts, pos = [], 0
     for s in flat:
-        parts.append(esc(text[pos:s.start]))
+        parts.append(esc(text[pos : s.start]))
         parts.append(
             f'<mark class="t{index[s.label]}" style="background:{colours[s.label]}" title="{esc(tooltip(s))}">'
-            f'{esc(text[s.start:s.end])}<span class="lab">{esc(s.label)}</span></mark>'
+            f'{esc(text[s.start : s.end])}<span class="lab">{esc(s.label)}</span></mark>'
         )
         pos = s.end
     parts.append(esc(text[pos:]))
     out = f'<p class="sent" data-id="{esc(sentence.id)}">{"".join(parts)}</p>'
     if rest:
-        items = ", ".join(f'<span title="{esc(tooltip(s))}">{esc(s.label)}: {esc(text[s.start:s.end])}</span>' for s in rest)
+        items = ", ".join(
+            f'<span title="{esc(tooltip(s))}">{esc(s.label)}: {esc(text[s.start : s.end])}</span>' for s in rest
+        )
         out += f'\n<div class="overlap">overlapping: {items}</div>'
     return out
 
@@ -102,21 +116,25 @@ def render_html(documents: Sequence[Document], *, title: str = "mrc-ner entities
                 counts[sp.label] = counts.get(sp.label, 0) + 1
     colours = type_colours(counts)
     index = {t: i for i, t in enumerate(colours)}
-    legend = "".join(f'<span class="t{index[t]}" style="background:{c}">{esc(t)} ({counts[t]})</span>' for t, c in colours.items())
+    legend = "".join(
+        f'<span class="t{index[t]}" style="background:{c}">{esc(t)} ({counts[t]})</span>' for t, c in colours.items()
+    )
     body = [f"<h1>{esc(title)}</h1>", f'<div class="legend">{legend or "no entities"}</div>']
     for d in documents:
         if len(documents) > 1 or d.id:
             body.append(f"<h2>{esc(d.id)}</h2>")
         body.extend(render_sentence(s, index, colours) for s in d.sentences)
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="und"><head><meta charset="utf-8">',
-        f"<title>{esc(title)}</title>",
-        f"<style>{CSS}</style></head><body>",
-        *body,
-        "</body></html>",
-        "",
-    ])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="und"><head><meta charset="utf-8">',
+            f"<title>{esc(title)}</title>",
+            f"<style>{CSS}</style></head><body>",
+            *body,
+            "</body></html>",
+            "",
+        ]
+    )
 
 
 def write_html(documents: Sequence[Document], path: str | os.PathLike, *, title: str = "mrc-ner entities") -> None:

@@ -11,9 +11,10 @@ A corpus's types are the types of its train, dev and test sentences together.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from mrc_ner.corpus.model import Sentence
 from mrc_ner.corpus.splits import load_splits
@@ -68,14 +69,26 @@ def _per_corpus(values: Sequence[str], n: int, option: str) -> list[str | None]:
         try:
             float(values[0])
         except ValueError:
-            raise InputError(f"{option} was given once for {n} --train corpora: give it once per --train, in the same order (or a fraction for all)") from None
+            raise InputError(
+                f"{option} was given once for {n} --train corpora: give it once per --train, in the same order (or a fraction for all)"
+            ) from None
         return [values[0]] * n
     if len(values) != n:
-        raise InputError(f"{option} was given {len(values)} times for {n} --train corpora: give it once per --train, in the same order")
+        raise InputError(
+            f"{option} was given {len(values)} times for {n} --train corpora: give it once per --train, in the same order"
+        )
     return list(values)
 
 
-def load_joint_splits(trains: Sequence[str], devs: Sequence[str] = (), tests: Sequence[str] = (), *, corpus: str | None = None, seed: int = 0, **read: Any) -> JointSplits:
+def load_joint_splits(
+    trains: Sequence[str],
+    devs: Sequence[str] = (),
+    tests: Sequence[str] = (),
+    *,
+    corpus: str | None = None,
+    seed: int = 0,
+    **read: Any,
+) -> JointSplits:
     """Load one corpus per ``--train`` (with its ``--dev``/``--test``) and join them.
 
     With one corpus the sentences stay unmarked (every type annotated). With several,

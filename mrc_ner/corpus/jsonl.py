@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from mrc_ner.corpus.cleaning import is_latin
-from mrc_ner.corpus.model import Document, Sentence, Span, word_tokens
 from mrc_ner.corpus import entities
+from mrc_ner.corpus.cleaning import is_latin
 from mrc_ner.corpus.conll import read_text_lines
+from mrc_ner.corpus.model import Document, Sentence, Span, word_tokens
 from mrc_ner.errors import InputError, shorten
 
 
@@ -73,19 +74,27 @@ def _level_of(obj: dict, default: str, path: Path, lineno: int) -> str:
 
 def document_to_dict(doc: Document) -> dict:
     """The JSON form of a document, with its sentences."""
-    return {"id": doc.id, "text": doc.text, "sentences": [sentence_to_dict(s) | {"offset": s.offset} for s in doc.sentences]}
+    return {
+        "id": doc.id,
+        "text": doc.text,
+        "sentences": [sentence_to_dict(s) | {"offset": s.offset} for s in doc.sentences],
+    }
 
 
 def _sentence_from_obj(obj: Any, path: Path, lineno: int, default_id: str, level: str = "char") -> Sentence:
     if not isinstance(obj, dict):
-        raise InputError(f'each sentence must be a JSON object with "text", not {shorten(repr(obj))}', path=path, line=lineno)
+        raise InputError(
+            f'each sentence must be a JSON object with "text", not {shorten(repr(obj))}', path=path, line=lineno
+        )
     level = _level_of(obj, level, path, lineno)
     text = obj.get("text")
     if not isinstance(text, str):
         raise InputError(f'each object needs a string "text", not {shorten(repr(text))}', path=path, line=lineno)
     ents = obj.get("entities", [])
     if not isinstance(ents, list):
-        raise InputError(f'"entities" must be a list of entity objects, not {shorten(repr(ents))}', path=path, line=lineno)
+        raise InputError(
+            f'"entities" must be a list of entity objects, not {shorten(repr(ents))}', path=path, line=lineno
+        )
     spans = [entities.parse_span(ent, text, path=path, line=lineno) for ent in ents]
     sid = str(obj.get("id", default_id))
     if level == "word":
@@ -99,7 +108,8 @@ def _refuse_records(obj: dict, path: Path, lineno: int) -> None:
         raise InputError(
             "this is an entities.jsonl written by extraction (one entity per line, no sentence text), not a corpus; "
             "build its network with `mrc-ner network`, or its statistics are in the extraction's stats.json",
-            path=path, line=lineno,
+            path=path,
+            line=lineno,
         )
 
 
@@ -136,9 +146,15 @@ def read_jsonl(path: str | os.PathLike, *, level: str = "auto") -> list[Document
         if "sentences" in obj:
             did = str(obj.get("id", f"{path.stem}#{len(docs)}"))
             if not isinstance(obj["sentences"], list):
-                raise InputError(f'"sentences" must be a list of sentence objects, not {shorten(repr(obj["sentences"]))}', path=path, line=lineno)
+                raise InputError(
+                    f'"sentences" must be a list of sentence objects, not {shorten(repr(obj["sentences"]))}',
+                    path=path,
+                    line=lineno,
+                )
             doc_level = _level_of(obj, level, path, lineno)
-            sents = [_sentence_from_obj(s, path, lineno, f"{did}:{j}", doc_level) for j, s in enumerate(obj["sentences"])]
+            sents = [
+                _sentence_from_obj(s, path, lineno, f"{did}:{j}", doc_level) for j, s in enumerate(obj["sentences"])
+            ]
             docs.append(Document(did, sents))
         else:
             loose.append(_sentence_from_obj(obj, path, lineno, f"{path.stem}:{len(loose)}", level))
@@ -155,7 +171,11 @@ def _texts(objects: list[tuple[int, dict]]) -> Iterable[str]:
         if "level" in obj:
             continue
         if isinstance(obj.get("sentences"), list):
-            yield from (s["text"] for s in obj["sentences"] if isinstance(s, dict) and "level" not in s and isinstance(s.get("text"), str))
+            yield from (
+                s["text"]
+                for s in obj["sentences"]
+                if isinstance(s, dict) and "level" not in s and isinstance(s.get("text"), str)
+            )
         elif isinstance(obj.get("text"), str):
             yield obj["text"]
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 
 _WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
@@ -66,7 +66,7 @@ class Span:
         if not (0 <= self.start < self.end):
             raise ValueError(f"invalid span [{self.start}, {self.end}) for {self.label!r}")
 
-    def overlaps(self, other: "Span") -> bool:
+    def overlaps(self, other: Span) -> bool:
         """True when the two character ranges share at least one character."""
         return self.start < other.end and other.start < self.end
 
@@ -101,12 +101,14 @@ class Sentence:
     annotated_types: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_text(cls, text: str, spans: Iterable[Span] = (), **kw) -> "Sentence":
+    def from_text(cls, text: str, spans: Iterable[Span] = (), **kw) -> Sentence:
         """A character-level sentence: every character is a token."""
         return cls(text=text, tokens=[(i, i + 1) for i in range(len(text))], spans=list(spans), char_level=True, **kw)
 
     @classmethod
-    def from_tokens(cls, words: list[str], *, char_level: bool, spans_by_token: Iterable[tuple[int, int, str]] = (), **kw) -> "Sentence":
+    def from_tokens(
+        cls, words: list[str], *, char_level: bool, spans_by_token: Iterable[tuple[int, int, str]] = (), **kw
+    ) -> Sentence:
         """Build from tokens; spans given as token ranges ``(first, last_exclusive, label)``."""
         sep = "" if char_level else " "
         tokens: list[Token] = []
@@ -127,7 +129,7 @@ class Sentence:
 
     def mention(self, span: Span) -> str:
         """The text of ``span``."""
-        return self.text[span.start:span.end]
+        return self.text[span.start : span.end]
 
     def token_index(self) -> tuple[dict[int, int], dict[int, int]]:
         """Maps from a token's start char → token index and end char → token index."""
@@ -135,9 +137,17 @@ class Sentence:
         ends = {b: i for i, (_, b) in enumerate(self.tokens)}
         return starts, ends
 
-    def with_spans(self, spans: Iterable[Span]) -> "Sentence":
+    def with_spans(self, spans: Iterable[Span]) -> Sentence:
         """A copy of this sentence carrying other spans (e.g. predictions)."""
-        return Sentence(self.text, self.tokens, sorted(spans), self.id, self.offset, self.char_level, annotated_types=self.annotated_types)
+        return Sentence(
+            self.text,
+            self.tokens,
+            sorted(spans),
+            self.id,
+            self.offset,
+            self.char_level,
+            annotated_types=self.annotated_types,
+        )
 
 
 @dataclass(frozen=True)
@@ -199,7 +209,7 @@ class Corpus:
         """Sorted entity types that occur in the corpus."""
         return sorted({sp.label for s in self.sentences for sp in s.spans})
 
-    def subset(self, ids: Iterable[str], name: str = "") -> "Corpus":
+    def subset(self, ids: Iterable[str], name: str = "") -> Corpus:
         """The documents with these ids, in the order given."""
         by_id = {d.id: d for d in self.documents}
         missing = [i for i in ids if i not in by_id]

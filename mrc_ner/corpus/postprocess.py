@@ -31,8 +31,8 @@ Rules, applied in this order (every removal is counted per rule and per type in 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Iterable, Sequence
 
 from mrc_ner.corpus.model import Corpus, Document, Sentence, Span
 from mrc_ner.corpus.schemes import Chunk, Orphan, chunks_to_spans, get_scheme, split_tag, tags_to_chunks
@@ -56,12 +56,12 @@ class PostprocessReport:
     invalid_symbol: Counter = field(default_factory=Counter)
     kept: Counter = field(default_factory=Counter)
 
-    def __add__(self, other: "PostprocessReport") -> "PostprocessReport":
+    def __add__(self, other: PostprocessReport) -> PostprocessReport:
         if not isinstance(other, PostprocessReport):
             return NotImplemented
         return PostprocessReport(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
-    def __radd__(self, other: object) -> "PostprocessReport":
+    def __radd__(self, other: object) -> PostprocessReport:
         if other == 0:  # sum() starts from 0
             return self
         return NotImplemented  # type: ignore[return-value]
@@ -76,7 +76,14 @@ class PostprocessReport:
         return {f.name: dict(sorted(getattr(self, f.name).items())) for f in fields(self)}
 
 
-def _filter_spans(sentence: Sentence, spans: Iterable[Span], *, min_length: int, invalid_symbols: frozenset[str], report: PostprocessReport) -> list[Span]:
+def _filter_spans(
+    sentence: Sentence,
+    spans: Iterable[Span],
+    *,
+    min_length: int,
+    invalid_symbols: frozenset[str],
+    report: PostprocessReport,
+) -> list[Span]:
     """Rules 1 and 3; counts into ``report`` (including ``kept``)."""
     out = []
     for sp in spans:
@@ -105,7 +112,13 @@ def postprocess_spans(
     2
     """
     report = PostprocessReport()
-    kept = _filter_spans(sentence, sentence.spans if spans is None else spans, min_length=min_length, invalid_symbols=invalid_symbols, report=report)
+    kept = _filter_spans(
+        sentence,
+        sentence.spans if spans is None else spans,
+        min_length=min_length,
+        invalid_symbols=invalid_symbols,
+        report=report,
+    )
     return kept, report
 
 
@@ -148,7 +161,13 @@ def postprocess_tags(
     for a, _, label in final:
         if _repaired_start(tags[a], scheme):
             report.orphan_repaired[label] += 1
-    spans = _filter_spans(sentence, chunks_to_spans(sentence, final), min_length=min_length, invalid_symbols=invalid_symbols, report=report)
+    spans = _filter_spans(
+        sentence,
+        chunks_to_spans(sentence, final),
+        min_length=min_length,
+        invalid_symbols=invalid_symbols,
+        report=report,
+    )
     return spans, report
 
 
@@ -180,7 +199,9 @@ def postprocess_corpus(
             if tags is None:
                 spans, rep = postprocess_spans(s, min_length=min_length, invalid_symbols=invalid_symbols)
             else:
-                spans, rep = postprocess_tags(s, tags[k], scheme=scheme, min_length=min_length, orphan=orphan, invalid_symbols=invalid_symbols)
+                spans, rep = postprocess_tags(
+                    s, tags[k], scheme=scheme, min_length=min_length, orphan=orphan, invalid_symbols=invalid_symbols
+                )
             k += 1
             total = total + rep
             new_sents.append(s.with_spans(spans))
@@ -204,7 +225,14 @@ def postprocess_sentences(
     out, total = [], PostprocessReport()
     for s in sentences:
         if s.raw_tags is not None:
-            spans, rep = postprocess_tags(s, s.raw_tags, scheme=detect_scheme(s.raw_tags), min_length=min_length, orphan=orphan, invalid_symbols=invalid_symbols)
+            spans, rep = postprocess_tags(
+                s,
+                s.raw_tags,
+                scheme=detect_scheme(s.raw_tags),
+                min_length=min_length,
+                orphan=orphan,
+                invalid_symbols=invalid_symbols,
+            )
         else:
             spans, rep = postprocess_spans(s, min_length=min_length, invalid_symbols=invalid_symbols)
         out.append(s.with_spans(spans))

@@ -19,11 +19,19 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from mrc_ner.corpus.brat import read_document_text
-from mrc_ner.corpus.documents import Level, Mention, build_document, check_mention_text, document_mentions, document_text, passages_of
+from mrc_ner.corpus.documents import (
+    Level,
+    Mention,
+    build_document,
+    check_mention_text,
+    document_mentions,
+    document_text,
+    passages_of,
+)
 from mrc_ner.corpus.model import Document, Passage
 from mrc_ner.errors import InputError
 from mrc_ner.io import atomic_write_text
@@ -41,7 +49,9 @@ def looks_like_pubtator(lines: Iterable[str]) -> bool:
     return False
 
 
-def _finish(doc_id: str, title: str | None, abstract: str | None, mentions: list[Mention], path: Path, line: int, level: Level) -> Document:
+def _finish(
+    doc_id: str, title: str | None, abstract: str | None, mentions: list[Mention], path: Path, line: int, level: Level
+) -> Document:
     if title is None:
         raise InputError(f"document {doc_id!r} has no title line ({doc_id}|t|...)", path=path, line=line)
     text = title if abstract is None else f"{title}\n{abstract}"
@@ -74,7 +84,9 @@ def read_pubtator(path: str | os.PathLike, *, level: Level = "auto") -> list[Doc
             if doc_id is None:
                 doc_id, start_line = pmid, lineno
             elif pmid != doc_id:
-                raise InputError(f"document {pmid!r} starts without a blank line after document {doc_id!r}", path=path, line=lineno)
+                raise InputError(
+                    f"document {pmid!r} starts without a blank line after document {doc_id!r}", path=path, line=lineno
+                )
             if kind == "t":
                 if title is not None or abstract is not None:
                     raise InputError(f"a second title for document {pmid!r}", path=path, line=lineno)
@@ -86,7 +98,9 @@ def read_pubtator(path: str | os.PathLike, *, level: Level = "auto") -> list[Doc
             continue
         cols = line.split("\t")
         if doc_id is None or cols[0] != doc_id:
-            raise InputError(f"annotation line outside its document (expected id {doc_id!r}): {line!r}", path=path, line=lineno)
+            raise InputError(
+                f"annotation line outside its document (expected id {doc_id!r}): {line!r}", path=path, line=lineno
+            )
         if len(cols) >= 5 and cols[1].isdigit() and cols[2].isdigit():
             start, end = int(cols[1]), int(cols[2])
             text_so_far = (title or "") + ("" if abstract is None else "\n" + abstract)
@@ -95,7 +109,11 @@ def read_pubtator(path: str | os.PathLike, *, level: Level = "auto") -> list[Doc
         elif len(cols) in (4, 5):
             continue  # a relation: pmid, type, id1, id2 (and maybe more)
         else:
-            raise InputError(f"expected a mention line 'id<TAB>start<TAB>end<TAB>text<TAB>type[<TAB>concept]': {line!r}", path=path, line=lineno)
+            raise InputError(
+                f"expected a mention line 'id<TAB>start<TAB>end<TAB>text<TAB>type[<TAB>concept]': {line!r}",
+                path=path,
+                line=lineno,
+            )
     if not docs:
         raise InputError("empty file: no PubTator documents found", path=path)
     return docs
@@ -109,13 +127,15 @@ def format_pubtator(documents: Iterable[Document]) -> str:
         parts = passages_of(doc)
         title_end = parts[0].end if len(parts) > 1 else (text.find("\n") if "\n" in text else len(text))
         title = text[:title_end]
-        body = text[title_end + 1:] if title_end < len(text) else None
+        body = text[title_end + 1 :] if title_end < len(text) else None
         out.append(f"{doc.id}|t|{_FLAT_RE.sub(' ', title)}")
         if body is not None:
             out.append(f"{doc.id}|a|{_FLAT_RE.sub(' ', body)}")
         for sp, mention in document_mentions(doc):
             if sp.start < title_end < sp.end:
-                raise InputError(f"document {doc.id!r}: mention {mention!r} crosses the title's end; PubTator cannot hold it")
+                raise InputError(
+                    f"document {doc.id!r}: mention {mention!r} crosses the title's end; PubTator cannot hold it"
+                )
             out.append(f"{doc.id}\t{sp.start}\t{sp.end}\t{_FLAT_RE.sub(' ', mention)}\t{sp.label}\t-")
         out.append("")
     return "".join(x + "\n" for x in out)

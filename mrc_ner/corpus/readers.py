@@ -25,9 +25,10 @@ column file still gets its ``path:line`` error.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 from mrc_ner.corpus.documents import Level, ReadReport
 from mrc_ner.corpus.model import Corpus, Document
@@ -38,7 +39,15 @@ READ_FORMATS = ("auto", "conll", "jsonl", "brat", "pubtator", "bioc-xml", "bioc-
 WRITE_FORMATS = ("jsonl", "iob", "brat", "pubtator", "bioc-xml", "bioc-json")
 COLUMN_SUFFIXES = frozenset({".bio", ".bioes", ".iob", ".iob2", ".tsv", ".conll", ".col"})
 TEXT_SUFFIXES = frozenset({".txt", ".text"})
-_BY_SUFFIX = {".jsonl": "jsonl", ".ann": "brat", ".pubtator": "pubtator", ".xml": "bioc-xml", ".bioc": "bioc-xml", ".json": "bioc-json", ".text": "text"}
+_BY_SUFFIX = {
+    ".jsonl": "jsonl",
+    ".ann": "brat",
+    ".pubtator": "pubtator",
+    ".xml": "bioc-xml",
+    ".bioc": "bioc-xml",
+    ".json": "bioc-json",
+    ".text": "text",
+}
 #: suffixes a directory listing takes (``.json``/``.xml`` only when asked for, see :func:`list_inputs`)
 LISTED_SUFFIXES = COLUMN_SUFFIXES | TEXT_SUFFIXES | {".jsonl", ".ann", ".pubtator", ".xml", ".bioc", ".json"}
 Purpose = Literal["annotated", "raw"]
@@ -55,7 +64,11 @@ def _head_lines(path: Path, n: int = 50) -> list[str]:
 def looks_like_columns(lines: Sequence[str]) -> bool:
     """True when nearly all non-blank lines end in a tag (``O``, ``B-…``, ``I-…``, …)."""
     data = [ln for ln in lines if ln.strip() and not ln.startswith("-DOCSTART-")]
-    tagged = sum(1 for ln in data if len(ln.split()) >= 2 and (ln.split()[-1] == "O" or ln.split()[-1][:2] in ("B-", "I-", "E-", "S-", "M-")))
+    tagged = sum(
+        1
+        for ln in data
+        if len(ln.split()) >= 2 and (ln.split()[-1] == "O" or ln.split()[-1][:2] in ("B-", "I-", "E-", "S-", "M-"))
+    )
     return bool(data) and tagged >= 0.9 * len(data)
 
 
@@ -93,7 +106,15 @@ class InputFile:
     format: str
 
 
-def list_inputs(paths: Iterable[str | os.PathLike], *, format: str = "auto", purpose: Purpose = "annotated", recursive: bool = False, exclude: Path | None = None, only: frozenset[str] | None = None) -> list[InputFile]:
+def list_inputs(
+    paths: Iterable[str | os.PathLike],
+    *,
+    format: str = "auto",
+    purpose: Purpose = "annotated",
+    recursive: bool = False,
+    exclude: Path | None = None,
+    only: frozenset[str] | None = None,
+) -> list[InputFile]:
     """Files as given and the corpus files of directories (sorted), each with its format.
 
     In a directory, a brat pair counts once (as its ``.ann``); hidden files and
@@ -115,7 +136,11 @@ def list_inputs(paths: Iterable[str | os.PathLike], *, format: str = "auto", pur
         candidates = p.rglob("*") if recursive else p.iterdir()
         for f in sorted(candidates):
             rel = f.relative_to(p)
-            if not f.is_file() or any(part.startswith(".") for part in rel.parts) or f.suffix.lower() not in LISTED_SUFFIXES:
+            if (
+                not f.is_file()
+                or any(part.startswith(".") for part in rel.parts)
+                or f.suffix.lower() not in LISTED_SUFFIXES
+            ):
                 continue
             if excluded is not None and (excluded == f.resolve() or excluded in f.resolve().parents):
                 continue
@@ -124,11 +149,17 @@ def list_inputs(paths: Iterable[str | os.PathLike], *, format: str = "auto", pur
                 continue  # the pair is listed once, as its .ann
             if format == "auto" and f.suffix.lower() in (".json", ".xml") and not _is_bioc(f):
                 continue  # other JSON/XML files (configs, …) in a corpus directory
-            if (only is not None and fmt not in only) or (purpose == "annotated" and fmt == "text" and format == "auto"):
+            if (only is not None and fmt not in only) or (
+                purpose == "annotated" and fmt == "text" and format == "auto"
+            ):
                 continue
             found.append(InputFile(f, fmt))
         if not found:
-            kinds = ", ".join(sorted(only)) if only else "*.bio, *.tsv, *.conll, *.txt, *.jsonl, brat .txt/.ann, PubTator, BioC .xml/.json"
+            kinds = (
+                ", ".join(sorted(only))
+                if only
+                else "*.bio, *.tsv, *.conll, *.txt, *.jsonl, brat .txt/.ann, PubTator, BioC .xml/.json"
+            )
             what = "corpus files" if purpose == "annotated" else "files to read"
             raise InputError(f"directory holds no {what} ({kinds})", path=p)
         out.extend(found)
@@ -142,7 +173,14 @@ def _is_bioc(path: Path) -> bool:
     return "<collection" in head or '"documents"' in head or '"passages"' in head
 
 
-def read_file(f: InputFile, *, scheme: str = "auto", level: Level = "auto", discontinuous: str = "error", report: ReadReport | None = None) -> list[Document]:
+def read_file(
+    f: InputFile,
+    *,
+    scheme: str = "auto",
+    level: Level = "auto",
+    discontinuous: str = "error",
+    report: ReadReport | None = None,
+) -> list[Document]:
     """The documents of one file in its format (``text`` is not annotated: an error here)."""
     from mrc_ner.corpus import bioc_io, brat, conll, jsonl, pubtator
 
@@ -158,10 +196,20 @@ def read_file(f: InputFile, *, scheme: str = "auto", level: Level = "auto", disc
         return bioc_io.read_bioc_xml(f.path, level=level, discontinuous=discontinuous, report=report)
     if f.format == "bioc-json":
         return bioc_io.read_bioc_json(f.path, level=level, discontinuous=discontinuous, report=report)
-    raise InputError("plain text holds no annotations; give a corpus file (or --format to say which it is)", path=f.path)
+    raise InputError(
+        "plain text holds no annotations; give a corpus file (or --format to say which it is)", path=f.path
+    )
 
 
-def read_corpus(paths: str | os.PathLike | Sequence[str | os.PathLike], *, format: str = "auto", scheme: str = "auto", level: Level = "auto", discontinuous: str = "error", report: ReadReport | None = None) -> Corpus:
+def read_corpus(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    format: str = "auto",
+    scheme: str = "auto",
+    level: Level = "auto",
+    discontinuous: str = "error",
+    report: ReadReport | None = None,
+) -> Corpus:
     """Read annotated files and/or directories of them (any format above) into one corpus."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -177,7 +225,9 @@ def output_format(out: Path, format: str) -> str:
         if format not in WRITE_FORMATS:
             raise InputError(f"unknown output format {format!r}; choose one of {', '.join(WRITE_FORMATS)}")
         return format
-    return {".jsonl": "jsonl", ".xml": "bioc-xml", ".json": "bioc-json", ".pubtator": "pubtator"}.get(out.suffix.lower(), "iob")
+    return {".jsonl": "jsonl", ".xml": "bioc-xml", ".json": "bioc-json", ".pubtator": "pubtator"}.get(
+        out.suffix.lower(), "iob"
+    )
 
 
 def write_documents(documents: Sequence[Document], out: str | os.PathLike, format: str) -> None:
@@ -185,8 +235,12 @@ def write_documents(documents: Sequence[Document], out: str | os.PathLike, forma
     from mrc_ner.corpus import bioc_io, brat, conll, jsonl, pubtator
 
     writers = {
-        "jsonl": jsonl.write_jsonl, "iob": conll.write_conll, "brat": brat.write_brat, "pubtator": pubtator.write_pubtator,
-        "bioc-xml": bioc_io.write_bioc_xml, "bioc-json": bioc_io.write_bioc_json,
+        "jsonl": jsonl.write_jsonl,
+        "iob": conll.write_conll,
+        "brat": brat.write_brat,
+        "pubtator": pubtator.write_pubtator,
+        "bioc-xml": bioc_io.write_bioc_xml,
+        "bioc-json": bioc_io.write_bioc_json,
     }
     if format not in writers:
         raise InputError(f"unknown output format {format!r}; choose one of {', '.join(WRITE_FORMATS)}")

@@ -25,8 +25,9 @@ default mode.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.errors import InputError
@@ -89,7 +90,9 @@ def detect_scheme(tags: Sequence[str]) -> str:
     return "IOB2"
 
 
-def tags_to_chunks(tags: Sequence[str], scheme: str = "IOB2", *, orphan: Orphan = "repair", switch: Switch = "split") -> list[Chunk]:
+def tags_to_chunks(
+    tags: Sequence[str], scheme: str = "IOB2", *, orphan: Orphan = "repair", switch: Switch = "split"
+) -> list[Chunk]:
     """Parse a tag sequence into chunks ``(first, last_exclusive, label)``.
 
     >>> tags_to_chunks(["I-gene", "I-gene", "B-gene"], "IOB1")

@@ -40,8 +40,17 @@ def _fraction(value: str) -> float | None:
     return f
 
 
-def load_splits(train: str, dev: str | None = None, test: str | None = None, *, corpus: str | None = None, seed: int = 0,
-                format: str = "auto", discontinuous: str = "error", report: ReadReport | None = None) -> Splits:
+def load_splits(
+    train: str,
+    dev: str | None = None,
+    test: str | None = None,
+    *,
+    corpus: str | None = None,
+    seed: int = 0,
+    format: str = "auto",
+    discontinuous: str = "error",
+    report: ReadReport | None = None,
+) -> Splits:
     """Resolve the three sets (see the module docstring); ``format`` etc. go to every read."""
     read_corpus = partial(read_any, format=format, discontinuous=discontinuous, report=report)
     train_path = Path(train)
@@ -71,4 +80,9 @@ def load_splits(train: str, dev: str | None = None, test: str | None = None, *, 
             train_corpus, dev_corpus = split_sentences(train_corpus, frac, seed=seed)
     if test is not None:
         test_corpus = read_corpus(test)
-    return Splits(train_corpus.sentences, dev_corpus.sentences if dev_corpus else [], test_corpus.sentences if test_corpus else [], what)
+    return Splits(
+        train_corpus.sentences,
+        dev_corpus.sentences if dev_corpus else [],
+        test_corpus.sentences if test_corpus else [],
+        what,
+    )

@@ -27,9 +27,10 @@ unit predictions map back to character spans exactly.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, Sequence
+from typing import Literal
 
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.errors import InputError
@@ -102,7 +103,6 @@ class CharVocab:
         self._cache[ch] = tid
         return tid
 
-
     def pieces(self, run: str) -> list[tuple[int, int, int]]:
         """The tokenizer's pieces of a standalone run as ``(token id, start, end)`` (cached).
 
@@ -135,7 +135,9 @@ def align(sentence: Sentence, tokenizer, mode: AlignMode) -> Aligned:
     if mode == "char":
         cv = char_vocab(tokenizer)
         ids = [cv.lookup(c) for c in sentence.text]
-        return Aligned(ids, list(range(len(ids))), [(i, i + 1) for i in range(len(ids))], sum(i == cv.unk_id for i in ids))
+        return Aligned(
+            ids, list(range(len(ids))), [(i, i + 1) for i in range(len(ids))], sum(i == cv.unk_id for i in ids)
+        )
     if mode == "word":
         return _align_words(sentence, tokenizer)
     if mode == "subword":
@@ -205,7 +207,9 @@ def _align_mixed(sentence: Sentence, tokenizer) -> Aligned:
 
 
 def _align_subwords(sentence: Sentence, tokenizer) -> Aligned:
-    enc = tokenizer(sentence.text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)  # windowed later: see _align_words
+    enc = tokenizer(
+        sentence.text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+    )  # windowed later: see _align_words
     ids, units, token_unit = [], [], []
     text = sentence.text
     for tid, (a, b) in zip(enc["input_ids"], enc["offset_mapping"]):

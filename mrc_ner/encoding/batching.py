@@ -8,12 +8,14 @@ batch of 32 in arrival order pads short sentences to the longest one of 32.
 from __future__ import annotations
 
 import random
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 
 
-def length_sorted_batches(lengths: Sequence[int], batch_size: int, *, shuffle: bool = False, seed: int = 0, max_tokens: int | None = None) -> list[list[int]]:
+def length_sorted_batches(
+    lengths: Sequence[int], batch_size: int, *, shuffle: bool = False, seed: int = 0, max_tokens: int | None = None
+) -> list[list[int]]:
     """Group indices into batches of similar length.
 
     For inference (``shuffle=False``) the indices are sorted by length. For training
@@ -29,7 +31,9 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int, *, shuffle: b
     if shuffle:
         rng.shuffle(order)
         bucket = batch_size * 50
-        order = [i for k in range(0, len(order), bucket) for i in sorted(order[k:k + bucket], key=lambda i: lengths[i])]
+        order = [
+            i for k in range(0, len(order), bucket) for i in sorted(order[k : k + bucket], key=lambda i: lengths[i])
+        ]
     else:
         order.sort(key=lambda i: lengths[i])
     batches: list[list[int]] = []
@@ -37,7 +41,9 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int, *, shuffle: b
     longest = 0
     for i in order:
         new_longest = max(longest, lengths[i])
-        too_many = len(cur) >= batch_size or (max_tokens is not None and cur and new_longest * (len(cur) + 1) > max_tokens)
+        too_many = len(cur) >= batch_size or (
+            max_tokens is not None and cur and new_longest * (len(cur) + 1) > max_tokens
+        )
         if too_many:
             batches.append(cur)
             cur, new_longest = [], lengths[i]

@@ -35,9 +35,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from mrc_ner.encoding.files import check_safetensors_weights, read_json_object, refuse_remote_code
 from mrc_ner.errors import InputError, shorten
@@ -165,7 +166,9 @@ def _require(builtin: Builtin) -> Path:
         )
     src = builtin.source()
     if not src.exists():
-        raise InputError(f"{builtin.distribution} is installed but its data is missing (reinstall: {INSTALL_HINT})", path=src)
+        raise InputError(
+            f"{builtin.distribution} is installed but its data is missing (reinstall: {INSTALL_HINT})", path=src
+        )
     return src
 
 
@@ -214,7 +217,9 @@ def build_encoder(name: str, *, force: bool = False) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise InputError(f"cannot write the encoder cache ({e.strerror}); set {CACHE_ENV} to a writable folder", path=target.parent) from None
+        raise InputError(
+            f"cannot write the encoder cache ({e.strerror}); set {CACHE_ENV} to a writable folder", path=target.parent
+        ) from None
 
     def install(tmp: Path, target: Path) -> None:
         _install(tmp, target, force=force, is_current=lambda: _ready(builtin, src) is not None)

@@ -44,13 +44,19 @@ def read_json_object(path: Path, *, what: str = "file") -> dict[str, Any]:
 def refuse_remote_code(config: dict[str, Any], path: Path) -> None:
     """An ``auto_map`` asks transformers to import code shipped with the files: refused."""
     if "auto_map" in config:
-        raise InputError("'auto_map' asks to run code shipped with the model (remote code); mrc-ner never loads it — remove the entry if you trust the files", path=path)
+        raise InputError(
+            "'auto_map' asks to run code shipped with the model (remote code); mrc-ner never loads it — remove the entry if you trust the files",
+            path=path,
+        )
 
 
 def check_tokenizer_files(directory: Path) -> None:
     """The tokenizer files parse as JSON objects, ``tokenizer.json`` exists and nothing asks for remote code."""
     if not (directory / "tokenizer.json").is_file():
-        raise InputError("the fast tokenizer file tokenizer.json is missing (mrc-ner needs character offsets)", path=directory / "tokenizer.json")
+        raise InputError(
+            "the fast tokenizer file tokenizer.json is missing (mrc-ner needs character offsets)",
+            path=directory / "tokenizer.json",
+        )
     for name in TOKENIZER_FILES:
         path = directory / name
         if path.exists():
@@ -58,7 +64,10 @@ def check_tokenizer_files(directory: Path) -> None:
             refuse_remote_code(obj, path)
     tok = read_json_object(directory / "tokenizer.json", what="tokenizer.json")
     if not isinstance(tok.get("model"), dict) or "added_tokens" not in tok:
-        raise InputError("tokenizer.json is not a tokenizers file (no 'model' object or 'added_tokens')", path=directory / "tokenizer.json")
+        raise InputError(
+            "tokenizer.json is not a tokenizers file (no 'model' object or 'added_tokens')",
+            path=directory / "tokenizer.json",
+        )
 
 
 def pickle_files(directory: Path) -> list[Path]:
@@ -73,9 +82,15 @@ def check_safetensors_weights(directory: Path, name: str | None = None) -> list[
     if not present:
         pickles = pickle_files(directory)
         if pickles:
-            raise InputError(f"only pickle weights ({pickles[0].name}); mrc-ner loads safetensors only (pickles can run code): convert them to model.safetensors", path=directory)
+            raise InputError(
+                f"only pickle weights ({pickles[0].name}); mrc-ner loads safetensors only (pickles can run code): convert them to model.safetensors",
+                path=directory,
+            )
         hint = " (an ONNX export: predict with --backend onnx)" if (directory / "model.onnx").is_file() else ""
-        raise InputError(f"no {files[0].name if files else 'model.safetensors'}: the weights file is missing{hint}", path=files[0] if files else directory / "model.safetensors")
+        raise InputError(
+            f"no {files[0].name if files else 'model.safetensors'}: the weights file is missing{hint}",
+            path=files[0] if files else directory / "model.safetensors",
+        )
     for path in present:
         check_safetensors_file(path)
     return present
@@ -91,4 +106,6 @@ def check_safetensors_file(path: Path) -> None:
         with safe_open(str(path), framework="pt") as f:
             f.keys()
     except Exception as e:  # SafetensorError, OSError: truncated, empty, not safetensors at all
-        raise InputError(f"corrupt weights file (truncated or not safetensors): {shorten(str(e), 120)}", path=path) from None
+        raise InputError(
+            f"corrupt weights file (truncated or not safetensors): {shorten(str(e), 120)}", path=path
+        ) from None

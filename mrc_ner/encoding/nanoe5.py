@@ -143,8 +143,16 @@ class E5File:
     def _shape(self, name: str) -> tuple[int, ...]:
         h, ff = self.hidden_size, self.intermediate_size
         shapes = {
-            "emb.word": (self.vocab_size, h), "emb.pos": (self.max_positions, h), "emb.type": (self.type_vocab_size, h),
-            "q.w": (h, h), "k.w": (h, h), "v.w": (h, h), "ao.w": (h, h), "fi.w": (ff, h), "fi.b": (ff,), "fo.w": (h, ff),
+            "emb.word": (self.vocab_size, h),
+            "emb.pos": (self.max_positions, h),
+            "emb.type": (self.type_vocab_size, h),
+            "q.w": (h, h),
+            "k.w": (h, h),
+            "v.w": (h, h),
+            "ao.w": (h, h),
+            "fi.w": (ff, h),
+            "fi.b": (ff,),
+            "fo.w": (h, ff),
         }
         if name in shapes:
             return shapes[name]
@@ -222,10 +230,25 @@ def read_e5_file(path: str | Path) -> E5File:
         tensors[name] = TensorEntry(name, dtype, count, offset, nbytes)
 
     return E5File(
-        path=path, version=version, hidden_size=h, num_layers=nl, num_heads=nh, intermediate_size=ff,
-        vocab_size=voc, max_positions=maxp, type_vocab_size=tvs, layer_norm_eps=eps,
-        pieces=pieces, scores=scores, bos_id=bos, eos_id=eos, pad_id=pad, unk_id=unk,
-        normalization=normalization, tensors=tensors, data=data,
+        path=path,
+        version=version,
+        hidden_size=h,
+        num_layers=nl,
+        num_heads=nh,
+        intermediate_size=ff,
+        vocab_size=voc,
+        max_positions=maxp,
+        type_vocab_size=tvs,
+        layer_norm_eps=eps,
+        pieces=pieces,
+        scores=scores,
+        bos_id=bos,
+        eos_id=eos,
+        pad_id=pad,
+        unk_id=unk,
+        normalization=normalization,
+        tensors=tensors,
+        data=data,
     )
 
 
@@ -342,12 +365,20 @@ def build_tokenizer(e5: E5File, *, model_max_length: int = 512):
         special_tokens=[("<s>", e5.bos_id), ("</s>", e5.eos_id)],
     )
     tok.add_special_tokens(
-        [AddedToken(t, lstrip=(t == "<mask>"), normalized=False, special=True) for t in ("<s>", "<pad>", "</s>", "<unk>", "<mask>")]
+        [
+            AddedToken(t, lstrip=(t == "<mask>"), normalized=False, special=True)
+            for t in ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
+        ]
     )
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
-        bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
-        unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
         model_max_length=model_max_length,
     )
 
@@ -415,7 +446,9 @@ def build_model(e5: E5File, *, seed: int = 0):
     model = model.to_empty(device="cpu")
     weights = {k: torch.from_numpy(v) for k, v in state_dict(e5).items()}
     generator = torch.Generator().manual_seed(seed)
-    weights["pooler.dense.weight"] = torch.randn(config.hidden_size, config.hidden_size, generator=generator) * config.initializer_range
+    weights["pooler.dense.weight"] = (
+        torch.randn(config.hidden_size, config.hidden_size, generator=generator) * config.initializer_range
+    )
     weights["pooler.dense.bias"] = torch.zeros(config.hidden_size)
     missing, unexpected = model.load_state_dict(weights, strict=False, assign=True)
     missing = [m for m in missing if not m.endswith("position_ids") and "token_type_ids" not in m]

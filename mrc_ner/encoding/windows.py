@@ -13,7 +13,7 @@ window that saw the most context on both sides of it).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def plan_windows(n: int, *, size: int, overlap: int) -> list[tuple[int, int]]:

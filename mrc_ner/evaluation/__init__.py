@@ -4,7 +4,15 @@ Every metric uses the package's span convention (character offsets, ``end``
 exclusive) and, in strict mode, gives seqeval's figures.
 """
 
-from mrc_ner.evaluation.aggregate import FoldSummary, MeanStd, MetricSummary, aggregate, format_mean_std, mean_std, paired_ttest
+from mrc_ner.evaluation.aggregate import (
+    FoldSummary,
+    MeanStd,
+    MetricSummary,
+    aggregate,
+    format_mean_std,
+    mean_std,
+    paired_ttest,
+)
 from mrc_ner.evaluation.metrics import (
     Match,
     Scores,

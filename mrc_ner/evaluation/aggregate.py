@@ -13,8 +13,9 @@ Conventions
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.metrics import Scores, TypeScore

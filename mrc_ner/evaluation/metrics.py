@@ -40,8 +40,9 @@ Where there is no type at all (nothing in gold nor prediction) every figure is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.errors import InputError
@@ -70,7 +71,7 @@ class TypeScore:
     correct: int
 
     @classmethod
-    def from_counts(cls, *, correct: int, predicted: int, support: int) -> "TypeScore":
+    def from_counts(cls, *, correct: int, predicted: int, support: int) -> TypeScore:
         """Rates from counts; any division by zero gives 0.0.
 
         >>> TypeScore.from_counts(correct=0, predicted=0, support=3).precision
@@ -205,7 +206,9 @@ def scores_from_counts(correct: dict[str, int], predicted: dict[str, int], suppo
     n_gold = sum(s.support for s in per_type.values())
     micro = TypeScore.from_counts(correct=n_correct, predicted=n_pred, support=n_gold)
     macro = TypeScore(*_average(per_type, None), n_gold, n_pred, n_correct)
-    weighted = TypeScore(*_average(per_type, {t: float(s.support) for t, s in per_type.items()}), n_gold, n_pred, n_correct)
+    weighted = TypeScore(
+        *_average(per_type, {t: float(s.support) for t, s in per_type.items()}), n_gold, n_pred, n_correct
+    )
     return Scores(per_type, micro, macro, weighted)
 
 
@@ -255,7 +258,10 @@ def annotated_only(sentences: Sequence[Sentence], pred: Sequence[Sequence[Span]]
     >>> annotated_only([s], [[Span(0, 5, "gene"), Span(6, 12, "disease")]])
     [[Span(start=6, end=12, label='disease', score=None)]]
     """
-    return [list(p) if s.annotated_types is None else [sp for sp in p if sp.label in s.annotated_types] for s, p in zip(sentences, pred)]
+    return [
+        list(p) if s.annotated_types is None else [sp for sp in p if sp.label in s.annotated_types]
+        for s, p in zip(sentences, pred)
+    ]
 
 
 def _snippet(text: str, width: int = 40) -> str:

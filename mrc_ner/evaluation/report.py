@@ -24,7 +24,14 @@ def scores_table(scores: Scores, *, title: str | None = None, digits: int = 4) -
         table.add_column(name, justify="right")
 
     def add(name: str, s: TypeScore, *, end_section: bool = False) -> None:
-        table.add_row(name, f"{s.precision:.{digits}f}", f"{s.recall:.{digits}f}", f"{s.f1:.{digits}f}", str(s.support), end_section=end_section)
+        table.add_row(
+            name,
+            f"{s.precision:.{digits}f}",
+            f"{s.recall:.{digits}f}",
+            f"{s.f1:.{digits}f}",
+            str(s.support),
+            end_section=end_section,
+        )
 
     types = list(scores.per_type.items())
     for i, (name, s) in enumerate(types):

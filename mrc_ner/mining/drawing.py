@@ -31,11 +31,32 @@ from matplotlib.lines import Line2D
 from mrc_ner.io import atomic_write
 
 BASE_FONT = "DejaVu Sans"
-CJK_NAME_HINTS = re.compile(r"CJK|Han ?Sans|Han ?Serif|WenQuanYi|WQY|Hei|Song|Kai|Ming|Droid Sans Fallback|Noto Sans SC|Noto Sans TC|AR PL|Sarasa|PingFang|YaHei|SimSun|Fang", re.I)
+CJK_NAME_HINTS = re.compile(
+    r"CJK|Han ?Sans|Han ?Serif|WenQuanYi|WQY|Hei|Song|Kai|Ming|Droid Sans Fallback|Noto Sans SC|Noto Sans TC|AR PL|Sarasa|PingFang|YaHei|SimSun|Fang",
+    re.I,
+)
 PROBE = "基因蛋白"  # a font must have these to count as Chinese
 COMMUNITY_COLOURS = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
-    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#9edae5", "#dbdb8d", "#393b79",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+    "#aec7e8",
+    "#ffbb78",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#c49c94",
+    "#f7b6d2",
+    "#9edae5",
+    "#dbdb8d",
+    "#393b79",
 ]
 OTHER_COLOUR = "#c8c8c8"
 
@@ -43,7 +64,7 @@ OTHER_COLOUR = "#c8c8c8"
 # ----------------------------------------------------------------------------- fonts
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _charmap(path: str) -> frozenset[int]:
     from matplotlib.ft2font import FT2Font
 
@@ -64,7 +85,7 @@ def _fc_list_zh() -> list[str]:
     return sorted({line.split(":")[0].strip() for line in out.splitlines() if line.strip()})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cjk_font() -> str | None:
     """The family name of an installed font with Chinese glyphs (registered with matplotlib), or None.
 
@@ -88,7 +109,7 @@ def cjk_font() -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _renderable() -> frozenset[int]:
     from matplotlib import font_manager
 
@@ -230,15 +251,31 @@ def _layout(graph: nx.Graph, seed: int, aspect: float) -> dict[str, Any]:
     return pos
 
 
-def _place_labels(ax: Any, renderer: Any, items: list[tuple[str, tuple[float, float], float, float]], family: list[str]) -> int:
+def _place_labels(
+    ax: Any, renderer: Any, items: list[tuple[str, tuple[float, float], float, float]], family: list[str]
+) -> int:
     """Label points greedily (first = most important): above, below, right or left of the node,
     whichever overlaps no label placed before; a label that fits nowhere is left out. Returns how many fit."""
     placed: list[Any] = []
     for text, xy, fontsize, radius in items:
-        for dx, dy, ha, va in ((0, 1, "center", "bottom"), (0, -1, "center", "top"), (1, 0, "left", "center"), (-1, 0, "right", "center")):
-            ann = ax.annotate(text, xy, xytext=(dx * (radius + 2), dy * (radius + 2)), textcoords="offset points", ha=ha, va=va,
-                              fontsize=fontsize, family=family, zorder=4,
-                              bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
+        for dx, dy, ha, va in (
+            (0, 1, "center", "bottom"),
+            (0, -1, "center", "top"),
+            (1, 0, "left", "center"),
+            (-1, 0, "right", "center"),
+        ):
+            ann = ax.annotate(
+                text,
+                xy,
+                xytext=(dx * (radius + 2), dy * (radius + 2)),
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                fontsize=fontsize,
+                family=family,
+                zorder=4,
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8),
+            )
             box = ann.get_window_extent(renderer).expanded(1.04, 1.1)
             if not any(box.overlaps(b) for b in placed):
                 placed.append(box)
@@ -250,8 +287,16 @@ def _place_labels(ax: Any, renderer: Any, items: list[tuple[str, tuple[float, fl
 # ----------------------------------------------------------------------------- drawings
 
 
-def draw_network(graph: nx.Graph, path: str | os.PathLike, *, max_labels: int = 40, seed: int = 42, title: str | None = None,
-                 size: tuple[float, float] = (12, 10), dpi: int = 150) -> Path:
+def draw_network(
+    graph: nx.Graph,
+    path: str | os.PathLike,
+    *,
+    max_labels: int = 40,
+    seed: int = 42,
+    title: str | None = None,
+    size: tuple[float, float] = (12, 10),
+    dpi: int = 150,
+) -> Path:
     """Draw the network to a PNG: area ∝ node weight, colour = community, width ∝ edge weight.
 
     Connected components are laid out apart (largest top left). The ``max_labels``
@@ -276,7 +321,16 @@ def draw_network(graph: nx.Graph, path: str | os.PathLike, *, max_labels: int = 
         )
     fig.suptitle(displayable(title)[0], fontsize=12, family=family)
     if graph.number_of_edges() == 0:
-        ax.text(0.5, 0.5, f"no edge of weight ≥ {a.get('min_edge_weight', 1)}", ha="center", va="center", fontsize=16, family=family, transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            f"no edge of weight ≥ {a.get('min_edge_weight', 1)}",
+            ha="center",
+            va="center",
+            fontsize=16,
+            family=family,
+            transform=ax.transAxes,
+        )
         _save(fig, path, dpi)
         return Path(path)
 
@@ -292,13 +346,34 @@ def draw_network(graph: nx.Graph, path: str | os.PathLike, *, max_labels: int = 
     handles = []
     for c in sorted(members)[:10]:
         names = ", ".join(node_text(graph, n, rank[n])[0] for n in members[c][:3])
-        handles.append(Line2D([], [], marker="o", linestyle="", markersize=8, color=_community_colour(c), label=f"{len(members[c])} nodes: {names}"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                markersize=8,
+                color=_community_colour(c),
+                label=f"{len(members[c])} nodes: {names}",
+            )
+        )
     if handles:
         more = len(members) - len(handles)
-        fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False, prop={"family": family, "size": 8},
-                   title=f"communities, largest {len(handles)}" + (f" of {len(members)}" if more > 0 else "") + " (heaviest members)", title_fontsize=9)
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncol=2,
+            frameon=False,
+            prop={"family": family, "size": 8},
+            title=f"communities, largest {len(handles)}"
+            + (f" of {len(members)}" if more > 0 else "")
+            + " (heaviest members)",
+            title_fontsize=9,
+        )
     lost_any = any(node_text(graph, n, rank[n])[1] for n in order[:max_labels])
-    notes = [f"labels: the heaviest of {len(order)} nodes (up to {max_labels}) where they fit; node area ∝ documents, edge width ∝ documents"]
+    notes = [
+        f"labels: the heaviest of {len(order)} nodes (up to {max_labels}) where they fit; node area ∝ documents, edge width ∝ documents"
+    ]
     if lost_any:
         notes.append("no CJK font found: Chinese characters shown as …, #N = row N of nodes.csv")
     ax.set_title("; ".join(notes), fontsize=8, color="#555555", family=family)
@@ -328,12 +403,26 @@ def draw_network(graph: nx.Graph, path: str | os.PathLike, *, max_labels: int = 
     thin = 0.35 if many else 0.6
     widths = [thin if emax == emin else _scale(w, emin, emax, thin, 4.5) for w in ewts]
     alphas = [0.25 if emax == emin else _scale(w, emin, emax, 0.2, 0.75) for w in ewts]
-    ax.add_collection(LineCollection([(pos[u], pos[v]) for u, v, _ in edges], linewidths=widths,
-                                     colors=[(0.3, 0.3, 0.3, al) for al in alphas], zorder=1, capstyle="round"))
+    ax.add_collection(
+        LineCollection(
+            [(pos[u], pos[v]) for u, v, _ in edges],
+            linewidths=widths,
+            colors=[(0.3, 0.3, 0.3, al) for al in alphas],
+            zorder=1,
+            capstyle="round",
+        )
+    )
     sizes = [node_size(w) for w in nweights]
     colours = [_community_colour(graph.nodes[n].get("community")) for n in order]
-    ax.scatter([pos[n][0] for n in order][::-1], [pos[n][1] for n in order][::-1], s=sizes[::-1], c=colours[::-1],
-               edgecolors="white", linewidths=0.5, zorder=2)
+    ax.scatter(
+        [pos[n][0] for n in order][::-1],
+        [pos[n][1] for n in order][::-1],
+        s=sizes[::-1],
+        c=colours[::-1],
+        edgecolors="white",
+        linewidths=0.5,
+        zorder=2,
+    )
 
     items = []
     for n, s_ in zip(order[:max_labels], sizes):
@@ -345,8 +434,16 @@ def draw_network(graph: nx.Graph, path: str | os.PathLike, *, max_labels: int = 
     return Path(path)
 
 
-def draw_ego(graph: nx.Graph, focus: str, path: str | os.PathLike, *, top: int = 10, comparison: dict | None = None,
-             size: tuple[float, float] = (10, 8), dpi: int = 150) -> Path:
+def draw_ego(
+    graph: nx.Graph,
+    focus: str,
+    path: str | os.PathLike,
+    *,
+    top: int = 10,
+    comparison: dict | None = None,
+    size: tuple[float, float] = (10, 8),
+    dpi: int = 150,
+) -> Path:
     """Draw ``focus`` and its ``top`` heaviest neighbours; edge labels are document counts.
 
     With a ``comparison`` (from :func:`~mrc_ner.mining.network.compare_with_reference`)
@@ -364,14 +461,16 @@ def draw_ego(graph: nx.Graph, focus: str, path: str | os.PathLike, *, top: int =
     ax.set_axis_off()
     ax.set_aspect("equal")
     focus_text, lost_any = node_text(graph, node, rank[node])
-    ax.set_title(f"{focus_text}: top {len(nbrs)} neighbours (edge label = documents with both)", fontsize=12, family=family)
+    ax.set_title(
+        f"{focus_text}: top {len(nbrs)} neighbours (edge label = documents with both)", fontsize=12, family=family
+    )
     pos = {node: (0.0, 0.0)}
     for i, (n, _) in enumerate(nbrs):
         angle = math.pi / 2 - 2 * math.pi * i / max(len(nbrs), 1)
         pos[n] = (math.cos(angle), math.sin(angle))
     names = [n for n, _ in nbrs]
     for i, a_ in enumerate(names):  # edges among the neighbours, faint
-        for b_ in names[i + 1:]:
+        for b_ in names[i + 1 :]:
             if graph.has_edge(a_, b_):
                 (x1, y1), (x2, y2) = pos[a_], pos[b_]
                 ax.plot([x1, x2], [y1, y2], color="#bbbbbb", linewidth=0.7, linestyle=(0, (3, 3)), zorder=1)
@@ -380,8 +479,16 @@ def draw_ego(graph: nx.Graph, focus: str, path: str | os.PathLike, *, top: int =
         (x2, y2) = pos[n]
         width = 2.5 if max(wts) == min(wts) else _scale(w, min(wts), max(wts), 1.0, 6.0)
         ax.plot([0, x2], [0, y2], color="#444444", linewidth=width, alpha=0.75, zorder=2)
-        ax.text(x2 * 0.55, y2 * 0.55, str(w), fontsize=9, ha="center", va="center", zorder=4,
-                bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#999999", lw=0.5))
+        ax.text(
+            x2 * 0.55,
+            y2 * 0.55,
+            str(w),
+            fontsize=9,
+            ha="center",
+            va="center",
+            zorder=4,
+            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#999999", lw=0.5),
+        )
 
     status_colour = {"top": "#2ca02c", "linked": "#1f77b4", "new": "#ff7f0e"}
     rows = {r["node"]: r for r in (comparison or {}).get("ours", [])}
@@ -391,7 +498,14 @@ def draw_ego(graph: nx.Graph, focus: str, path: str | os.PathLike, *, top: int =
             colour = status_colour["top" if r.get("in_reference_top") else "linked" if r.get("in_reference") else "new"]
         else:
             colour = _community_colour(graph.nodes[n].get("community"))
-        ax.scatter([pos[n][0]], [pos[n][1]], s=_scale(w, min(wts), max(wts), 250, 900), c=[colour], edgecolors="white", zorder=3)
+        ax.scatter(
+            [pos[n][0]],
+            [pos[n][1]],
+            s=_scale(w, min(wts), max(wts), 250, 900),
+            c=[colour],
+            edgecolors="white",
+            zorder=3,
+        )
         text, lost = node_text(graph, n, rank[n])
         lost_any |= lost
         x, y = pos[n]
@@ -399,19 +513,58 @@ def draw_ego(graph: nx.Graph, focus: str, path: str | os.PathLike, *, top: int =
         va = "bottom" if y > 0.3 else "top" if y < -0.3 else "center"
         ax.text(x * 1.1, y * 1.1, text, ha=ha, va=va, fontsize=10, family=family, zorder=5)
     ax.scatter([0], [0], s=1400, c=["#d62728"], edgecolors="white", zorder=3)
-    ax.text(0, -0.17, focus_text, ha="center", va="top", fontsize=13, family=family, zorder=5,
-            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8))
+    ax.text(
+        0,
+        -0.17,
+        focus_text,
+        ha="center",
+        va="top",
+        fontsize=13,
+        family=family,
+        zorder=5,
+        bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8),
+    )
     if comparison is not None:
         k = comparison.get("top", top)
         handles = [
-            Line2D([], [], marker="o", linestyle="", markersize=9, color=status_colour["top"], label=f"also in the reference's top {k}"),
-            Line2D([], [], marker="o", linestyle="", markersize=9, color=status_colour["linked"], label="linked in the reference, lower"),
-            Line2D([], [], marker="o", linestyle="", markersize=9, color=status_colour["new"], label="new: not linked in the reference"),
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                markersize=9,
+                color=status_colour["top"],
+                label=f"also in the reference's top {k}",
+            ),
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                markersize=9,
+                color=status_colour["linked"],
+                label="linked in the reference, lower",
+            ),
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                markersize=9,
+                color=status_colour["new"],
+                label="new: not linked in the reference",
+            ),
         ]
         ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, -0.06), ncol=3, fontsize=9, frameon=False)
     ax.set_xlim(-1.9, 1.9)
     ax.set_ylim(-1.45, 1.45)
     if lost_any:
-        fig.text(0.01, 0.005, "no CJK font found: Chinese characters shown as …, #N = row N of nodes.csv", fontsize=8, color="#555555")
+        fig.text(
+            0.01,
+            0.005,
+            "no CJK font found: Chinese characters shown as …, #N = row N of nodes.csv",
+            fontsize=8,
+            color="#555555",
+        )
     _save(fig, path, dpi)
     return Path(path)

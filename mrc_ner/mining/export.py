@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from mrc_ner.corpus.documents import Mention, build_document
 from mrc_ner.corpus.model import Document
@@ -21,7 +22,12 @@ from mrc_ner.corpus.readers import write_documents
 from mrc_ner.errors import InputError
 
 #: ``extract --export`` formats and where each is written inside the output directory
-EXPORTS = {"brat": "brat", "pubtator": "export.pubtator", "bioc-xml": "export.bioc.xml", "bioc-json": "export.bioc.json"}
+EXPORTS = {
+    "brat": "brat",
+    "pubtator": "export.pubtator",
+    "bioc-xml": "export.bioc.xml",
+    "bioc-json": "export.bioc.json",
+}
 
 
 def check_export(fmt: str | None) -> None:
@@ -40,7 +46,9 @@ def _entities_by_doc(path: Path) -> dict[str, list[Mention]]:
                 continue
             try:
                 e = json.loads(line)
-                out[str(e["doc"])].append(Mention(int(e["start"]), int(e["end"]), str(e["label"]), lineno, e.get("score")))
+                out[str(e["doc"])].append(
+                    Mention(int(e["start"]), int(e["end"]), str(e["label"]), lineno, e.get("score"))
+                )
             except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                 raise InputError("not an entity line of extract", path=path, line=lineno) from None
     return out

@@ -73,9 +73,10 @@ import resource
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -83,10 +84,17 @@ from rich.table import Table
 from mrc_ner.corpus.cleaning import LINE_BREAKS, CleanSentence
 from mrc_ner.corpus.conll import format_conll
 from mrc_ner.corpus.entities import EntityRecord, parse_record_line
-from mrc_ner.corpus.readers import InputFile, list_inputs, read_file
 from mrc_ner.corpus.postprocess import RULES, PostprocessReport, postprocess_spans
+from mrc_ner.corpus.readers import InputFile, list_inputs, read_file
 from mrc_ner.errors import InputError
-from mrc_ner.inference import clean_document, clean_keep_spaces, original_span, predict_cleaned, resolve_whitespace, to_entity  # noqa: F401 (re-exported)
+from mrc_ner.inference import (  # noqa: F401 (re-exported)
+    clean_document,
+    clean_keep_spaces,
+    original_span,
+    predict_cleaned,
+    resolve_whitespace,
+    to_entity,
+)
 from mrc_ner.io import atomic_write, atomic_write_json
 
 ENTITIES = "entities.jsonl"
@@ -150,7 +158,9 @@ class ExtractOptions:
 # ----------------------------------------------------------------------------- inputs
 
 
-def collect_inputs(paths: Iterable[str | os.PathLike], *, exclude: Path | None = None, format: str = "auto") -> list[InputFile]:
+def collect_inputs(
+    paths: Iterable[str | os.PathLike], *, exclude: Path | None = None, format: str = "auto"
+) -> list[InputFile]:
     """The input files, in order: files as given, directories searched recursively (sorted).
 
     Formats by :func:`mrc_ner.corpus.readers.detect_format` for text to tag (a ``.txt``
@@ -193,7 +203,7 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
     with f:
         for lineno, data in enumerate(f, start=1):
             if lineno == 1 and data.startswith(codecs.BOM_UTF8):
-                data = data[len(codecs.BOM_UTF8):]
+                data = data[len(codecs.BOM_UTF8) :]
             try:
                 line = data.decode("utf-8")
             except UnicodeDecodeError as e:
@@ -212,7 +222,11 @@ def _jsonl_document(path: Path, lineno: int, line: str, default_id: str) -> tupl
         raise InputError('each line must be a JSON object {"id": ..., "text": ...}', path=path, line=lineno)
     text = obj.get("text")
     if not isinstance(text, str):
-        raise InputError('each object needs a string "text"' + ("" if "text" not in obj else f", not {type(text).__name__}"), path=path, line=lineno)
+        raise InputError(
+            'each object needs a string "text"' + ("" if "text" not in obj else f", not {type(text).__name__}"),
+            path=path,
+            line=lineno,
+        )
     did = obj.get("id", default_id)
     if isinstance(did, bool) or not isinstance(did, (str, int)):
         raise InputError(f'"id" must be a string or an integer, not {did!r}', path=path, line=lineno)
@@ -290,7 +304,11 @@ def scan_inputs(files: Sequence[InputFile]) -> Scan:
         if "\t" in doc.id or any(ch in LINE_BREAKS for ch in doc.id):
             raise InputError(f"document id {doc.id!r} holds a tab or a line break", path=doc.path, line=doc.line)
         if doc.id in first:
-            raise InputError(f"document id {doc.id!r} occurs twice (first in {first[doc.id]}); ids must be unique", path=doc.path, line=doc.line)
+            raise InputError(
+                f"document id {doc.id!r} occurs twice (first in {first[doc.id]}); ids must be unique",
+                path=doc.path,
+                line=doc.line,
+            )
         first[doc.id] = where
         ids.append(doc.id)
     if not ids:
@@ -309,7 +327,7 @@ class DoneRecord:
     info: dict[str, Any]
 
     def line(self) -> bytes:
-        return f"{self.id}\t{json.dumps(self.info, ensure_ascii=False, sort_keys=True)}\n".encode("utf-8")
+        return f"{self.id}\t{json.dumps(self.info, ensure_ascii=False, sort_keys=True)}\n".encode()
 
 
 def read_done(path: Path) -> tuple[list[DoneRecord], int]:
@@ -329,7 +347,11 @@ def read_done(path: Path) -> tuple[list[DoneRecord], int]:
                 did, _, info = data.decode("utf-8").rstrip("\n").partition("\t")
                 records.append(DoneRecord(did, json.loads(info) if info else {}))
             except (UnicodeDecodeError, json.JSONDecodeError):
-                raise InputError("corrupt line in the list of finished documents; remove the output directory to start over", path=path, line=lineno) from None
+                raise InputError(
+                    "corrupt line in the list of finished documents; remove the output directory to start over",
+                    path=path,
+                    line=lineno,
+                ) from None
             valid += len(data)
     return records, valid
 
@@ -412,6 +434,7 @@ class OutputStore:
             with self.entities.open("rb") as f:
                 clean = all(_entity_doc(line) in done for line in f)
             if not clean:
+
                 def write(tmp: Path) -> None:
                     with self.entities.open("rb") as src, tmp.open("wb") as dst:
                         for line in src:
@@ -449,7 +472,7 @@ class OutputStore:
         short = [i for i, r in enumerate(records) if counts.get(r.id, 0) != r.info.get("entities", counts.get(r.id, 0))]
         redo: set[str] = set()
         if short:
-            redo = {r.id for r in (records[short[0]:] if self.bio.is_file() else [records[i] for i in short])}
+            redo = {r.id for r in (records[short[0] :] if self.bio.is_file() else [records[i] for i in short])}
             records = [r for r in records if r.id not in redo]
             atomic_write(self.done, lambda tmp: tmp.write_bytes(b"".join(r.line() for r in records)))
         lines = ", ".join(str(i) for i, _ in rejected[:5]) + (" …" if len(rejected) > 5 else "")
@@ -569,7 +592,9 @@ def merge_stores(target: OutputStore, shards: Sequence[OutputStore]) -> int:
     then removes the shard directories — also after a crash.
     """
     stores = [target, *shards]
-    records = [(r.info.get("index", 1 << 62), si, pos, r) for si, st in enumerate(stores) for pos, r in enumerate(st.records())]
+    records = [
+        (r.info.get("index", 1 << 62), si, pos, r) for si, st in enumerate(stores) for pos, r in enumerate(st.records())
+    ]
     records.sort(key=lambda t: t[:3])
     ranges = [_entity_ranges(st.entities, {r.id for r in st.records()}) for st in stores]
     with_bio = any("bio" in t[3].info for t in records)
@@ -695,7 +720,12 @@ def _prediction_settings(tagger: Any) -> dict[str, Any]:
     chosen = getattr(tagger, "predict_defaults", None)
     if chosen is None:
         return {}
-    out = {"types": list(chosen.types) if chosen.types is not None else None, "queries": dict(chosen.queries), "nested": chosen.nested, "threshold": chosen.threshold}
+    out = {
+        "types": list(chosen.types) if chosen.types is not None else None,
+        "queries": dict(chosen.queries),
+        "nested": chosen.nested,
+        "threshold": chosen.threshold,
+    }
     return {k: v for k, v in out.items() if v not in (None, {}, False)}
 
 
@@ -711,7 +741,10 @@ def _check_settings(out_dir: Path, settings: dict[str, Any], *, write: bool) -> 
         defaults = {"sentence_split": "lines", "prediction": {}}
         changed = [k for k in keys if old.get(k, defaults.get(k)) != settings[k]]
         if changed:
-            raise InputError(f"this output holds results made with other settings ({', '.join(changed)} differ); use another --out", path=out_dir)
+            raise InputError(
+                f"this output holds results made with other settings ({', '.join(changed)} differ); use another --out",
+                path=out_dir,
+            )
     elif write:
         atomic_write_json(path, settings)
 
@@ -763,7 +796,16 @@ def peak_rss_mb() -> float:
 class Extractor:
     """Buffers sentences across documents, predicts, post-processes, maps back and writes."""
 
-    def __init__(self, tagger: Any, store: OutputStore, options: ExtractOptions, whitespace: str, *, on_buffer: Callable[[int, int], None] | None = None, on_features: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        tagger: Any,
+        store: OutputStore,
+        options: ExtractOptions,
+        whitespace: str,
+        *,
+        on_buffer: Callable[[int, int], None] | None = None,
+        on_features: Callable[[int], None] | None = None,
+    ) -> None:
         self.tagger = tagger
         self.store = store
         self.options = options
@@ -780,7 +822,9 @@ class Extractor:
             i = 0
             for chunk, base in src.pieces():
                 doc.characters += len(chunk)
-                for cs in clean_document(chunk, whitespace=self.whitespace, max_sentence_chars=self.options.max_sentence_chars):
+                for cs in clean_document(
+                    chunk, whitespace=self.whitespace, max_sentence_chars=self.options.max_sentence_chars
+                ):
                     yield _SentenceItem(doc, i, cs, chunk, base)
                     i += 1
             yield doc
@@ -806,7 +850,9 @@ class Extractor:
     def flush(self, buf: list[_SentenceItem | _DocState]) -> None:
         """Predict one buffer (length-sorted batches inside) and append its results."""
         items = [e for e in buf if isinstance(e, _SentenceItem)]
-        sentences, preds = predict_cleaned(self.tagger, [it.clean for it in items], batch_size=self.options.batch_size, progress=self.on_features)
+        sentences, preds = predict_cleaned(
+            self.tagger, [it.clean for it in items], batch_size=self.options.batch_size, progress=self.on_features
+        )
         ents = bytearray()
         bio = bytearray()
         done: list[DoneRecord] = []
@@ -831,7 +877,9 @@ class Extractor:
                 ent = to_entity(ev.clean, ev.raw, sp, base=ev.base)
                 if ent is None:
                     continue
-                record = EntityRecord(doc.source.id, ev.index, ent.start, ent.end, ent.label, ent.text, round(ent.score, 6))
+                record = EntityRecord(
+                    doc.source.id, ev.index, ent.start, ent.end, ent.label, ent.text, round(ent.score, 6)
+                )
                 ents += record.to_line()
                 doc.entities += 1
             if self.options.iob:
@@ -894,6 +942,7 @@ def run_extraction(
 
             def load(path: Any) -> Any:
                 return load_model(path, device="cpu")
+
         tagger = load(model)
     else:
         tagger = model
@@ -911,7 +960,9 @@ def run_extraction(
     if not main:
         _check_settings(out_dir, settings, write=False)
     store = base if n == 1 else OutputStore(out_dir / SHARDS / f"rank-{rank}")
-    counts = _process_share(tagger, store, base, files, scan, options, whitespace, n=n, rank=rank, console=console if main else None)
+    counts = _process_share(
+        tagger, store, base, files, scan, options, whitespace, n=n, rank=rank, console=console if main else None
+    )
     counts.elapsed_s = round(time.perf_counter() - t0, 3)
     counts.peak_rss_mb = peak_rss_mb()
     if n > 1:
@@ -960,7 +1011,19 @@ def _prepare_output(base: OutputStore, settings: dict[str, Any], *, single: bool
         base.close()
 
 
-def _process_share(tagger: Any, store: OutputStore, base: OutputStore, files: Sequence[InputFile], scan: Scan, options: ExtractOptions, whitespace: str, *, n: int, rank: int, console: Any) -> RunCounts:
+def _process_share(
+    tagger: Any,
+    store: OutputStore,
+    base: OutputStore,
+    files: Sequence[InputFile],
+    scan: Scan,
+    options: ExtractOptions,
+    whitespace: str,
+    *,
+    n: int,
+    rank: int,
+    console: Any,
+) -> RunCounts:
     """This process's documents (``k % n == rank``) not finished anywhere yet, into ``store``."""
     store.lock()
     try:
@@ -978,7 +1041,16 @@ def _process_share(tagger: Any, store: OutputStore, base: OutputStore, files: Se
         store.open(iob=options.iob)
         own = (lambda k: k % n == rank) if n > 1 else None
         documents = (d for d in iter_documents(files, own=own) if d.id not in done_ids)
-        counts = _run_with_progress(tagger, store, options, whitespace, documents, todo=todo, console=console, label=f"rank {rank}/{n}" if n > 1 else "")
+        counts = _run_with_progress(
+            tagger,
+            store,
+            options,
+            whitespace,
+            documents,
+            todo=todo,
+            console=console,
+            label=f"rank {rank}/{n}" if n > 1 else "",
+        )
         counts.skipped = len(mine) - todo
         if n == 1 and not in_input_order(store):  # leftover shards were taken in before
             merge_stores(store, [])
@@ -1013,10 +1085,29 @@ def _sum_counts(per_rank: list[dict[str, Any]]) -> RunCounts:
     return total
 
 
-def _run_with_progress(tagger: Any, store: OutputStore, options: ExtractOptions, whitespace: str, documents: Iterable[SourceDocument], *, todo: int, console: Any, label: str) -> RunCounts:
+def _run_with_progress(
+    tagger: Any,
+    store: OutputStore,
+    options: ExtractOptions,
+    whitespace: str,
+    documents: Iterable[SourceDocument],
+    *,
+    todo: int,
+    console: Any,
+    label: str,
+) -> RunCounts:
     if console is None:
         return Extractor(tagger, store, options, whitespace).run(documents)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
     from rich.text import Text
 
     class RateColumn(ProgressColumn):
@@ -1026,9 +1117,21 @@ def _run_with_progress(tagger: Any, store: OutputStore, options: ExtractOptions,
             elapsed = task.elapsed or 0.0
             if not elapsed:
                 return Text("")
-            return Text(f"{task.completed / elapsed:,.2f} docs/s · {task.fields['chars'] / elapsed:,.0f} chars/s", style="cyan")
+            return Text(
+                f"{task.completed / elapsed:,.2f} docs/s · {task.fields['chars'] / elapsed:,.0f} chars/s", style="cyan"
+            )
 
-    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
         docs_task = progress.add_task(f"documents {label}".strip(), total=todo, chars=0)
         feat_task = progress.add_task("model inputs of this buffer", total=None, visible=False)
         state = {"chars": 0}
@@ -1041,7 +1144,9 @@ def _run_with_progress(tagger: Any, store: OutputStore, options: ExtractOptions,
         def on_features(n: int) -> None:
             progress.update(feat_task, advance=n, visible=True)
 
-        return Extractor(tagger, store, options, whitespace, on_buffer=on_buffer, on_features=on_features).run(documents)
+        return Extractor(tagger, store, options, whitespace, on_buffer=on_buffer, on_features=on_features).run(
+            documents
+        )
 
 
 # ----------------------------------------------------------------------------- statistics and network
@@ -1106,8 +1211,14 @@ def build_network_outputs(out_dir: str | os.PathLike, options: ExtractOptions) -
 
     out_dir = Path(out_dir)
     wanted = {t.strip().casefold() for t in options.network_types if t.strip()}
-    mentions = (Mention(str(o["doc"]), int(o["sentence"]), o["label"], o["text"]) for o in iter_entities(out_dir / ENTITIES) if str(o["label"]).casefold() in wanted)
-    graph = build_network(mentions, types=tuple(sorted(wanted)), window=options.window, min_edge_weight=options.min_edge_weight)
+    mentions = (
+        Mention(str(o["doc"]), int(o["sentence"]), o["label"], o["text"])
+        for o in iter_entities(out_dir / ENTITIES)
+        if str(o["label"]).casefold() in wanted
+    )
+    graph = build_network(
+        mentions, types=tuple(sorted(wanted)), window=options.window, min_edge_weight=options.min_edge_weight
+    )
     if not graph.graph.get("nodes_before_threshold"):
         return {"skipped": f"no mention of type {', '.join(sorted(wanted))}"}
     draw = graph.number_of_nodes() > 0 and importlib.util.find_spec("mrc_ner.mining.drawing") is not None

@@ -52,9 +52,10 @@ import os
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import networkx as nx
 
@@ -145,7 +146,7 @@ class NormalizeOptions:
         }
 
     @classmethod
-    def from_graph(cls, graph: nx.Graph) -> "NormalizeOptions":
+    def from_graph(cls, graph: nx.Graph) -> NormalizeOptions:
         """The options a graph was built with (defaults for a graph that does not say)."""
         a = graph.graph
         if "normalize_nfkc" not in a:
@@ -227,7 +228,7 @@ def _strip_affixes(s: str, options: NormalizeOptions, fold: Any) -> str:
                 break
     for prefix in sorted({fold(x).strip() for x in options.strip_prefixes} - {""}, key=len, reverse=True):
         if s.startswith(prefix) and len(s) > len(prefix) and _at_boundary(prefix, s[len(prefix)]):
-            stem = _strip_edges(s[len(prefix):])
+            stem = _strip_edges(s[len(prefix) :])
             if any(c.isalnum() for c in stem):
                 s = stem
                 break
@@ -287,7 +288,9 @@ def check_types(mentions: Sequence[Mention], types: Iterable[str]) -> None:
     wanted = _matching_types(types)
     present = sorted({m.label for m in mentions})
     if not any(m.label.casefold() in wanted for m in mentions):
-        raise InputError(f"no mention of type {', '.join(sorted(wanted))} in the input (types there: {', '.join(present) or 'none'})")
+        raise InputError(
+            f"no mention of type {', '.join(sorted(wanted))} in the input (types there: {', '.join(present) or 'none'})"
+        )
 
 
 def _pairs_within_window(sentences: dict[int, set[str]], window: int) -> Counter:
@@ -372,8 +375,12 @@ def cooccurrence_graph(
 def threshold(graph: nx.Graph, min_edge_weight: int = 1) -> nx.Graph:
     """A copy with the edges of weight ≥ ``min_edge_weight``, without the nodes left edgeless."""
     g = nx.Graph()
-    g.graph.update(graph.graph, min_edge_weight=min_edge_weight,
-                   nodes_before_threshold=graph.number_of_nodes(), edges_before_threshold=graph.number_of_edges())
+    g.graph.update(
+        graph.graph,
+        min_edge_weight=min_edge_weight,
+        nodes_before_threshold=graph.number_of_nodes(),
+        edges_before_threshold=graph.number_of_edges(),
+    )
     kept = [(a, b, d) for a, b, d in graph.edges(data=True) if d["weight"] >= min_edge_weight]
     for n in sorted({n for a, b, _ in kept for n in (a, b)}):
         g.add_node(n, **graph.nodes[n])
@@ -451,8 +458,14 @@ def summary(graph: nx.Graph, *, top: int = 10) -> dict[str, Any]:
         "edges": graph.number_of_edges(),
         "communities": a.get("communities", 0),
         "top_edges": [
-            {"source": s, "target": t, "source_label": label(graph, s), "target_label": label(graph, t),
-             "weight": d["weight"], "cooccurrences": d.get("cooccurrences", 0)}
+            {
+                "source": s,
+                "target": t,
+                "source_label": label(graph, s),
+                "target_label": label(graph, t),
+                "weight": d["weight"],
+                "cooccurrences": d.get("cooccurrences", 0),
+            }
             for s, t, d in _edge_order(graph)[:top]
         ],
     }
@@ -544,7 +557,9 @@ def read_reference(path: str | os.PathLike, *, normalize: NormalizeOptions = DEF
         if line.startswith("#"):
             continue
         if len(cols) < 3:
-            raise InputError(f"expected two names and a score, found {len(cols)} column(s): {line!r}", path=path, line=lineno)
+            raise InputError(
+                f"expected two names and a score, found {len(cols)} column(s): {line!r}", path=path, line=lineno
+            )
         try:
             score = float(cols[score_col])
         except (ValueError, IndexError):
@@ -580,11 +595,22 @@ def compare_with_reference(graph: nx.Graph, reference: nx.Graph, focus: str, *, 
     ref_all = {n for n, _ in ref_nbrs}
     ref_top = [n for n, _ in ref_nbrs[:top]]
     ours_rows = [
-        {"node": n, "label": label(graph, n), "weight": w, "in_reference_top": n in ref_top, "in_reference": n in ref_all}
+        {
+            "node": n,
+            "label": label(graph, n),
+            "weight": w,
+            "in_reference_top": n in ref_top,
+            "in_reference": n in ref_all,
+        }
         for n, w in ours
     ]
     ref_rows = [
-        {"node": n, "label": str(reference.nodes[n].get("label", n)), "score": s, "in_ours": graph.has_edge(node, n) if n in graph else False}
+        {
+            "node": n,
+            "label": str(reference.nodes[n].get("label", n)),
+            "score": s,
+            "in_ours": graph.has_edge(node, n) if n in graph else False,
+        }
         for n, s in ref_nbrs[:top]
     ]
     return {
@@ -646,7 +672,9 @@ def output_names(prefix: str = "network") -> dict[str, str]:
     }
 
 
-def write_network(graph: nx.Graph, out_dir: str | os.PathLike, *, prefix: str = "network", draw: bool = True) -> dict[str, Path]:
+def write_network(
+    graph: nx.Graph, out_dir: str | os.PathLike, *, prefix: str = "network", draw: bool = True
+) -> dict[str, Path]:
     """Write GraphML, GEXF, ``edges.csv``, ``nodes.csv`` and (``draw``) a PNG; return their paths.
 
     ``edges.csv``: ``source,target,weight,cooccurrences`` (node ids), heaviest first.
@@ -665,7 +693,9 @@ def write_network(graph: nx.Graph, out_dir: str | os.PathLike, *, prefix: str = 
     node_rows = []
     for n in sorted_nodes(graph):
         d = graph.nodes[n]
-        node_rows.append([n, d.get("label", n), d.get("type", ""), d.get("weight", 0), d.get("mentions", 0), d.get("community", "")])
+        node_rows.append(
+            [n, d.get("label", n), d.get("type", ""), d.get("weight", 0), d.get("mentions", 0), d.get("community", "")]
+        )
     atomic_write_text(paths["nodes"], _csv_text(["id", "label", "type", "weight", "mentions", "community"], node_rows))
     if draw:
         from mrc_ner.mining.drawing import draw_network

@@ -21,10 +21,11 @@ card) and, after training, ``training_args.json`` and ``dev_scores.json``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -42,13 +43,13 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT_VERSION = 1
 
-_REGISTRY: dict[str, type["Tagger"]] = {}
+_REGISTRY: dict[str, type[Tagger]] = {}
 
 
 def register(name: str):
     """Class decorator: make a tagger class available under a method name."""
 
-    def deco(cls: type["Tagger"]) -> type["Tagger"]:
+    def deco(cls: type[Tagger]) -> type[Tagger]:
         cls.method = name
         _REGISTRY[name] = cls
         return cls
@@ -63,7 +64,7 @@ def method_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def tagger_class(method: str) -> type["Tagger"]:
+def tagger_class(method: str) -> type[Tagger]:
     """The tagger class for a method name, or an InputError listing the known ones."""
     names = method_names()
     if method not in _REGISTRY:
@@ -99,7 +100,7 @@ def batch_arrays(out: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
 
 def context_rows(array: np.ndarray, row: int, feat: Feature) -> np.ndarray:
     """The rows of one batch row that belong to the feature's context window."""
-    return array[row, feat.context_start:feat.context_start + feat.window[1] - feat.window[0]]
+    return array[row, feat.context_start : feat.context_start + feat.window[1] - feat.window[0]]
 
 
 class OutputPool:
@@ -157,7 +158,18 @@ class Tagger(nn.Module):
     #: ``compare`` apply them over the shared settings; a ``compare`` row may still override them)
     train_recipe: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, encoder: nn.Module, tokenizer, *, labels: Sequence[str], encoder_name: str, align_mode: str = "auto", max_length: int = 512, overlap: int = 64, options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        encoder: nn.Module,
+        tokenizer,
+        *,
+        labels: Sequence[str],
+        encoder_name: str,
+        align_mode: str = "auto",
+        max_length: int = 512,
+        overlap: int = 64,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         if not labels:
             raise InputError("no entity types: the training data has no labelled mentions")
@@ -187,7 +199,7 @@ class Tagger(nn.Module):
 
     # ------------------------------------------------------------------ creation
     @classmethod
-    def create(cls, encoder: str, labels: Sequence[str], **kwargs: Any) -> "Tagger":
+    def create(cls, encoder: str, labels: Sequence[str], **kwargs: Any) -> Tagger:
         """A new tagger on a pretrained encoder (name, hub id or directory)."""
         from mrc_ner.encoding.encoders import load_encoder
 
@@ -198,7 +210,7 @@ class Tagger(nn.Module):
         """Create the method's layers (called from ``__init__``)."""
         raise NotImplementedError
 
-    def prepare_heads(self, feats: Sequence["Feature"]) -> None:
+    def prepare_heads(self, feats: Sequence[Feature]) -> None:
         """Data-dependent head initialisation from the training features, before a fresh run (default: none)."""
 
     # ------------------------------------------------------------------ processor
@@ -244,7 +256,9 @@ class Tagger(nn.Module):
             feats.extend(self.sentence_features(i, s, al, with_labels=with_labels))
         return feats, aligned
 
-    def sentence_features(self, index: int, sentence: Sentence, aligned: Aligned, *, with_labels: bool) -> list[Feature]:
+    def sentence_features(
+        self, index: int, sentence: Sentence, aligned: Aligned, *, with_labels: bool
+    ) -> list[Feature]:
         """The features of one sentence."""
         raise NotImplementedError
 
@@ -276,7 +290,9 @@ class Tagger(nn.Module):
         """Logits for a batch, plus ``loss`` when the batch carries labels."""
         raise NotImplementedError
 
-    def outputs_per_feature(self, out: dict[str, torch.Tensor], feats: Sequence[Feature]) -> list[dict[str, np.ndarray]]:
+    def outputs_per_feature(
+        self, out: dict[str, torch.Tensor], feats: Sequence[Feature]
+    ) -> list[dict[str, np.ndarray]]:
         """Split a batch's outputs into per-feature arrays over the context positions."""
         arrays = batch_arrays(out)
         return [{k: context_rows(a, row, f) for k, a in arrays.items()} for row, f in enumerate(feats)]
@@ -306,12 +322,21 @@ class Tagger(nn.Module):
                 idx[u] = t
         return per_token[idx] if len(idx) else per_token[:0]
 
-    def decode_sentence(self, sentence: Sentence, aligned: Aligned, outputs: list[tuple[Feature, dict[str, np.ndarray]]]) -> list[Span]:
+    def decode_sentence(
+        self, sentence: Sentence, aligned: Aligned, outputs: list[tuple[Feature, dict[str, np.ndarray]]]
+    ) -> list[Span]:
         """Spans of one sentence from the outputs of its features."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ public surface
-    def configure(self, *, types: Sequence[str] | None = None, queries: dict[str, str] | None = None, nested: bool | None = None, threshold: float | None = None) -> "Tagger":
+    def configure(
+        self,
+        *,
+        types: Sequence[str] | None = None,
+        queries: dict[str, str] | None = None,
+        nested: bool | None = None,
+        threshold: float | None = None,
+    ) -> Tagger:
         """Set the defaults of later :meth:`predict` calls (see :mod:`mrc_ner.models.settings`); returns self."""
         settings = self.predict_defaults.merged(types=types, queries=queries, nested=nested, threshold=threshold)
         settings.check(self.labels, method=self.method, takes_queries=self.takes_queries)
@@ -348,7 +373,17 @@ class Tagger(nn.Module):
                 raise InputError(f"item {i} is a {type(item).__name__}, not a string or a Sentence: {item!r:.80}")
         return out
 
-    def predict(self, sentences: Sequence[Sentence | str] | Sentence | str, *, batch_size: int = 32, progress=None, types: Sequence[str] | None = None, queries: dict[str, str] | None = None, nested: bool | None = None, threshold: float | None = None) -> list[list[Span]] | list[Span]:
+    def predict(
+        self,
+        sentences: Sequence[Sentence | str] | Sentence | str,
+        *,
+        batch_size: int = 32,
+        progress=None,
+        types: Sequence[str] | None = None,
+        queries: dict[str, str] | None = None,
+        nested: bool | None = None,
+        threshold: float | None = None,
+    ) -> list[list[Span]] | list[Span]:
         """Predicted spans for every sentence (character offsets, end exclusive).
 
         Features are batched by length with dynamic padding; long sentences are
@@ -374,7 +409,9 @@ class Tagger(nn.Module):
         return result[0] if single else result
 
     @torch.inference_mode()
-    def run_features(self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None) -> tuple[list[Aligned], list[list[tuple[Feature, dict[str, np.ndarray]]]]]:
+    def run_features(
+        self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None
+    ) -> tuple[list[Aligned], list[list[tuple[Feature, dict[str, np.ndarray]]]]]:
         """Each sentence's alignment and its features' outputs (over their context positions)."""
         was_training = self.training
         self.eval()
@@ -384,7 +421,9 @@ class Tagger(nn.Module):
         for b in length_sorted_batches([len(f) for f in feats], batch_size):
             chunk = [feats[i] for i in b]
             batch = {k: v.to(device) for k, v in self.collate(chunk).items()}
-            with torch.autocast(device.type, dtype=self.autocast_dtype or torch.bfloat16, enabled=self.autocast_dtype is not None):
+            with torch.autocast(
+                device.type, dtype=self.autocast_dtype or torch.bfloat16, enabled=self.autocast_dtype is not None
+            ):
                 out = self(batch)
             pool.store(b, out)
             if progress is not None:
@@ -395,10 +434,15 @@ class Tagger(nn.Module):
         self.train(was_training)
         return aligned, by_sentence
 
-    def predict_with_settings(self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None) -> list[list[Span]]:
+    def predict_with_settings(
+        self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None
+    ) -> list[list[Span]]:
         """:meth:`predict` under the current :attr:`settings`."""
         aligned, by_sentence = self.run_features(sentences, batch_size=batch_size, progress=progress)
-        return [self.decode_sentence(s, al, outs) if al.units else [] for s, al, outs in zip(sentences, aligned, by_sentence)]
+        return [
+            self.decode_sentence(s, al, outs) if al.units else []
+            for s, al, outs in zip(sentences, aligned, by_sentence)
+        ]
 
     def predict_sentences(self, sentences: Sequence[Sentence | str], **kw: Any) -> list[Sentence]:
         """Copies of the sentences (strings made into sentences) carrying predicted spans."""
@@ -423,7 +467,8 @@ class Tagger(nn.Module):
 
     def fit(self, train: Sequence[Sentence], dev: Sequence[Sentence] | None = None, args=None, **kw: Any):
         """Train on ``train``, selecting on ``dev`` (see :func:`mrc_ner.training.train`)."""
-        from mrc_ner.training import TrainArgs, train as run_training
+        from mrc_ner.training import TrainArgs
+        from mrc_ner.training import train as run_training
 
         return run_training(self, train, dev, args or TrainArgs(), **kw)
 
@@ -478,7 +523,9 @@ class Tagger(nn.Module):
         # Files replace theirs one by one (each os.replace is atomic) so that other files in
         # the directory – a training checkpoint, the training log – survive; weights last.
         with atomic_dir(directory, last=lambda name: name == WEIGHTS_NAME) as tmp:
-            (tmp / CONFIG_NAME).write_text(json.dumps(self.saved_config(), ensure_ascii=False, indent=2), encoding="utf-8")
+            (tmp / CONFIG_NAME).write_text(
+                json.dumps(self.saved_config(), ensure_ascii=False, indent=2), encoding="utf-8"
+            )
             state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
             save_file(_untie(state), str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
             self.tokenizer.save_pretrained(str(tmp))
@@ -489,7 +536,7 @@ class Tagger(nn.Module):
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> "Tagger":
+    def load(cls, directory: str | Path) -> Tagger:
         """Restore a saved tagger from its directory, offline, in one call (files checked: :mod:`mrc_ner.models.loading`)."""
         from mrc_ner.models.loading import load_tagger_dir
 

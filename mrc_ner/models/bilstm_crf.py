@@ -8,6 +8,8 @@ are those of :class:`~mrc_ner.models.crf.CRFTagger`.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -21,7 +23,7 @@ from mrc_ner.models.crf import CRFTagger
 class BiLSTMCRFTagger(CRFTagger):
     """A bidirectional LSTM between the encoder and the CRF's emission layer."""
 
-    default_options = {**CRFTagger.default_options, "lstm_hidden": 256, "lstm_layers": 1}
+    default_options: ClassVar[dict[str, Any]] = {**CRFTagger.default_options, "lstm_hidden": 256, "lstm_layers": 1}
 
     def build_emission_head(self) -> None:
         """BiLSTM (``lstm_hidden`` total, ``lstm_layers`` deep) + linear emissions."""
@@ -29,7 +31,14 @@ class BiLSTMCRFTagger(CRFTagger):
         if hidden < 2 or hidden % 2:
             raise InputError(f"lstm_hidden must be an even number ≥ 2 (both directions together), got {hidden}")
         layers = int(self.options["lstm_layers"])
-        self.lstm = nn.LSTM(self.hidden_size, hidden // 2, num_layers=layers, bidirectional=True, batch_first=True, dropout=self.options["dropout"] if layers > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            self.hidden_size,
+            hidden // 2,
+            num_layers=layers,
+            bidirectional=True,
+            batch_first=True,
+            dropout=self.options["dropout"] if layers > 1 else 0.0,
+        )
         self.classifier = nn.Linear(hidden, self.num_tags)
 
     def emissions(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:

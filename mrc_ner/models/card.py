@@ -52,17 +52,21 @@ def card_metadata(tagger, extra: dict[str, Any], *, backend: str = "torch") -> d
     scores = extra.get("dev_scores.json")
     micro = scores.get("micro") if isinstance(scores, dict) else None
     if isinstance(micro, dict) and all(k in micro for k in ("precision", "recall", "f1")):
-        meta["model-index"] = [{
-            "name": f"mrc-ner {tagger.method} ({tagger.encoder_name})",
-            "results": [{
-                "task": {"type": "token-classification", "name": "Named Entity Recognition"},
-                "dataset": {"type": "dev-set", "name": "development set used for model selection"},
-                "metrics": [
-                    {"type": k, "value": round(float(micro[k]), 4), "name": f"dev micro {k} (strict)"}
-                    for k in ("precision", "recall", "f1")
+        meta["model-index"] = [
+            {
+                "name": f"mrc-ner {tagger.method} ({tagger.encoder_name})",
+                "results": [
+                    {
+                        "task": {"type": "token-classification", "name": "Named Entity Recognition"},
+                        "dataset": {"type": "dev-set", "name": "development set used for model selection"},
+                        "metrics": [
+                            {"type": k, "value": round(float(micro[k]), 4), "name": f"dev micro {k} (strict)"}
+                            for k in ("precision", "recall", "f1")
+                        ],
+                    }
                 ],
-            }],
-        }]
+            }
+        ]
     return meta
 
 

@@ -20,7 +20,8 @@ forward-backward, not the softmax of the emissions).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -38,7 +39,11 @@ from mrc_ner.models.token_classification import TokenClassificationTagger
 class CRFTagger(TokenClassificationTagger):
     """Linear emissions over the encoder's hidden states, a CRF over IOB2 tags."""
 
-    default_options = {**TokenClassificationTagger.default_options, "dropout": 0.1, "constrained": True}
+    default_options: ClassVar[dict[str, Any]] = {
+        **TokenClassificationTagger.default_options,
+        "dropout": 0.1,
+        "constrained": True,
+    }
 
     def build_heads(self) -> None:
         """Dropout, the emission layer and the CRF."""
@@ -64,7 +69,9 @@ class CRFTagger(TokenClassificationTagger):
             out["loss"] = nll / mask.sum().clamp(min=1)
         return out
 
-    def decode_sentence(self, sentence: Sentence, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]) -> list[Span]:
+    def decode_sentence(
+        self, sentence: Sentence, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]
+    ) -> list[Span]:
         """Viterbi over the sentence's merged unit emissions; spans scored by mean marginal."""
         path, probs = self.crf.decode(self.unit_emissions(aligned, outputs))
         return self.tags_to_spans(aligned, path, probs)
@@ -87,7 +94,7 @@ def encoder_layers(encoder: nn.Module) -> nn.ModuleList:
 class PartBertCRFTagger(CRFTagger):
     """:class:`CRFTagger` training only the last ``trainable_layers`` encoder layers (PartBERT+CRF)."""
 
-    default_options = {**CRFTagger.default_options, "trainable_layers": 4}
+    default_options: ClassVar[dict[str, Any]] = {**CRFTagger.default_options, "trainable_layers": 4}
 
     def build_heads(self) -> None:
         """The CRF heads, then freeze the embeddings and the lower encoder layers."""

@@ -29,7 +29,7 @@ constraint just makes sure decoding never produces an orphan ``I-``.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -58,7 +58,9 @@ def iob2_allowed(tag_names: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
     return allowed, start
 
 
-def compact(emissions: torch.Tensor, labels_or_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+def compact(
+    emissions: torch.Tensor, labels_or_mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """Gather the kept positions of each row to the front: ``(emissions, tags, mask)``.
 
     ``labels_or_mask`` is either a long tensor of labels (kept where ``!= -100``; the
@@ -208,7 +210,9 @@ class CRF(nn.Module):
         """``(transitions, start, end)`` as float64 numpy arrays, constraints applied."""
         return tuple(x.detach().double().cpu().numpy() for x in self._scores(constrained))  # type: ignore[return-value]
 
-    def decode(self, emissions: torch.Tensor | np.ndarray, *, constrained: bool = True) -> tuple[list[int], list[float]]:
+    def decode(
+        self, emissions: torch.Tensor | np.ndarray, *, constrained: bool = True
+    ) -> tuple[list[int], list[float]]:
         """One sequence ``(T, C)`` → best tags and each chosen tag's marginal probability.
 
         Runs in numpy on the CPU (:func:`decode_sequence`): for one sentence at a time
@@ -218,7 +222,9 @@ class CRF(nn.Module):
         return decode_sequence(em, *self.tables(constrained=constrained))
 
 
-def decode_sequence(emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[list[int], list[float]]:
+def decode_sequence(
+    emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[list[int], list[float]]:
     """Viterbi path of one sequence ``(T, C)`` and the posterior marginal of each chosen tag.
 
     Viterbi in log space; marginals by the scaled forward-backward algorithm (each

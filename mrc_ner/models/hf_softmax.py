@@ -28,7 +28,9 @@ from mrc_ner.models.token_classification import TokenClassificationTagger
 class HFSoftmaxTagger(SoftmaxTagger):
     """``AutoModelForTokenClassification`` with the tokenizer's word handling and the usual recipe."""
 
-    default_options = dict(TokenClassificationTagger.default_options)  # the dropout comes from the encoder's config
+    default_options: ClassVar[dict[str, Any]] = dict(
+        TokenClassificationTagger.default_options
+    )  # the dropout comes from the encoder's config
     #: training settings of the reference recipe; they override the shared ones for this method
     train_recipe: ClassVar[dict[str, Any]] = {"freeze_embeddings": False, "negative_ratio": 1.0, "warmup_ratio": 0.1}
 

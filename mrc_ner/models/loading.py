@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mrc_ner.encoding.alignment import ALIGN_MODES
-from mrc_ner.encoding.files import check_safetensors_weights, check_tokenizer_files, read_json_object, refuse_remote_code
+from mrc_ner.encoding.files import (
+    check_safetensors_weights,
+    check_tokenizer_files,
+    read_json_object,
+    refuse_remote_code,
+)
 from mrc_ner.errors import InputError, shorten
 from mrc_ner.io import quiet_transformers
 
@@ -33,7 +38,10 @@ def read_model_config(directory: Path) -> dict[str, Any]:
     from mrc_ner.models.base import CONFIG_NAME, tagger_class
 
     if not directory.is_dir():
-        raise InputError("no such model directory" if not directory.exists() else "a model is a directory, not a file", path=directory)
+        raise InputError(
+            "no such model directory" if not directory.exists() else "a model is a directory, not a file",
+            path=directory,
+        )
     path = directory / CONFIG_NAME
     if not path.exists():
         raise InputError("not an mrc-ner model directory (no config.json)", path=directory)
@@ -59,7 +67,10 @@ def read_model_config(directory: Path) -> dict[str, Any]:
     refuse_remote_code(enc, path)
     model_type = enc.get("model_type", "bert")
     if model_type not in CONFIG_MAPPING:
-        raise InputError(f"config.json: unknown encoder model_type {shorten(repr(model_type), 60)} (not a transformers architecture)", path=path)
+        raise InputError(
+            f"config.json: unknown encoder model_type {shorten(repr(model_type), 60)} (not a transformers architecture)",
+            path=path,
+        )
     if cfg.get("align_mode", "auto") not in ("auto", *ALIGN_MODES):
         raise bad("align_mode", f"one of auto, {', '.join(ALIGN_MODES)}")
     for field, low in (("max_length", 1), ("overlap", 0)):
@@ -72,7 +83,7 @@ def read_model_config(directory: Path) -> dict[str, Any]:
     return cfg
 
 
-def load_tagger_dir(directory: str | Path) -> "Tagger":
+def load_tagger_dir(directory: str | Path) -> Tagger:
     """Restore a saved tagger from its directory, offline, with every file checked (see the module docstring)."""
     from accelerate import init_empty_weights
     from safetensors.torch import load_file
@@ -93,18 +104,35 @@ def load_tagger_dir(directory: str | Path) -> "Tagger":
         with init_empty_weights(include_buffers=False):
             encoder = AutoModel.from_config(AutoConfig.for_model(model_type, **enc_cfg))
     except Exception as e:  # transformers validates its configs with ValueError, TypeError, KeyError…
-        raise InputError(f"config.json: the encoder config does not build a {model_type} model: {shorten(str(e), 160)}", path=directory / CONFIG_NAME) from None
+        raise InputError(
+            f"config.json: the encoder config does not build a {model_type} model: {shorten(str(e), 160)}",
+            path=directory / CONFIG_NAME,
+        ) from None
     try:
-        with quiet_transformers(progress=False):  # transformers 5 warns about a "Mistral regex" that does not apply here
+        with quiet_transformers(
+            progress=False
+        ):  # transformers 5 warns about a "Mistral regex" that does not apply here
             tokenizer = AutoTokenizer.from_pretrained(str(directory), trust_remote_code=False)
     except Exception as e:
         raise InputError(f"cannot load the tokenizer: {shorten(str(e), 160)}", path=directory) from None
     try:
-        tagger = klass(encoder, tokenizer, labels=cfg["labels"], encoder_name=cfg.get("encoder_name", ""), align_mode=cfg.get("align_mode", "auto"), max_length=cfg["max_length"], overlap=cfg["overlap"], options=cfg.get("options", {}))
+        tagger = klass(
+            encoder,
+            tokenizer,
+            labels=cfg["labels"],
+            encoder_name=cfg.get("encoder_name", ""),
+            align_mode=cfg.get("align_mode", "auto"),
+            max_length=cfg["max_length"],
+            overlap=cfg["overlap"],
+            options=cfg.get("options", {}),
+        )
     except InputError as e:
         raise InputError(e.message, path=directory / CONFIG_NAME) from None
     except (ValueError, TypeError, KeyError) as e:
-        raise InputError(f"config.json does not describe a {cfg['method']} model: {shorten(str(e), 160)}", path=directory / CONFIG_NAME) from None
+        raise InputError(
+            f"config.json does not describe a {cfg['method']} model: {shorten(str(e), 160)}",
+            path=directory / CONFIG_NAME,
+        ) from None
     try:
         state = load_file(str(weights))
     except Exception as e:
@@ -118,6 +146,8 @@ def load_tagger_dir(directory: str | Path) -> "Tagger":
     missing = [k for k in missing if not _is_tied(tagger, k)]
     missing += [k for k, p in tagger.named_parameters() if p.is_meta and k not in missing]
     if missing or unexpected:
-        raise InputError(f"weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})", path=weights)
+        raise InputError(
+            f"weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})", path=weights
+        )
     tagger.eval()
     return tagger

@@ -34,7 +34,8 @@ learnt as "no entity".
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -42,10 +43,10 @@ from torch import nn
 
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.decoding import mrc_candidates, resolve_flat
-from mrc_ner.models.settings import PredictSettings
 from mrc_ner.encoding.alignment import Aligned, spans_to_unit_chunks, unit_chunks_to_spans
 from mrc_ner.errors import InputError
 from mrc_ner.models.base import Feature, Tagger, register
+from mrc_ner.models.settings import PredictSettings
 
 END_HEADS = ("start_aware", "linear")
 
@@ -54,7 +55,7 @@ END_HEADS = ("start_aware", "linear")
 class MRCTagger(Tagger):
     """Per-type queries with start/end binary heads over the context."""
 
-    default_options = {
+    default_options: ClassVar[dict[str, Any]] = {
         "queries": {},
         "query_kind": "examples",
         "lambda": 0.5,
@@ -68,13 +69,33 @@ class MRCTagger(Tagger):
     takes_queries = True
 
     @classmethod
-    def create(cls, encoder: str, labels: Sequence[str], *, train_sentences: Sequence[Sentence] = (), query_kind: str = "examples", query_template: str | None = None, query_k: int = 3, query_select: str = "frequency", seed: int = 0, **kwargs):
+    def create(
+        cls,
+        encoder: str,
+        labels: Sequence[str],
+        *,
+        train_sentences: Sequence[Sentence] = (),
+        query_kind: str = "examples",
+        query_template: str | None = None,
+        query_k: int = 3,
+        query_select: str = "frequency",
+        seed: int = 0,
+        **kwargs,
+    ):
         """A new MRC tagger; queries are built from ``train_sentences`` unless ``options['queries']`` is given."""
         from mrc_ner.queries import build_queries
 
         options = dict(kwargs.pop("options", {}) or {})
         if not options.get("queries"):
-            options["queries"] = build_queries(labels, train_sentences, kind=query_kind, template=query_template, k=query_k, select=query_select, seed=seed)
+            options["queries"] = build_queries(
+                labels,
+                train_sentences,
+                kind=query_kind,
+                template=query_template,
+                k=query_k,
+                select=query_select,
+                seed=seed,
+            )
         options["query_kind"] = query_kind
         return super().create(encoder, labels, options=options, **kwargs)
 
@@ -104,7 +125,10 @@ class MRCTagger(Tagger):
         """The types to ask (``asked_types``) and their query ids under ``settings``."""
         self.settings = settings
         self.asked_types = settings.asked_types(self.labels)
-        self.asked_query_ids = {t: self.tokenize_query(settings.queries[t]) if t in settings.queries else self.query_ids[t] for t in self.asked_types}
+        self.asked_query_ids = {
+            t: self.tokenize_query(settings.queries[t]) if t in settings.queries else self.query_ids[t]
+            for t in self.asked_types
+        }
 
     def sentence_types(self, sentence: Sentence) -> list[tuple[int, str]]:
         """``(type_index, type)`` of the asked types this sentence's corpus annotates."""
@@ -122,7 +146,9 @@ class MRCTagger(Tagger):
                 ends[b - 1] = 1
         return starts, ends
 
-    def sentence_features(self, index: int, sentence: Sentence, aligned: Aligned, *, with_labels: bool) -> list[Feature]:
+    def sentence_features(
+        self, index: int, sentence: Sentence, aligned: Aligned, *, with_labels: bool
+    ) -> list[Feature]:
         """One feature per window × asked type (of the sentence's corpus): ``[CLS] window [SEP] query [SEP]``."""
         tok = self.tokenizer
         longest_query = max(len(q) for q in self.asked_query_ids.values())
@@ -158,9 +184,13 @@ class MRCTagger(Tagger):
             out["loss"] = self.span_loss(start_logits, end_logits, batch["start_labels"], batch["end_labels"])
         return out
 
-    def span_loss(self, start_logits: torch.Tensor, end_logits: torch.Tensor, start_labels: torch.Tensor, end_labels: torch.Tensor) -> torch.Tensor:
+    def span_loss(
+        self, start_logits: torch.Tensor, end_logits: torch.Tensor, start_labels: torch.Tensor, end_labels: torch.Tensor
+    ) -> torch.Tensor:
         """``(1 − λ)·CE(start) + λ·CE(end)`` over labelled positions; positives weighted ``pos_weight``."""
-        weight = torch.tensor([1.0, float(self.options["pos_weight"])], device=start_logits.device, dtype=start_logits.dtype)
+        weight = torch.tensor(
+            [1.0, float(self.options["pos_weight"])], device=start_logits.device, dtype=start_logits.dtype
+        )
         ce = nn.functional.cross_entropy
         ls = ce(start_logits.reshape(-1, 2), start_labels.reshape(-1), weight=weight, ignore_index=-100)
         le = ce(end_logits.reshape(-1, 2), end_labels.reshape(-1), weight=weight, ignore_index=-100)
@@ -189,7 +219,9 @@ class MRCTagger(Tagger):
                     head.bias.copy_(torch.tensor([0.0, math.log(p / (1 - p))], dtype=head.bias.dtype))
 
     # ------------------------------------------------------------------ decoder
-    def decode_sentence(self, sentence: Sentence, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]) -> list[Span]:
+    def decode_sentence(
+        self, sentence: Sentence, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]
+    ) -> list[Span]:
         """Start/end pairs per type; one flat labelling by span score unless nested."""
         per_type = {
             label: [(f.window, o["start_logits"], o["end_logits"]) for f, o in outputs if f.type_index == ti]
@@ -197,7 +229,9 @@ class MRCTagger(Tagger):
         }
         return self.decode_types(aligned, per_type)
 
-    def type_probabilities(self, aligned: Aligned, per_type: dict[str, list[tuple[tuple[int, int], np.ndarray, np.ndarray]]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def type_probabilities(
+        self, aligned: Aligned, per_type: dict[str, list[tuple[tuple[int, int], np.ndarray, np.ndarray]]]
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per type, the start and end probabilities of each unit (windows merged)."""
         n_tokens = len(aligned.input_ids)
         out = {}
@@ -212,10 +246,19 @@ class MRCTagger(Tagger):
             out[label] = (probs[0], probs[1])
         return out
 
-    def decode_probabilities(self, aligned: Aligned, probs: dict[str, tuple[np.ndarray, np.ndarray]], *, threshold: float | None = None, nested: bool | None = None) -> list[Span]:
+    def decode_probabilities(
+        self,
+        aligned: Aligned,
+        probs: dict[str, tuple[np.ndarray, np.ndarray]],
+        *,
+        threshold: float | None = None,
+        nested: bool | None = None,
+    ) -> list[Span]:
         """Spans from per-type unit probabilities; ``threshold`` and ``nested`` default to the current settings."""
         if threshold is None:
-            threshold = self.settings.threshold if self.settings.threshold is not None else float(self.options["threshold"])
+            threshold = (
+                self.settings.threshold if self.settings.threshold is not None else float(self.options["threshold"])
+            )
         nested = self.settings.nested if nested is None else nested
         max_len = int(self.options["max_span_units"])
         candidates = []
@@ -224,11 +267,15 @@ class MRCTagger(Tagger):
         kept = sorted(candidates, key=lambda c: (c.start, c.end, c.label)) if nested else resolve_flat(candidates)
         return unit_chunks_to_spans(aligned.units, [(c.start, c.end, c.label) for c in kept], [c.score for c in kept])
 
-    def decode_types(self, aligned: Aligned, per_type: dict[str, list[tuple[tuple[int, int], np.ndarray, np.ndarray]]]) -> list[Span]:
+    def decode_types(
+        self, aligned: Aligned, per_type: dict[str, list[tuple[tuple[int, int], np.ndarray, np.ndarray]]]
+    ) -> list[Span]:
         """Spans from each type's ``(window, start_logits, end_logits)`` pieces (logits ``(n, 2)``)."""
         return self.decode_probabilities(aligned, self.type_probabilities(aligned, per_type))
 
-    def decode_outputs(self, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def decode_outputs(
+        self, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """One sentence's feature outputs → per-type unit probabilities (for sweeps that decode many times)."""
         per_type = {
             label: [(f.window, o["start_logits"], o["end_logits"]) for f, o in outputs if f.type_index == ti]
@@ -237,7 +284,9 @@ class MRCTagger(Tagger):
         return self.type_probabilities(aligned, per_type)
 
     # ------------------------------------------------------------------ threshold
-    def threshold_sweep(self, sentences: Sequence[Sentence], thresholds: Sequence[float] = (), *, batch_size: int = 32, **settings) -> list[dict[str, float]]:
+    def threshold_sweep(
+        self, sentences: Sequence[Sentence], thresholds: Sequence[float] = (), *, batch_size: int = 32, **settings
+    ) -> list[dict[str, float]]:
         """Micro P/R/F1 on ``sentences`` at each start/end threshold, from one prediction pass."""
         from mrc_ner.models.threshold import sweep
 

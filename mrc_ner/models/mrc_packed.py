@@ -22,16 +22,16 @@ good as a separate pass per type is measured, not assumed (``BENCHMARKS.md``).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.encoding.alignment import Aligned
+from mrc_ner.errors import InputError
 from mrc_ner.models.base import Feature, register
 from mrc_ner.models.mrc import MRCTagger
-from mrc_ner.errors import InputError
 
 
 @register("mrc-packed")
@@ -43,7 +43,9 @@ class PackedMRCTagger(MRCTagger):
         self.build_start_end_heads(3 * self.hidden_size)  # input [h_i; r_k; h_i ⊙ r_k]
         empty = [t for t, q in self.query_ids.items() if not q]
         if empty:
-            raise InputError(f"mrc-packed needs a non-empty query for every type (query_kind 'none' gives none): {', '.join(empty)}")
+            raise InputError(
+                f"mrc-packed needs a non-empty query for every type (query_kind 'none' gives none): {', '.join(empty)}"
+            )
 
     def apply_settings(self, settings) -> None:
         """The asked types' queries packed into one block, and each query's offset in it."""
@@ -60,14 +62,23 @@ class PackedMRCTagger(MRCTagger):
         self.query_block = block
 
     # ------------------------------------------------------------------ processor
-    def sentence_features(self, index: int, sentence: Sentence, aligned: Aligned, *, with_labels: bool) -> list[Feature]:
+    def sentence_features(
+        self, index: int, sentence: Sentence, aligned: Aligned, *, with_labels: bool
+    ) -> list[Feature]:
         """One feature per window: ``[CLS] window [SEP] q_1 [SEP] … q_K [SEP]``."""
         tok = self.tokenizer
         # the pair template counts [CLS] x [SEP] y [SEP]; the block brings K−1 more [SEP]s
         windows = self.windows(len(aligned.input_ids), len(self.query_block) - 1)
         # a type the sentence's corpus does not annotate gets no loss (all labels ignored)
         keep = sentence.annotated_types
-        gold = [self.unit_start_end(sentence, aligned, label) if keep is None or label in keep else None for label in self.asked_types] if with_labels else None
+        gold = (
+            [
+                self.unit_start_end(sentence, aligned, label) if keep is None or label in keep else None
+                for label in self.asked_types
+            ]
+            if with_labels
+            else None
+        )
         feats = []
         for a, b in windows:
             ctx = aligned.input_ids[a:b]
@@ -123,7 +134,9 @@ class PackedMRCTagger(MRCTagger):
         return out
 
     # ------------------------------------------------------------------ decoder
-    def decode_sentence(self, sentence: Sentence, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]) -> list[Span]:
+    def decode_sentence(
+        self, sentence: Sentence, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]
+    ) -> list[Span]:
         """Per-type MRC decoding on each type's slice of the packed outputs."""
         return self.decode_types(aligned, self.packed_pieces(outputs))
 
@@ -134,6 +147,8 @@ class PackedMRCTagger(MRCTagger):
             for k, label in enumerate(self.asked_types)
         }
 
-    def decode_outputs(self, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def decode_outputs(
+        self, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """One sentence's packed outputs → per-type unit probabilities."""
         return self.type_probabilities(aligned, self.packed_pieces(outputs))

@@ -20,8 +20,9 @@ the forward pass runs in onnxruntime.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -77,7 +78,16 @@ def skeleton_tagger(directory: str | Path) -> Tagger:
         tokenizer = AutoTokenizer.from_pretrained(str(directory))
     finally:
         hf_logging.set_verbosity(level)
-    tagger = klass(encoder, tokenizer, labels=cfg["labels"], encoder_name=cfg["encoder_name"], align_mode=cfg["align_mode"], max_length=cfg["max_length"], overlap=cfg["overlap"], options=cfg["options"])
+    tagger = klass(
+        encoder,
+        tokenizer,
+        labels=cfg["labels"],
+        encoder_name=cfg["encoder_name"],
+        align_mode=cfg["align_mode"],
+        max_length=cfg["max_length"],
+        overlap=cfg["overlap"],
+        options=cfg["options"],
+    )
     heads_path = directory / HEADS_NAME
     if not heads_path.is_file():
         raise InputError(f"no {HEADS_NAME} (the weights outside the encoder)", path=directory)
@@ -85,7 +95,10 @@ def skeleton_tagger(directory: str | Path) -> Tagger:
     expected = set(head_state(tagger))
     if set(heads) != expected:
         missing, unexpected = sorted(expected - set(heads)), sorted(set(heads) - expected)
-        raise InputError(f"head weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})", path=heads_path)
+        raise InputError(
+            f"head weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})",
+            path=heads_path,
+        )
     tagger.load_state_dict(heads, strict=False, assign=True)
     tagger.eval()
     return tagger
@@ -119,12 +132,19 @@ class OnnxTagger:
         feed = {name: batch[name].numpy() for name in self.input_names}
         return dict(zip(self.output_names, self.session.run(None, feed)))
 
-    def configure(self, **settings: Any) -> "OnnxTagger":
+    def configure(self, **settings: Any) -> OnnxTagger:
         """:meth:`Tagger.configure <mrc_ner.models.base.Tagger.configure>` on the rebuilt tagger; returns this wrapper."""
         self.tagger.configure(**settings)
         return self
 
-    def predict(self, sentences: Sequence[Sentence | str] | Sentence | str, *, batch_size: int = 32, progress=None, **settings: Any) -> list[list[Span]] | list[Span]:
+    def predict(
+        self,
+        sentences: Sequence[Sentence | str] | Sentence | str,
+        *,
+        batch_size: int = 32,
+        progress=None,
+        **settings: Any,
+    ) -> list[list[Span]] | list[Span]:
         """Predicted spans for every sentence, as :meth:`Tagger.predict <mrc_ner.models.base.Tagger.predict>` gives them
         (strings too; ``types``, ``queries``, ``nested`` and ``threshold`` as there)."""
         t = self.tagger
@@ -141,7 +161,10 @@ class OnnxTagger:
             by_sentence: list[list[tuple[Feature, dict[str, np.ndarray]]]] = [[] for _ in sentences]
             for i, f in enumerate(feats):
                 by_sentence[f.sentence].append((f, pool.outputs(i)))
-            result = [t.decode_sentence(s, al, outs) if al.units else [] for s, al, outs in zip(sentences, aligned, by_sentence)]
+            result = [
+                t.decode_sentence(s, al, outs) if al.units else []
+                for s, al, outs in zip(sentences, aligned, by_sentence)
+            ]
         if chosen.types is not None:
             keep = set(chosen.types)
             result = [[sp for sp in spans if sp.label in keep] for spans in result]
@@ -172,7 +195,9 @@ def onnx_session(path: str | Path, *, threads: int | None = None, providers: Seq
     return ort.InferenceSession(str(path), sess_options=opts, providers=list(providers or ["CPUExecutionProvider"]))
 
 
-def load_onnx_tagger(directory: str | Path, *, threads: int | None = None, providers: Sequence[str] | None = None) -> OnnxTagger:
+def load_onnx_tagger(
+    directory: str | Path, *, threads: int | None = None, providers: Sequence[str] | None = None
+) -> OnnxTagger:
     """Load an ``export --format onnx`` directory for prediction through onnxruntime."""
     directory = Path(directory)
     if not (directory / ONNX_NAME).is_file():

@@ -21,7 +21,6 @@ measures both.
 from __future__ import annotations
 
 import warnings
-
 from pathlib import Path
 
 from torch import nn
@@ -42,7 +41,9 @@ def quantize_dynamic_int8(tagger: nn.Module, *, inplace: bool = True) -> nn.Modu
     try:
         from torch.ao.quantization import quantize_dynamic
     except ImportError as e:  # a torch without the eager-mode quantization API
-        raise RuntimeError(f"this torch has no torch.ao.quantization.quantize_dynamic ({e}); int8 quantization is unavailable") from None
+        raise RuntimeError(
+            f"this torch has no torch.ao.quantization.quantize_dynamic ({e}); int8 quantization is unavailable"
+        ) from None
     import torch
 
     was_training = tagger.training

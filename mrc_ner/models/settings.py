@@ -18,8 +18,8 @@ subset of its types (its other predictions are dropped).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 from mrc_ner.errors import InputError
 
@@ -33,7 +33,14 @@ class PredictSettings:
     nested: bool = False
     threshold: float | None = None
 
-    def merged(self, *, types: Sequence[str] | None = None, queries: dict[str, str] | None = None, nested: bool | None = None, threshold: float | None = None) -> "PredictSettings":
+    def merged(
+        self,
+        *,
+        types: Sequence[str] | None = None,
+        queries: dict[str, str] | None = None,
+        nested: bool | None = None,
+        threshold: float | None = None,
+    ) -> PredictSettings:
         """These settings with the given (non-None) values replacing them.
 
         >>> PredictSettings(nested=True).merged(threshold=0.3)
@@ -65,20 +72,30 @@ class PredictSettings:
     def check(self, trained: Sequence[str], *, method: str, takes_queries: bool) -> None:
         """Raise :class:`InputError` for settings this model cannot honour."""
         if not takes_queries:
-            what = [name for name, used in (("queries", bool(self.queries)), ("nested decoding", self.nested), ("a threshold", self.threshold is not None)) if used]
+            what = [
+                name
+                for name, used in (
+                    ("queries", bool(self.queries)),
+                    ("nested decoding", self.nested),
+                    ("a threshold", self.threshold is not None),
+                )
+                if used
+            ]
             if what:
-                raise InputError(f"{' and '.join(what)} need an MRC model (mrc, mrc-packed); this model's method is {method!r}")
+                raise InputError(
+                    f"{' and '.join(what)} need an MRC model (mrc, mrc-packed); this model's method is {method!r}"
+                )
         if self.threshold is not None and not 0.0 < self.threshold < 1.0:
             raise InputError(f"threshold must be between 0 and 1, got {self.threshold}")
         for t, q in self.queries.items():
             if not t or not isinstance(q, str) or not q.strip():
-                raise InputError(f"query for type {t!r} is empty; give TYPE=\"question\"")
+                raise InputError(f'query for type {t!r} is empty; give TYPE="question"')
         if self.types is not None:
             if not self.types:
                 raise InputError("no entity types asked (types is empty)")
             unknown = [t for t in self.types if t not in trained and t not in self.queries]
             if unknown:
-                hint = f"; give a query for it (--query {unknown[0]}=\"…\")" if takes_queries else ""
+                hint = f'; give a query for it (--query {unknown[0]}="…")' if takes_queries else ""
                 raise InputError(f"type(s) {', '.join(unknown)} not trained (trained: {', '.join(trained)}){hint}")
 
 
@@ -108,6 +125,6 @@ def parse_queries(items: Sequence[str]) -> dict[str, str] | None:
         if len(question) >= 2 and question[0] == question[-1] and question[0] in "\"'":
             question = question[1:-1]
         if not sep or not label.strip() or not question.strip():
-            raise InputError(f"--query expects TYPE=\"question\", got {item!r}")
+            raise InputError(f'--query expects TYPE="question", got {item!r}')
         out[label.strip()] = question
     return out

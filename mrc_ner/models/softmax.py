@@ -5,7 +5,8 @@ The patents paper's "Supervised Original", BioBERT-Softmax, the PharmaCoNER base
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -21,7 +22,11 @@ from mrc_ner.models.token_classification import TokenClassificationTagger
 class SoftmaxTagger(TokenClassificationTagger):
     """Linear layer over the encoder's hidden states, cross-entropy over IOB2 tags."""
 
-    default_options = {**TokenClassificationTagger.default_options, "dropout": 0.1, "prior_bias": False}
+    default_options: ClassVar[dict[str, Any]] = {
+        **TokenClassificationTagger.default_options,
+        "dropout": 0.1,
+        "prior_bias": False,
+    }
 
     def build_heads(self) -> None:
         """Dropout + linear classifier."""
@@ -45,10 +50,14 @@ class SoftmaxTagger(TokenClassificationTagger):
         logits = self.classifier(self.dropout(self.encode(batch)))
         out = {"logits": logits}
         if "labels" in batch:
-            out["loss"] = nn.functional.cross_entropy(logits.reshape(-1, self.num_tags), batch["labels"].reshape(-1), ignore_index=-100)
+            out["loss"] = nn.functional.cross_entropy(
+                logits.reshape(-1, self.num_tags), batch["labels"].reshape(-1), ignore_index=-100
+            )
         return out
 
-    def decode_sentence(self, sentence: Sentence, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]) -> list[Span]:
+    def decode_sentence(
+        self, sentence: Sentence, aligned: Aligned, outputs: Sequence[tuple[Feature, dict[str, np.ndarray]]]
+    ) -> list[Span]:
         """Argmax tag per unit, chunks by IOB2, scored by mean tag probability."""
         em = self.unit_emissions(aligned, outputs)
         probs = np.exp(em - em.max(-1, keepdims=True))

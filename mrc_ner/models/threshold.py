@@ -9,7 +9,8 @@ dev set and keeps :func:`best_threshold` in the model's ``options["threshold"]``
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from mrc_ner.corpus.model import Sentence
 
@@ -17,7 +18,9 @@ from mrc_ner.corpus.model import Sentence
 DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(0.05 * k, 2) for k in range(1, 20))
 
 
-def sweep(tagger, sentences: Sequence[Sentence], thresholds: Sequence[float] = (), *, batch_size: int = 32, **settings: Any) -> list[dict[str, float]]:
+def sweep(
+    tagger, sentences: Sequence[Sentence], thresholds: Sequence[float] = (), *, batch_size: int = 32, **settings: Any
+) -> list[dict[str, float]]:
     """Micro precision, recall and F1 of ``tagger`` on ``sentences`` at each threshold.
 
     The encoder runs once; only decoding is repeated. Sentences with
@@ -34,11 +37,23 @@ def sweep(tagger, sentences: Sequence[Sentence], thresholds: Sequence[float] = (
         keep = set(chosen.types) if chosen.types is not None else None
         rows = []
         for t in thresholds:
-            pred = [tagger.decode_probabilities(al, p, threshold=t) if al.units else [] for al, p in zip(aligned, probs)]
+            pred = [
+                tagger.decode_probabilities(al, p, threshold=t) if al.units else [] for al, p in zip(aligned, probs)
+            ]
             if keep is not None:
                 pred = [[sp for sp in spans if sp.label in keep] for spans in pred]
             micro = score_spans(gold, annotated_only(sentences, pred)).micro
-            rows.append({"threshold": t, "precision": micro.precision, "recall": micro.recall, "f1": micro.f1, "predicted": micro.predicted, "correct": micro.correct, "support": micro.support})
+            rows.append(
+                {
+                    "threshold": t,
+                    "precision": micro.precision,
+                    "recall": micro.recall,
+                    "f1": micro.f1,
+                    "predicted": micro.predicted,
+                    "correct": micro.correct,
+                    "support": micro.support,
+                }
+            )
     return rows
 
 

@@ -14,7 +14,8 @@ cbp fold, ``BENCHMARKS.md``); ``seqeval`` reads the tags exactly as seqeval does
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -24,7 +25,6 @@ from mrc_ner.decoding import merge_type_switches, tags_to_candidates
 from mrc_ner.encoding.alignment import Aligned, spans_to_unit_chunks, unit_chunks_to_spans
 from mrc_ner.errors import InputError
 from mrc_ner.models.base import Feature, Tagger
-
 
 DECODINGS = ("runs", "seqeval")
 
@@ -55,7 +55,9 @@ class TokenClassificationTagger(Tagger):
                 last = c[1]
         return [index[t] for t in chunks_to_tags(flat, len(aligned.units), "IOB2")]
 
-    def sentence_features(self, index: int, sentence: Sentence, aligned: Aligned, *, with_labels: bool) -> list[Feature]:
+    def sentence_features(
+        self, index: int, sentence: Sentence, aligned: Aligned, *, with_labels: bool
+    ) -> list[Feature]:
         """``[CLS] window [SEP]`` features; tags at unit-first tokens when ``with_labels``."""
         tok = self.tokenizer
         unit_tags = self.unit_tag_ids(sentence, aligned) if with_labels else None
