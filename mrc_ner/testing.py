@@ -37,7 +37,7 @@ def build_tiny_encoder(
     whitespace-separated word, so character and word alignment both work.
     """
     import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]  # lazy alias
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,25 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MRC_NER_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--slow``: also run the tests marked ``slow`` (CI and the README's test command do)."""
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="Also run the tests marked slow (real encoders, shared corpora, subprocesses).",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without ``--slow`` the slow tests are deselected (and counted as such), never skipped."""
+    if config.getoption("--slow"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data``. Missing data is a failure, never a skip: CI must not pass by skipping."""
