@@ -20,6 +20,7 @@ from mrc_ner.corpus.documents import Mention, build_document
 from mrc_ner.corpus.model import Document
 from mrc_ner.corpus.readers import write_documents
 from mrc_ner.errors import InputError
+from mrc_ner.mining.extract.inputs import iter_documents
 
 #: ``extract --export`` formats and where each is written inside the output directory
 EXPORTS = {
@@ -56,8 +57,6 @@ def _entities_by_doc(path: Path) -> dict[str, list[Mention]]:
 
 def export_documents(out_dir: Path, files: Sequence[Any], fmt: str, *, entities: str = "entities.jsonl") -> Path:
     """Write the extraction in ``out_dir`` as ``fmt`` (see :data:`EXPORTS`); return the path written."""
-    from mrc_ner.mining.extract import iter_documents
-
     check_export(fmt)
     by_doc = _entities_by_doc(out_dir / entities)
     docs: list[Document] = []
