@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from mrc_ner.corpus.conll import read_corpus
 from mrc_ner.errors import InputError
 from mrc_ner.mining import drawing
+from mrc_ner.mining.drawing import fonts as drawing_fonts
 from mrc_ner.mining.network import (
     NO_AFFIXES,
     Mention,
@@ -259,10 +262,10 @@ def no_cjk_font(monkeypatch):
     """Draw as on a machine without a CJK font."""
     monkeypatch.setenv("MRC_NER_CJK_FONT", "none")
     drawing.cjk_font.cache_clear()
-    drawing._renderable.cache_clear()
+    drawing_fonts._renderable.cache_clear()
     yield
     drawing.cjk_font.cache_clear()
-    drawing._renderable.cache_clear()
+    drawing_fonts._renderable.cache_clear()
 
 
 def test_write_network_files(tmp_path, no_cjk_font):
@@ -331,9 +334,40 @@ def test_labels_without_cjk_font(no_cjk_font):
     assert drawing.node_text(g, "brca1", 1) == ("BRCA1", False)
 
 
-def test_labels_with_whatever_fonts_are_installed():
-    text, lost = drawing.displayable("肿瘤抑制基因")
-    assert (text, lost) == (("肿瘤抑制基因", False) if drawing.cjk_font() else ("…", True))
+def test_labels_with_fonts_disabled(no_cjk_font):
+    assert drawing.font_family() == ["DejaVu Sans"]
+    assert drawing.displayable("肿瘤抑制基因") == ("…", True)
+    assert drawing.displayable("BRCA1基因 和 TP53") == ("BRCA1… … TP53", True)
+    assert drawing.displayable("BRCA1 (p53)") == ("BRCA1 (p53)", False)
+
+
+def _installed_chinese_fonts() -> list[str]:
+    """Font files fontconfig says cover Chinese: an oracle independent of the drawing code's own search."""
+    exe = shutil.which("fc-list")
+    if not exe:
+        return []
+    out = subprocess.run([exe, ":lang=zh", "file"], capture_output=True, text=True, check=False).stdout
+    return [line.split(":")[0].strip() for line in out.splitlines() if line.strip()]
+
+
+@pytest.fixture()
+def fonts_as_installed(monkeypatch):
+    """Draw with whatever fonts the machine has (no override), caches cleared before and after."""
+    monkeypatch.delenv("MRC_NER_CJK_FONT", raising=False)
+    drawing.cjk_font.cache_clear()
+    drawing_fonts._renderable.cache_clear()
+    yield
+    drawing.cjk_font.cache_clear()
+    drawing_fonts._renderable.cache_clear()
+
+
+def test_labels_with_an_installed_chinese_font(fonts_as_installed):
+    if not _installed_chinese_fonts():
+        pytest.skip("fontconfig lists no font with Chinese glyphs on this machine")
+    assert drawing.cjk_font() is not None
+    assert len(drawing.font_family()) == 2
+    assert drawing.displayable("肿瘤抑制基因") == ("肿瘤抑制基因", False)
+    assert drawing.displayable("BRCA1基因") == ("BRCA1基因", False)
 
 
 # ----------------------------------------------------------------------------- ego and the reference
@@ -407,6 +441,7 @@ def test_draw_ego(tmp_path, no_cjk_font):
 # ----------------------------------------------------------------------------- the gold corpus
 
 
+@pytest.mark.slow
 def test_gold_cbp_gene_network(cbp_documents: Path):
     started = time.perf_counter()
     g = build_network(mentions_from_corpus(read_corpus(cbp_documents)), types=("gene",))
