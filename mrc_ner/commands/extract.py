@@ -136,7 +136,7 @@ def extract(
 ) -> None:
     """Extract entities with offsets into the original text, then statistics and the gene network."""
     from mrc_ner.inference import load_model
-    from mrc_ner.mining.extract import extraction_tables, run_extraction
+    from mrc_ner.mining.extract import extraction_tables, output_files, run_extraction
 
     options = ExtractOptions(
         whitespace=whitespace,
@@ -194,10 +194,5 @@ def extract(
         console.print(
             f"network: {net['nodes']:,} nodes, {net['edges']:,} edges, {net['communities']} communities (types {net['types']}, window {net['window']}, min edge weight {net['min_edge_weight']})"
         )
-    names = (
-        ["entities.jsonl", "done.txt", "stats.json"]
-        + (["predictions.bio"] if iob else [])
-        + ([stats["export"]] if stats.get("export") else [])
-        + (["network/"] if net and "skipped" not in net else [])
-    )
+    names = output_files(stats, iob=iob)
     console.print(f"outputs in [bold]{out}[/]: {', '.join(names)}", soft_wrap=True)

@@ -102,7 +102,13 @@ from mrc_ner.mining.extract.options import (
 from mrc_ner.mining.extract.processes import SingleProcess, process_state
 from mrc_ner.mining.extract.run import run_extraction
 from mrc_ner.mining.extract.settings import model_fingerprint
-from mrc_ner.mining.extract.stats import build_network_outputs, compute_stats, extraction_tables, iter_entities
+from mrc_ner.mining.extract.stats import (
+    build_network_outputs,
+    compute_stats,
+    extraction_tables,
+    iter_entities,
+    output_files,
+)
 from mrc_ner.mining.extract.store import DoneRecord, OutputStore, read_done
 
 __all__ = [
@@ -141,6 +147,7 @@ __all__ = [
     "merge_stores",
     "model_fingerprint",
     "original_span",
+    "output_files",
     "peak_rss_mb",
     "predict_cleaned",
     "process_state",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -11,24 +10,28 @@ from typing import Any
 
 from rich.table import Table
 
+from mrc_ner.corpus.entities import parse_record_line
 from mrc_ner.corpus.postprocess import RULES
 from mrc_ner.mining.extract.options import (
     DONE,
     ENTITIES,
     NETWORK,
+    PREDICTIONS,
+    STATS,
     ExtractOptions,
 )
 from mrc_ner.mining.extract.store import read_done
 
 
 def iter_entities(path: Path) -> Iterator[dict[str, Any]]:
-    """The entity objects of an ``entities.jsonl``, read lazily."""
+    """The entity objects of an ``entities.jsonl``, read lazily and checked by the one schema
+    (:func:`~mrc_ner.corpus.entities.parse_record_line`: a bad line is an InputError naming ``path:line``)."""
     if not path.is_file():
         return
     with path.open("rb") as f:
-        for line in f:
+        for lineno, line in enumerate(f, start=1):
             if line.strip():
-                yield json.loads(line)
+                yield parse_record_line(line, path=path, line=lineno).to_dict()
 
 
 def _mention_key(text: str) -> str:
@@ -133,3 +136,14 @@ def extraction_tables(stats: dict[str, Any]) -> list[Table]:
             t.add_row(rule, *[f"{by_type.get(ty, 0):,}" for ty in types])
         tables.append(t)
     return tables
+
+
+def output_files(stats: dict[str, Any], *, iob: bool) -> list[str]:
+    """The names of what a run wrote into its output directory, from its statistics (``iob``: ``--iob`` was given)."""
+    net = stats.get("network")
+    return (
+        [ENTITIES, DONE, STATS]
+        + ([PREDICTIONS] if iob else [])
+        + ([stats["export"]] if stats.get("export") else [])
+        + ([f"{NETWORK}/"] if net and "skipped" not in net else [])
+    )
