@@ -26,6 +26,7 @@ from mrc_ner.mining.network import (
     cooccurrence_graph,
     ego,
     mentions_from_corpus,
+    network_from_files,
     normalize_name,
     read_entities_jsonl,
     read_mentions,
@@ -33,6 +34,7 @@ from mrc_ner.mining.network import (
     threshold,
     top_edges,
     write_network,
+    write_outputs,
 )
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -436,6 +438,48 @@ def test_draw_ego(tmp_path, no_cjk_font):
     cmp = compare_with_reference(g, read_reference(f), "TP53", top=3)
     path = drawing.draw_ego(g, "TP53", tmp_path / "ego.png", top=3, comparison=cmp)
     assert path.read_bytes().startswith(PNG_MAGIC)
+
+
+# ----------------------------------------------------------------------------- the pipeline from Python
+
+
+def _example_jsonl(tmp_path: Path) -> Path:
+    f = tmp_path / "entities.jsonl"
+    f.write_text(
+        "".join(
+            json.dumps({"doc": m.doc, "sentence": m.sentence, "label": m.label, "text": m.text}, ensure_ascii=False)
+            + "\n"
+            for m in EXAMPLE
+        ),
+        encoding="utf-8",
+    )
+    return f
+
+
+def test_network_from_files_and_write_outputs(tmp_path):
+    ref = tmp_path / "string.tsv"
+    ref.write_text(REFERENCE, encoding="utf-8")
+    result = network_from_files([_example_jsonl(tmp_path)], focus="TP53 基因", top=3, reference=ref)
+    assert edge_weights(result.graph) == edge_weights(build_network(EXAMPLE))
+    assert result.full.number_of_nodes() == 5 and result.graph.number_of_nodes() == 4  # myc has no edge
+    assert result.focus == "tp53"
+    assert [n["label"] for n in result.summary["focus"]["neighbours"]] == ["BRCA1", "KRAS", "EGFR"]
+    assert result.comparison is not None and result.comparison["overlap"] == 1 and result.comparison["new"] == ["KRAS"]
+    paths = write_outputs(result, tmp_path / "net", draw=False)
+    assert set(paths) == {"graphml", "gexf", "edges", "nodes", "comparison", "summary"}
+    saved = json.loads(paths["summary"].read_text(encoding="utf-8"))
+    assert saved["focus"]["node"] == "tp53" and saved["comparison"]["overlap"] == 1
+    assert saved["outputs"]["summary"] == str(paths["summary"])
+
+
+def test_network_from_files_refuses(tmp_path):
+    f = _example_jsonl(tmp_path)
+    with pytest.raises(InputError, match="give it with --focus"):
+        network_from_files([f], reference=tmp_path / "string.tsv")
+    with pytest.raises(InputError, match="no mention of type protein"):
+        network_from_files([f], types=("protein",))
+    with pytest.raises(InputError, match=r"'EGFR' has no edge of weight ≥ 2 \(its heaviest: 1\)"):
+        network_from_files([f], min_edge_weight=2, focus="EGFR")
 
 
 # ----------------------------------------------------------------------------- the gold corpus
