@@ -85,6 +85,7 @@ def test_column_file_json(column_file, tmp_path):
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["edges"] == 3
 
 
+@pytest.mark.slow
 def test_threshold_types_and_no_strip(column_file, tmp_path):
     s = run_json(str(column_file), "--out", str(tmp_path / "a"), "--min-edge-weight", "2")
     assert (s["nodes"], s["edges"]) == (2, 1)

@@ -19,6 +19,7 @@ from mrc_ner.corpus import read_corpus
 from mrc_ner.corpus.cleaning import clean_text
 from mrc_ner.corpus.model import Span
 from mrc_ner.mining import extract as ex
+from mrc_ner.mining.extract import merge as ex_merge
 from mrc_ner.models.base import Tagger
 
 runner = CliRunner()
@@ -136,6 +137,7 @@ def fake_predict(monkeypatch):
 # ----------------------------------------------------------------------------- offsets
 
 
+@pytest.mark.slow
 def test_offsets_exact_for_random_predictions(tmp_path, raw_dir, model_dir):
     out = tmp_path / "out"
     result = ok(str(raw_dir), "--model", str(model_dir), "--out", str(out), "--no-network", "--buffer-sentences", "7")
@@ -202,6 +204,7 @@ def test_word_model_keeps_spaces(tmp_path, raw_dir, word_model_dir, fake_predict
     assert json.loads((out / "stats.json").read_text())["run"]["whitespace"] == "space"
 
 
+@pytest.mark.slow
 def test_word_model_random_offsets(tmp_path, raw_dir, word_model_dir):
     out = tmp_path / "out"
     ok(str(raw_dir), "--model", str(word_model_dir), "--out", str(out), "--no-network")
@@ -229,6 +232,7 @@ def test_every_sentence_is_predicted(tmp_path, raw_dir, model_dir, fake_predict)
 # ----------------------------------------------------------------------------- resume
 
 
+@pytest.mark.slow
 def test_resume_after_crash_writes_no_duplicates(tmp_path, raw_dir, model_dir, monkeypatch):
     args = [str(raw_dir), "--model", str(model_dir), "--no-network", "--iob", "--buffer-sentences", "4"]
     clean, crashed = tmp_path / "clean", tmp_path / "crashed"
@@ -267,6 +271,7 @@ def test_resume_after_crash_writes_no_duplicates(tmp_path, raw_dir, model_dir, m
     assert "outputs in" in result.output.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_ctrl_c_loses_nothing_marked_done(tmp_path, raw_dir, model_dir, monkeypatch):
     args = [str(raw_dir), "--model", str(model_dir), "--no-network", "--buffer-sentences", "4"]
     clean, out = tmp_path / "clean", tmp_path / "out"
@@ -300,6 +305,7 @@ def test_other_settings_on_the_same_output_are_refused(tmp_path, raw_dir, model_
     assert result.exit_code == 2 and "other settings" in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quantize", ["int8", "bf16"])
 def test_quantized_extraction_is_its_own_output(tmp_path, raw_dir, model_dir, quantize):
     """--quantize int8 / bf16 extracts every document with exact offsets, and never mixes with float results."""
@@ -458,6 +464,7 @@ class FakeState:
         pass
 
 
+@pytest.mark.slow
 def test_shards_merge_like_one_process(tmp_path, raw_dir, model_dir):
     opts = ex.ExtractOptions(network=False, iob=True, buffer_sentences=5)
     single, sharded = tmp_path / "single", tmp_path / "sharded"
@@ -471,6 +478,7 @@ def test_shards_merge_like_one_process(tmp_path, raw_dir, model_dir):
     assert not (sharded / "shards").exists()
 
 
+@pytest.mark.slow
 def test_leftover_shards_are_kept_by_a_single_process_run(tmp_path, raw_dir, model_dir):
     opts = ex.ExtractOptions(network=False)
     single, out = tmp_path / "single", tmp_path / "out"
@@ -485,16 +493,17 @@ def test_leftover_shards_are_kept_by_a_single_process_run(tmp_path, raw_dir, mod
     assert keys(entities(out)) == keys(entities(single))
 
 
+@pytest.mark.slow
 def test_merge_journal_completes_after_a_crash(tmp_path, raw_dir, model_dir, monkeypatch):
     opts = ex.ExtractOptions(network=False)
     single, out = tmp_path / "single", tmp_path / "out"
     ex.run_extraction([raw_dir], model_dir, single, opts)
     ex.run_extraction([raw_dir], model_dir, out, opts, state=FakeState(2, 1))
     real = ex.recover_merge
-    monkeypatch.setattr(ex, "recover_merge", lambda d: None)  # the merge dies after writing its journal
+    monkeypatch.setattr(ex_merge, "recover_merge", lambda d: None)  # the merge dies after writing its journal
     ex.run_extraction([raw_dir], model_dir, out, opts, state=FakeState(2, 0))
     assert (out / ex.JOURNAL).is_file()
-    monkeypatch.setattr(ex, "recover_merge", real)
+    monkeypatch.setattr(ex_merge, "recover_merge", real)
     stats = ex.run_extraction([raw_dir], model_dir, out, opts)
     assert stats["run"]["documents"] == 0
     assert keys(entities(out)) == keys(entities(single))
@@ -506,6 +515,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_processes_equal_one(tmp_path, raw_dir, model_dir):
     """A real two-process run (accelerate launch, CPU processes over gloo) merges to the one-process result."""
     single, double = tmp_path / "single", tmp_path / "double"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from mrc_ner.corpus.conll import read_corpus
 from mrc_ner.errors import InputError
 from mrc_ner.mining import drawing
+from mrc_ner.mining.drawing import fonts as drawing_fonts
 from mrc_ner.mining.network import (
     NO_AFFIXES,
     Mention,
@@ -23,6 +26,7 @@ from mrc_ner.mining.network import (
     cooccurrence_graph,
     ego,
     mentions_from_corpus,
+    network_from_files,
     normalize_name,
     read_entities_jsonl,
     read_mentions,
@@ -30,6 +34,7 @@ from mrc_ner.mining.network import (
     threshold,
     top_edges,
     write_network,
+    write_outputs,
 )
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -259,10 +264,10 @@ def no_cjk_font(monkeypatch):
     """Draw as on a machine without a CJK font."""
     monkeypatch.setenv("MRC_NER_CJK_FONT", "none")
     drawing.cjk_font.cache_clear()
-    drawing._renderable.cache_clear()
+    drawing_fonts._renderable.cache_clear()
     yield
     drawing.cjk_font.cache_clear()
-    drawing._renderable.cache_clear()
+    drawing_fonts._renderable.cache_clear()
 
 
 def test_write_network_files(tmp_path, no_cjk_font):
@@ -331,9 +336,40 @@ def test_labels_without_cjk_font(no_cjk_font):
     assert drawing.node_text(g, "brca1", 1) == ("BRCA1", False)
 
 
-def test_labels_with_whatever_fonts_are_installed():
-    text, lost = drawing.displayable("肿瘤抑制基因")
-    assert (text, lost) == (("肿瘤抑制基因", False) if drawing.cjk_font() else ("…", True))
+def test_labels_with_fonts_disabled(no_cjk_font):
+    assert drawing.font_family() == ["DejaVu Sans"]
+    assert drawing.displayable("肿瘤抑制基因") == ("…", True)
+    assert drawing.displayable("BRCA1基因 和 TP53") == ("BRCA1… … TP53", True)
+    assert drawing.displayable("BRCA1 (p53)") == ("BRCA1 (p53)", False)
+
+
+def _installed_chinese_fonts() -> list[str]:
+    """Font files fontconfig says cover Chinese: an oracle independent of the drawing code's own search."""
+    exe = shutil.which("fc-list")
+    if not exe:
+        return []
+    out = subprocess.run([exe, ":lang=zh", "file"], capture_output=True, text=True, check=False).stdout
+    return [line.split(":")[0].strip() for line in out.splitlines() if line.strip()]
+
+
+@pytest.fixture()
+def fonts_as_installed(monkeypatch):
+    """Draw with whatever fonts the machine has (no override), caches cleared before and after."""
+    monkeypatch.delenv("MRC_NER_CJK_FONT", raising=False)
+    drawing.cjk_font.cache_clear()
+    drawing_fonts._renderable.cache_clear()
+    yield
+    drawing.cjk_font.cache_clear()
+    drawing_fonts._renderable.cache_clear()
+
+
+def test_labels_with_an_installed_chinese_font(fonts_as_installed):
+    if not _installed_chinese_fonts():
+        pytest.skip("fontconfig lists no font with Chinese glyphs on this machine")
+    assert drawing.cjk_font() is not None
+    assert len(drawing.font_family()) == 2
+    assert drawing.displayable("肿瘤抑制基因") == ("肿瘤抑制基因", False)
+    assert drawing.displayable("BRCA1基因") == ("BRCA1基因", False)
 
 
 # ----------------------------------------------------------------------------- ego and the reference
@@ -404,9 +440,52 @@ def test_draw_ego(tmp_path, no_cjk_font):
     assert path.read_bytes().startswith(PNG_MAGIC)
 
 
+# ----------------------------------------------------------------------------- the pipeline from Python
+
+
+def _example_jsonl(tmp_path: Path) -> Path:
+    f = tmp_path / "entities.jsonl"
+    f.write_text(
+        "".join(
+            json.dumps({"doc": m.doc, "sentence": m.sentence, "label": m.label, "text": m.text}, ensure_ascii=False)
+            + "\n"
+            for m in EXAMPLE
+        ),
+        encoding="utf-8",
+    )
+    return f
+
+
+def test_network_from_files_and_write_outputs(tmp_path):
+    ref = tmp_path / "string.tsv"
+    ref.write_text(REFERENCE, encoding="utf-8")
+    result = network_from_files([_example_jsonl(tmp_path)], focus="TP53 基因", top=3, reference=ref)
+    assert edge_weights(result.graph) == edge_weights(build_network(EXAMPLE))
+    assert result.full.number_of_nodes() == 5 and result.graph.number_of_nodes() == 4  # myc has no edge
+    assert result.focus == "tp53"
+    assert [n["label"] for n in result.summary["focus"]["neighbours"]] == ["BRCA1", "KRAS", "EGFR"]
+    assert result.comparison is not None and result.comparison["overlap"] == 1 and result.comparison["new"] == ["KRAS"]
+    paths = write_outputs(result, tmp_path / "net", draw=False)
+    assert set(paths) == {"graphml", "gexf", "edges", "nodes", "comparison", "summary"}
+    saved = json.loads(paths["summary"].read_text(encoding="utf-8"))
+    assert saved["focus"]["node"] == "tp53" and saved["comparison"]["overlap"] == 1
+    assert saved["outputs"]["summary"] == str(paths["summary"])
+
+
+def test_network_from_files_refuses(tmp_path):
+    f = _example_jsonl(tmp_path)
+    with pytest.raises(InputError, match="give it with --focus"):
+        network_from_files([f], reference=tmp_path / "string.tsv")
+    with pytest.raises(InputError, match="no mention of type protein"):
+        network_from_files([f], types=("protein",))
+    with pytest.raises(InputError, match=r"'EGFR' has no edge of weight ≥ 2 \(its heaviest: 1\)"):
+        network_from_files([f], min_edge_weight=2, focus="EGFR")
+
+
 # ----------------------------------------------------------------------------- the gold corpus
 
 
+@pytest.mark.slow
 def test_gold_cbp_gene_network(cbp_documents: Path):
     started = time.perf_counter()
     g = build_network(mentions_from_corpus(read_corpus(cbp_documents)), types=("gene",))

@@ -88,8 +88,9 @@ def test_entity_records_share_the_schema(tmp_path):
 # ----------------------------------------------------------------------------- 3: a full disk in extract
 
 
+@pytest.mark.slow
 def test_full_disk_in_extract_leaves_no_torn_line_and_one_error_line(tmp_path, monkeypatch, tiny_encoder):
-    from mrc_ner.mining import extract as ex
+    from mrc_ner.mining.extract import store as ex
     from mrc_ner.models import tagger_class
 
     model = tagger_class("softmax").create(str(tiny_encoder), ["gene"], max_length=64, align_mode="char")

@@ -25,23 +25,9 @@ from mrc_ner.commands._common import (
     handles_input_errors,
     print_json,
 )
+from mrc_ner.commands._network_options import MinEdgeWeightOption, WindowOption, split_types
 from mrc_ner.io import writable_dir
-from mrc_ner.mining.extract import ExtractOptions
-
-
-def _process_state(cpu: bool):
-    """The accelerate process state; CPU (gloo) when asked or when there is no GPU."""
-    from datetime import timedelta
-
-    import torch
-    from accelerate import PartialState
-
-    # A long timeout: a process that finishes its shard early waits for the others.
-    return PartialState(cpu=cpu or not torch.cuda.is_available(), timeout=timedelta(days=7))
-
-
-def _split_types(values: list[str]) -> tuple[str, ...]:
-    return tuple(t.strip() for v in values for t in v.split(",") if t.strip())
+from mrc_ner.mining.extract import ExtractOptions, process_state
 
 
 @handles_input_errors
@@ -96,17 +82,8 @@ def extract(
         list[str],
         typer.Option("--network-types", help="Entity type(s) of the network's nodes (repeat or comma-separate)."),
     ] = ["gene"],  # noqa: B006
-    window: Annotated[
-        int,
-        typer.Option(
-            "--window",
-            min=1,
-            help="Network edges link mentions less than this many sentences apart (1 = same sentence).",
-        ),
-    ] = 2,
-    min_edge_weight: Annotated[
-        int, typer.Option("--min-edge-weight", min=1, help="Keep network edges seen in at least this many documents.")
-    ] = 1,
+    window: WindowOption = 2,
+    min_edge_weight: MinEdgeWeightOption = 1,
     max_sentence_chars: Annotated[
         int,
         typer.Option(
@@ -159,7 +136,7 @@ def extract(
 ) -> None:
     """Extract entities with offsets into the original text, then statistics and the gene network."""
     from mrc_ner.inference import load_model
-    from mrc_ner.mining.extract import extraction_tables, run_extraction
+    from mrc_ner.mining.extract import extraction_tables, output_files, run_extraction
 
     options = ExtractOptions(
         whitespace=whitespace,
@@ -169,7 +146,7 @@ def extract(
         buffer_sentences=buffer_sentences,
         iob=iob,
         network=network,
-        network_types=_split_types(network_types) or ("gene",),
+        network_types=split_types(network_types),
         window=window,
         min_edge_weight=min_edge_weight,
         top=top,
@@ -182,7 +159,7 @@ def extract(
         from mrc_ner.memory import FLAT_MEMORY_MMAP_THRESHOLD, set_mmap_threshold
 
         set_mmap_threshold(FLAT_MEMORY_MMAP_THRESHOLD)
-    state = _process_state(cpu)
+    state = process_state(cpu)
 
     def load(path):
         return configure_prediction(
@@ -217,10 +194,5 @@ def extract(
         console.print(
             f"network: {net['nodes']:,} nodes, {net['edges']:,} edges, {net['communities']} communities (types {net['types']}, window {net['window']}, min edge weight {net['min_edge_weight']})"
         )
-    names = (
-        ["entities.jsonl", "done.txt", "stats.json"]
-        + (["predictions.bio"] if iob else [])
-        + ([stats["export"]] if stats.get("export") else [])
-        + (["network/"] if net and "skipped" not in net else [])
-    )
+    names = output_files(stats, iob=iob)
     console.print(f"outputs in [bold]{out}[/]: {', '.join(names)}", soft_wrap=True)

@@ -9,29 +9,14 @@ import typer
 from rich.table import Table
 
 from mrc_ner.commands._common import console, handles_input_errors, print_json
-from mrc_ner.io import atomic_write_json
+from mrc_ner.commands._network_options import MinEdgeWeightOption, WindowOption, split_types
 from mrc_ner.mining.network import (
     DEFAULT_NORMALIZE,
     NO_AFFIXES,
-    add_communities,
-    check_types,
-    compare_with_reference,
-    cooccurrence_graph,
-    ego,
-    ego_file_stem,
-    label,
-    read_mentions,
-    read_reference,
-    resolve_node,
-    summary,
-    threshold,
-    write_network,
+    network_from_files,
+    write_outputs,
 )
-
-
-def _split_types(types: list[str]) -> tuple[str, ...]:
-    out = tuple(t.strip() for raw in types for t in raw.split(",") if t.strip())
-    return out or ("gene",)
+from mrc_ner.mining.network.pipeline import REFERENCE_NEEDS_FOCUS
 
 
 def _summary_table(s: dict[str, Any], inputs: str) -> Table:
@@ -111,22 +96,8 @@ def network(
     types: Annotated[
         list[str], typer.Option("--types", "-t", help="Entity type(s) that become nodes; repeat or separate by commas.")
     ] = ["gene"],  # noqa: B006
-    window: Annotated[
-        int,
-        typer.Option(
-            "--window",
-            min=1,
-            help="Link mentions whose sentence indices i, j have |i − j| < WINDOW: 1 = same sentence, 2 = same or adjacent.",
-        ),
-    ] = 2,
-    min_edge_weight: Annotated[
-        int,
-        typer.Option(
-            "--min-edge-weight",
-            min=1,
-            help="Keep edges seen in at least this many documents (the paper used 2 and 3); nodes left without an edge are dropped.",
-        ),
-    ] = 1,
+    window: WindowOption = 2,
+    min_edge_weight: MinEdgeWeightOption = 1,
     focus: Annotated[
         Optional[str],
         typer.Option(
@@ -158,58 +129,21 @@ def network(
     from mrc_ner.io import writable_dir
 
     if reference is not None and focus is None:
-        raise InputError("--reference compares the neighbours of one node: give it with --focus, e.g. --focus BRCA1")
+        raise InputError(REFERENCE_NEEDS_FOCUS)
     writable_dir(out)
-    type_list = _split_types(types)
-    normalize = NO_AFFIXES if no_strip_suffix else DEFAULT_NORMALIZE
-    mentions = read_mentions(inputs)
-    check_types(mentions, type_list)
-    full = cooccurrence_graph(mentions, types=type_list, window=window, normalize=normalize)
-    graph = threshold(full, min_edge_weight)
-    add_communities(graph)
-    result: dict[str, Any] = summary(graph, top=top)
-
-    focus_node = None
-    if focus is not None:
-        try:
-            focus_node = resolve_node(graph, focus)
-        except InputError:
-            if min_edge_weight > 1:
-                try:
-                    node = resolve_node(full, focus)
-                except InputError:
-                    pass
-                else:
-                    best = max((d["weight"] for *_, d in full.edges(node, data=True)), default=0)
-                    raise InputError(
-                        f"{focus!r} has no edge of weight ≥ {min_edge_weight} (its heaviest: {best}); lower --min-edge-weight"
-                    ) from None
-            raise
-
+    built = network_from_files(
+        inputs,
+        types=split_types(types),
+        window=window,
+        min_edge_weight=min_edge_weight,
+        normalize=NO_AFFIXES if no_strip_suffix else DEFAULT_NORMALIZE,
+        focus=focus,
+        top=top,
+        reference=reference,
+    )
     with console.status("writing the network…"):
-        paths = write_network(graph, out)
-        if focus_node is not None:
-            from mrc_ner.mining.drawing import draw_ego
-
-            cmp = None
-            if reference is not None:
-                ref = read_reference(reference, normalize=normalize)
-                cmp = compare_with_reference(graph, ref, focus_node, top=top)
-                paths["comparison"] = out / "comparison.json"
-                atomic_write_json(paths["comparison"], cmp)
-                result["comparison"] = cmp
-            result["focus"] = {
-                "node": focus_node,
-                "label": label(graph, focus_node),
-                "neighbours": [
-                    {"node": n, "label": label(graph, n), "weight": w} for n, w in ego(graph, focus_node, top=top)
-                ],
-            }
-            stem = ego_file_stem(graph, focus_node)
-            paths["ego"] = draw_ego(graph, focus_node, out / f"{stem}.png", top=top, comparison=cmp)
-    paths["summary"] = out / "summary.json"
-    result["outputs"] = {k: str(p) for k, p in paths.items()}
-    atomic_write_json(paths["summary"], result)
+        paths = write_outputs(built, out)
+    result, full, focus_node = built.summary, built.full, built.focus
 
     if json_:
         print_json(result)
@@ -229,7 +163,7 @@ def network(
         cmp = result.get("comparison")
         rows = cmp["ours"] if cmp else result["focus"]["neighbours"]
         console.print(_neighbours_table(result["focus"]["label"], rows, cmp is not None))
-        if cmp:
+        if cmp and reference is not None:
             if cmp["focus_in_reference"]:
                 console.print(_reference_table(cmp, reference))
             else:

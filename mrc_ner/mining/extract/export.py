@@ -10,16 +10,17 @@ back into it, then written with the corpus writers
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mrc_ner.corpus.documents import Mention, build_document
+from mrc_ner.corpus.entities import parse_record_line
 from mrc_ner.corpus.model import Document
 from mrc_ner.corpus.readers import write_documents
 from mrc_ner.errors import InputError
+from mrc_ner.mining.extract.inputs import iter_documents
 
 #: ``extract --export`` formats and where each is written inside the output directory
 EXPORTS = {
@@ -42,22 +43,16 @@ def _entities_by_doc(path: Path) -> dict[str, list[Mention]]:
         return out
     with path.open(encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                e = json.loads(line)
-                out[str(e["doc"])].append(
-                    Mention(int(e["start"]), int(e["end"]), str(e["label"]), lineno, e.get("score"))
-                )
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                raise InputError("not an entity line of extract", path=path, line=lineno) from None
+            if line.strip():
+                r = parse_record_line(line, path=path, line=lineno)
+                if r.start is None or r.end is None:
+                    raise InputError("entity without start and end: nothing to export", path=path, line=lineno)
+                out[r.doc].append(Mention(r.start, r.end, r.label, lineno, r.score))
     return out
 
 
 def export_documents(out_dir: Path, files: Sequence[Any], fmt: str, *, entities: str = "entities.jsonl") -> Path:
     """Write the extraction in ``out_dir`` as ``fmt`` (see :data:`EXPORTS`); return the path written."""
-    from mrc_ner.mining.extract import iter_documents
-
     check_export(fmt)
     by_doc = _entities_by_doc(out_dir / entities)
     docs: list[Document] = []

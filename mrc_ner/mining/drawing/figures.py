@@ -1,24 +1,9 @@
-"""PNG drawings of co-occurrence networks: the whole network and the ego network of a node.
-
-Figures are drawn on matplotlib's Agg canvas directly (``Figure`` + ``FigureCanvasAgg``):
-no display is needed and pyplot's global backend is never touched.
-
-Fonts: Chinese labels need a CJK font. :func:`cjk_font` looks for one (``fc-list
-:lang=zh``, then matplotlib's own font list) and registers it; labels then use
-DejaVu Sans with the CJK font as fallback. Without one the drawing still works:
-each run of characters no installed font can show is written as ``…``, a label
-left without a letter or digit becomes ``#N`` (row N of ``nodes.csv``), and the
-figure says so in a footnote — no glyph-missing warnings, no boxes.
-"""
+"""The PNG drawings: the whole network and the ego network of a node."""
 
 from __future__ import annotations
 
-import functools
 import math
 import os
-import re
-import shutil
-import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
@@ -29,13 +14,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from mrc_ner.io import atomic_write
+from mrc_ner.mining.drawing.fonts import displayable, font_family, node_text
+from mrc_ner.mining.drawing.layout import layout, place_labels
+from mrc_ner.mining.network.graph import sorted_nodes
 
-BASE_FONT = "DejaVu Sans"
-CJK_NAME_HINTS = re.compile(
-    r"CJK|Han ?Sans|Han ?Serif|WenQuanYi|WQY|Hei|Song|Kai|Ming|Droid Sans Fallback|Noto Sans SC|Noto Sans TC|AR PL|Sarasa|PingFang|YaHei|SimSun|Fang",
-    re.I,
-)
-PROBE = "基因蛋白"  # a font must have these to count as Chinese
 COMMUNITY_COLOURS = [
     "#1f77b4",
     "#ff7f0e",
@@ -61,101 +43,6 @@ COMMUNITY_COLOURS = [
 OTHER_COLOUR = "#c8c8c8"
 
 
-# ----------------------------------------------------------------------------- fonts
-
-
-@functools.cache
-def _charmap(path: str) -> frozenset[int]:
-    from matplotlib.ft2font import FT2Font
-
-    try:
-        return frozenset(FT2Font(path).get_charmap())
-    except Exception:  # an unreadable font file is just not a candidate
-        return frozenset()
-
-
-def _fc_list_zh() -> list[str]:
-    exe = shutil.which("fc-list")
-    if not exe:
-        return []
-    try:
-        out = subprocess.run([exe, ":lang=zh", "file"], capture_output=True, text=True, timeout=20, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return sorted({line.split(":")[0].strip() for line in out.splitlines() if line.strip()})
-
-
-@functools.cache
-def cjk_font() -> str | None:
-    """The family name of an installed font with Chinese glyphs (registered with matplotlib), or None.
-
-    ``MRC_NER_CJK_FONT`` may name a font file to use; ``MRC_NER_CJK_FONT=none`` disables CJK fonts.
-    """
-    from matplotlib import font_manager
-
-    forced = os.environ.get("MRC_NER_CJK_FONT", "")
-    if forced.lower() == "none":
-        return None
-    candidates = [forced] if forced else []
-    candidates += _fc_list_zh()
-    candidates += [f.fname for f in font_manager.fontManager.ttflist if CJK_NAME_HINTS.search(f.name)]
-    for path in candidates:
-        if path and os.path.isfile(path) and all(ord(c) in _charmap(path) for c in PROBE):
-            try:
-                font_manager.fontManager.addfont(path)
-                return font_manager.FontProperties(fname=path).get_name()
-            except Exception:
-                continue
-    return None
-
-
-@functools.cache
-def _renderable() -> frozenset[int]:
-    from matplotlib import font_manager
-
-    chars = set(_charmap(font_manager.findfont(BASE_FONT, fallback_to_default=True)))
-    family = cjk_font()
-    if family:
-        chars |= _charmap(font_manager.findfont(family))
-    return frozenset(chars)
-
-
-def font_family() -> list[str]:
-    """DejaVu Sans, with the CJK font (when there is one) as fallback."""
-    family = cjk_font()
-    return [BASE_FONT, family] if family else [BASE_FONT]
-
-
-def displayable(text: str) -> tuple[str, bool]:
-    """``text`` with each run of characters no font can show replaced by ``…``; whether any was."""
-    ok = _renderable()
-    out, lost, gap = [], False, False
-    for ch in text:
-        if ord(ch) in ok or ch.isspace():
-            out.append(ch)
-            gap = False
-        else:
-            lost = True
-            if not gap:
-                out.append("…")
-            gap = True
-    return "".join(out), lost
-
-
-def node_text(graph: nx.Graph, node: str, rank: int) -> tuple[str, bool]:
-    """The label to draw for ``node``: its label, shortened when no font shows all of it."""
-    raw = str(graph.nodes[node].get("label", node))
-    if len(raw) > 28:
-        raw = raw[:27] + "…"
-    text, lost = displayable(raw)
-    if lost and not any(c.isalnum() for c in text):
-        text = f"#{rank}"
-    return text, lost
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
 def _save(fig: Figure, path: str | os.PathLike, dpi: int) -> None:
     if fig.canvas is None or not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
@@ -172,119 +59,6 @@ def _scale(value: float, lo: float, hi: float, out_lo: float, out_hi: float) -> 
 
 def _community_colour(c: Any) -> str:
     return COMMUNITY_COLOURS[c] if isinstance(c, int) and 0 <= c < len(COMMUNITY_COLOURS) else OTHER_COLOUR
-
-
-def _force_layout(graph: nx.Graph, *, seed: int, iterations: int = 120, dense_limit: int = 3000) -> dict[str, Any]:
-    """Fruchterman-Reingold, vectorised over all node pairs (networkx switches to a slow sparse loop
-    from 500 nodes on). Iterations shrink from ``iterations`` as n² grows past 600 nodes (at least 30),
-    so a drawing takes seconds; a component larger than ``dense_limit`` gets networkx's sparse layout."""
-    import numpy as np
-
-    nodes = list(graph.nodes)
-    n = len(nodes)
-    iterations = max(30, min(iterations, int(iterations * (600 / n) ** 2)))
-    k = 2.5 / math.sqrt(n)
-    if n > dense_limit:
-        return nx.spring_layout(graph, seed=seed, k=k, weight=None, iterations=30, method="force")
-    index = {v: i for i, v in enumerate(nodes)}
-    adj = np.zeros((n, n), dtype=np.float32)
-    for a, b in graph.edges:
-        adj[index[a], index[b]] = adj[index[b], index[a]] = 1.0
-    pos = np.random.default_rng(seed).random((n, 2), dtype=np.float32)
-    t = 0.1
-    cool = t / (iterations + 1)
-    for _ in range(iterations):
-        dx = pos[:, 0:1] - pos[:, 0]
-        dy = pos[:, 1:2] - pos[:, 1]
-        dist = np.hypot(dx, dy)
-        np.maximum(dist, 0.01, out=dist)
-        force = adj * dist
-        force *= -1 / k
-        force += (k * k) / (dist * dist)  # repulsion between all pairs, attraction along edges
-        disp = np.stack([(dx * force).sum(axis=1), (dy * force).sum(axis=1)], axis=1)
-        length = np.maximum(np.hypot(disp[:, 0], disp[:, 1]), 0.01)
-        pos += disp * (t / length)[:, None]
-        t -= cool
-    return {v: (float(pos[i, 0]), float(pos[i, 1])) for i, v in enumerate(nodes)}
-
-
-def _spread(local: dict[str, Any], power: float = 0.6) -> dict[str, Any]:
-    """Fish-eye: radius r → r**power around the median, so a dense core opens up and far outliers come closer."""
-    xs = sorted(p[0] for p in local.values())
-    ys = sorted(p[1] for p in local.values())
-    cx, cy = xs[len(xs) // 2], ys[len(ys) // 2]
-    rmax = max(math.hypot(px - cx, py - cy) for px, py in local.values()) or 1.0
-    out = {}
-    for n, (px, py) in local.items():
-        dx, dy = (px - cx) / rmax, (py - cy) / rmax
-        r = math.hypot(dx, dy)
-        f = r ** (power - 1) if r > 0 else 0.0
-        out[n] = (dx * f, dy * f)
-    return out
-
-
-def _layout(graph: nx.Graph, seed: int, aspect: float) -> dict[str, Any]:
-    """Spring layout per connected component; components packed in rows (largest first) to fill ``aspect``."""
-    comps = sorted((sorted(c) for c in nx.connected_components(graph)), key=lambda c: (-len(c), c[0]))
-    pos: dict[str, Any] = {}
-    sides = [math.sqrt(len(c)) for c in comps]  # a component's cell area grows with its size
-    row_width = max(math.sqrt(sum(s * s for s in sides) * aspect) * 1.1, sides[0] if sides else 1)
-    x = y = row_h = 0.0
-    for comp, side in zip(comps, sides):
-        if x > 0 and x + side > row_width:
-            x, y, row_h = 0.0, y - row_h, 0.0
-        if len(comp) == 1:
-            local = {comp[0]: (0.0, 0.0)}
-        elif len(comp) == 2:
-            local = {comp[0]: (-0.5, 0.0), comp[1]: (0.5, 0.0)}
-        else:
-            local = _spread(_force_layout(graph.subgraph(comp), seed=seed))
-        xs = [p[0] for p in local.values()]
-        ys = [p[1] for p in local.values()]
-        span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
-        inner = side * (0.8 if len(comp) > 2 else 0.5)
-        cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
-        for n, (px, py) in local.items():
-            pos[n] = ((px - cx) / span * inner + x + side / 2, (py - cy) / span * inner + y - side / 2)
-        x += side
-        row_h = max(row_h, side)
-    return pos
-
-
-def _place_labels(
-    ax: Any, renderer: Any, items: list[tuple[str, tuple[float, float], float, float]], family: list[str]
-) -> int:
-    """Label points greedily (first = most important): above, below, right or left of the node,
-    whichever overlaps no label placed before; a label that fits nowhere is left out. Returns how many fit."""
-    placed: list[Any] = []
-    for text, xy, fontsize, radius in items:
-        for dx, dy, ha, va in (
-            (0, 1, "center", "bottom"),
-            (0, -1, "center", "top"),
-            (1, 0, "left", "center"),
-            (-1, 0, "right", "center"),
-        ):
-            ann = ax.annotate(
-                text,
-                xy,
-                xytext=(dx * (radius + 2), dy * (radius + 2)),
-                textcoords="offset points",
-                ha=ha,
-                va=va,
-                fontsize=fontsize,
-                family=family,
-                zorder=4,
-                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8),
-            )
-            box = ann.get_window_extent(renderer).expanded(1.04, 1.1)
-            if not any(box.overlaps(b) for b in placed):
-                placed.append(box)
-                break
-            ann.remove()
-    return len(placed)
-
-
-# ----------------------------------------------------------------------------- drawings
 
 
 def draw_network(
@@ -304,8 +78,6 @@ def draw_network(
     names the largest communities by their heaviest members.
     """
     from matplotlib.collections import LineCollection
-
-    from mrc_ner.mining.network import sorted_nodes
 
     fig = Figure(figsize=size, layout="constrained")
     canvas = FigureCanvasAgg(fig)
@@ -381,7 +153,7 @@ def draw_network(
     canvas.draw()  # settle the constrained layout, then freeze it so label boxes stay where they are measured
     fig.set_layout_engine("none")
     bbox = ax.get_window_extent()
-    pos = _layout(graph, seed, bbox.width / max(bbox.height, 1))
+    pos = layout(graph, seed, bbox.width / max(bbox.height, 1))
     xs_all = [p[0] for p in pos.values()]
     ys_all = [p[1] for p in pos.values()]
     padx = (max(xs_all) - min(xs_all)) * 0.04 + 0.5
@@ -429,7 +201,7 @@ def draw_network(
         w = graph.nodes[n].get("weight", 1)
         fs = 8.0 if wmax == wmin else _scale(w, wmin, wmax, 7.5, 11)
         items.append((node_text(graph, n, rank[n])[0], pos[n], fs, math.sqrt(s_) / 2))
-    _place_labels(ax, canvas.get_renderer(), items, family)
+    place_labels(ax, canvas.get_renderer(), items, family)
     _save(fig, path, dpi)
     return Path(path)
 
@@ -450,7 +222,7 @@ def draw_ego(
     neighbours are coloured by whether the reference has them in its top-k, links
     them at all, or not (new).
     """
-    from mrc_ner.mining.network import ego, resolve_node, sorted_nodes
+    from mrc_ner.mining.network.ego import ego, resolve_node
 
     node = resolve_node(graph, focus)
     nbrs = ego(graph, node, top=top)
@@ -526,34 +298,14 @@ def draw_ego(
     )
     if comparison is not None:
         k = comparison.get("top", top)
+        legend = {
+            "top": f"also in the reference's top {k}",
+            "linked": "linked in the reference, lower",
+            "new": "new: not linked in the reference",
+        }
         handles = [
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=9,
-                color=status_colour["top"],
-                label=f"also in the reference's top {k}",
-            ),
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=9,
-                color=status_colour["linked"],
-                label="linked in the reference, lower",
-            ),
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=9,
-                color=status_colour["new"],
-                label="new: not linked in the reference",
-            ),
+            Line2D([], [], marker="o", linestyle="", markersize=9, color=status_colour[key], label=text)
+            for key, text in legend.items()
         ]
         ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, -0.06), ncol=3, fontsize=9, frameon=False)
     ax.set_xlim(-1.9, 1.9)
