@@ -6,7 +6,6 @@ import csv
 import json
 import shutil
 import subprocess
-import time
 import warnings
 from pathlib import Path
 
@@ -487,7 +486,6 @@ def test_network_from_files_refuses(tmp_path):
 
 @pytest.mark.slow
 def test_gold_cbp_gene_network(cbp_documents: Path):
-    started = time.perf_counter()
     g = build_network(mentions_from_corpus(read_corpus(cbp_documents)), types=("gene",))
     assert g.number_of_nodes() > 50
     assert g.number_of_edges() > 0
@@ -495,4 +493,3 @@ def test_gold_cbp_gene_network(cbp_documents: Path):
     assert max(w for *_, w in g.edges(data="weight")) <= 21
     assert max(w for _, w in g.nodes(data="weight")) <= 21
     assert all(isinstance(c, int) for _, c in g.nodes(data="community"))
-    assert time.perf_counter() - started < 10
