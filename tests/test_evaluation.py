@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from rich.console import Console
 from seqeval.metrics import classification_report
 
-from mrc_ner.corpus.conll import read_corpus
 from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.corpus.readers import read_corpus
 from mrc_ner.corpus.schemes import chunks_to_spans, sentence_tags, spans_to_chunks, tags_to_chunks
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation import (

@@ -177,7 +177,7 @@ def parse_record_line(
 
 def read_records(path: str | os.PathLike) -> list[EntityRecord]:
     """Read an ``entities.jsonl`` (blank lines allowed); every problem names ``path:line``."""
-    from mrc_ner.corpus.conll import read_text_lines
+    from mrc_ner.io import read_text_lines
 
     path = Path(path)
     out = [

@@ -168,6 +168,11 @@ def list_inputs(
     return out
 
 
+def list_corpus_files(path: Path) -> list[Path]:
+    """Corpus files directly inside a directory, sorted (see :func:`list_inputs`)."""
+    return [f.path for f in list_inputs([path])]
+
+
 def _is_bioc(path: Path) -> bool:
     head = "".join(_head_lines(path, 20))
     return "<collection" in head or '"documents"' in head or '"passages"' in head

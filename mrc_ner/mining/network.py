@@ -106,9 +106,9 @@ def read_mentions(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> lis
     """Mentions from ``entities.jsonl`` files and/or gold corpora (files or directories).
 
     Each file is read by the reader its content calls for: an entity JSONL by
-    :func:`read_entities_jsonl`, anything else by :func:`~mrc_ner.corpus.conll.read_corpus`.
+    :func:`read_entities_jsonl`, anything else by :func:`~mrc_ner.corpus.readers.read_corpus`.
     """
-    from mrc_ner.corpus.conll import list_corpus_files, read_corpus
+    from mrc_ner.corpus.readers import list_corpus_files, read_corpus
 
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -537,7 +537,7 @@ def read_reference(path: str | os.PathLike, *, normalize: NormalizeOptions = DEF
     normalised like the network's nodes; a pair listed twice keeps its highest score;
     lines starting with ``#`` after the first, and blank lines, are skipped.
     """
-    from mrc_ner.corpus.conll import read_text_lines
+    from mrc_ner.io import read_text_lines
 
     path = Path(path)
     lines = read_text_lines(path)
