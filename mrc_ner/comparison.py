@@ -361,8 +361,8 @@ def read_cell(directory: str | Path) -> dict[str, Any] | None:
 
 def build_tagger(spec: MethodSpec, fold: FoldData, settings: Settings, *, encoder: str | None = None):
     """A new tagger for one cell (``encoder`` overrides the shared one, for ``lm-mixed``)."""
+    from mrc_ner.encoding.alignment import resolve_align
     from mrc_ner.models import tagger_class
-    from mrc_ner.models.base import resolve_align
 
     cls = tagger_class(spec.tagger_method)
     create = dict(spec.create)

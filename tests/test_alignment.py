@@ -7,11 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mrc_ner.corpus import read_corpus
-from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.corpus.model import Sentence, Span, word_sentence
 from mrc_ner.encoding.alignment import align, spans_to_unit_chunks, subword_boundary_loss, unit_chunks_to_spans
 from mrc_ner.encoding.batching import length_sorted_batches, pad_sequences
 from mrc_ner.encoding.windows import owner_of_positions, plan_windows
-from mrc_ner.models.base import word_sentence
 
 
 def test_char_mode_one_token_per_character(e5):

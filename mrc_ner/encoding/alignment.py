@@ -57,9 +57,19 @@ class Aligned:
         return len(self.input_ids)
 
 
-def default_mode(sentence: Sentence) -> AlignMode:
-    """``char`` for character-level sentences, ``word`` for word-level ones."""
-    return "char" if sentence.char_level else "word"
+def resolve_align(align: str, sentences: Sequence[Sentence]) -> str:
+    """A new model's alignment mode: ``auto`` → ``char`` when the training sentences are character-level, else ``word``."""
+    if align != "auto":
+        return align
+    return "char" if all(s.char_level for s in sentences[:200]) else "word"
+
+
+def sentence_mode(align_mode: str, sentence: Sentence) -> str:
+    """The mode a model with ``align_mode`` aligns ``sentence`` in: word-level sentences by words,
+    character-level ones by characters unless the model was trained with a finer mode."""
+    if not sentence.char_level:
+        return "word"
+    return "char" if align_mode in ("auto", "word") else align_mode
 
 
 class CharVocab:
