@@ -171,7 +171,9 @@ def parse_record_line(
         obj = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         where = f" (column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
-        raise InputError(f"invalid JSON: {getattr(e, 'msg', None) or e.reason}{where}", path=path, line=line) from None
+        raise InputError(
+            f"invalid JSON: {e.msg if isinstance(e, json.JSONDecodeError) else e.reason}{where}", path=path, line=line
+        ) from None
     return parse_record(obj, path=path, line=line)
 
 

@@ -25,14 +25,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import numpy as np
 import torch
 from torch import nn
 
 from mrc_ner.corpus.model import Sentence, Span, word_sentence
-from mrc_ner.encoding.alignment import Aligned, align, sentence_mode
+from mrc_ner.encoding.alignment import Aligned, AlignMode, align, sentence_mode
 from mrc_ner.encoding.windows import plan_windows
 from mrc_ner.errors import InputError
 from mrc_ner.models.features import (
@@ -47,7 +47,7 @@ from mrc_ner.models.saving import FORMAT_VERSION, write_model_dir
 from mrc_ner.models.settings import PredictSettings
 
 if TYPE_CHECKING:
-    from mrc_ner.evaluation.metrics import Scores
+    from mrc_ner.evaluation.metrics import Match, Scores
     from mrc_ner.training import LoopState, TrainArgs
 
 #: what :meth:`Tagger.predict` calls with the number of features done after each batch
@@ -101,6 +101,12 @@ class Tagger(nn.Module):
     #: :class:`~mrc_ner.training.TrainArgs` fields this method always trains with (``train`` and
     #: ``compare`` apply them over the shared settings; a ``compare`` row may still override them)
     train_recipe: ClassVar[dict[str, Any]] = {}
+    #: the pretrained transformers model (its ``config`` is read and saved)
+    encoder: Any
+    #: the heads' digest kept by int8 quantization (:func:`mrc_ner.models.quantize.quantize_dynamic_int8`)
+    _head_digest: str
+    #: how prediction arithmetic was made cheaper (``int8``, ``bf16``; :mod:`mrc_ner.models.quantize`), when it was
+    quantization: str
 
     def __init__(
         self,
@@ -129,7 +135,7 @@ class Tagger(nn.Module):
         unknown = set(self.options) - set(self.default_options)
         if unknown:
             raise InputError(f"method {self.method!r} has no option(s) {', '.join(sorted(unknown))}")
-        self.hidden_size = int(encoder.config.hidden_size)
+        self.hidden_size = int(self.encoder.config.hidden_size)
         #: dtype of the autocast that :meth:`predict` runs the model under (None: plain float32)
         self.autocast_dtype: torch.dtype | None = None
         #: prediction-time defaults (:meth:`configure`) and the settings of the call in progress
@@ -158,7 +164,7 @@ class Tagger(nn.Module):
         """Data-dependent head initialisation from the training features, before a fresh run (default: none)."""
 
     # ------------------------------------------------------------------ processor
-    def mode_for(self, sentence: Sentence) -> str:
+    def mode_for(self, sentence: Sentence) -> AlignMode:
         """The alignment mode for a sentence: the saved mode, or char/word by corpus type."""
         return sentence_mode(self.align_mode, sentence)
 
@@ -304,7 +310,8 @@ class Tagger(nn.Module):
         single = isinstance(sentences, (str, Sentence))
         if not single and not isinstance(sentences, Sequence):
             raise InputError(f"predict takes a string, a Sentence or a list of them, not a {type(sentences).__name__}")
-        sentences = self.as_sentences([sentences] if single else sentences)  # type: ignore[list-item]
+        items = [sentences] if isinstance(sentences, (str, Sentence)) else sentences
+        sentences = self.as_sentences(items)
         with self.using(types=types, queries=queries, nested=nested, threshold=threshold) as settings:
             result = self.predict_with_settings(sentences, batch_size=batch_size, progress=progress)
         if settings.types is not None:
@@ -345,10 +352,10 @@ class Tagger(nn.Module):
     def predict_sentences(self, sentences: Sequence[Sentence | str], **kw: Any) -> list[Sentence]:
         """Copies of the sentences (strings made into sentences) carrying predicted spans."""
         sentences = self.as_sentences(sentences)
-        return [s.with_spans(sp) for s, sp in zip(sentences, self.predict(sentences, **kw))]
+        return [s.with_spans(sp) for s, sp in zip(sentences, cast("list[list[Span]]", self.predict(sentences, **kw)))]
 
     def evaluate(
-        self, sentences: Sequence[Sentence], *, batch_size: int = 32, match: str = "strict", **settings: Any
+        self, sentences: Sequence[Sentence], *, batch_size: int = 32, match: Match = "strict", **settings: Any
     ) -> Scores:
         """Entity-level scores of this tagger's predictions against the sentences' gold spans.
 
@@ -357,8 +364,8 @@ class Tagger(nn.Module):
         """
         from mrc_ner.evaluation.metrics import annotated_only, score_spans
 
-        pred = annotated_only(sentences, self.predict(sentences, batch_size=batch_size, **settings))
-        return score_spans([s.spans for s in sentences], pred, match=match)  # type: ignore[arg-type]
+        pred = cast("list[list[Span]]", self.predict(list(sentences), batch_size=batch_size, **settings))
+        return score_spans([s.spans for s in sentences], annotated_only(sentences, pred), match=match)
 
     def calibrate(self, dev: Sequence[Sentence], *, batch_size: int = 32) -> dict[str, Any] | None:
         """Tune prediction options on dev after training (MRC: the threshold); None when there is nothing to tune."""

@@ -244,8 +244,8 @@ class MRCTagger(Tagger):
             if not pieces:
                 continue
             probs = []
-            for k in (1, 2):
-                merged = self.merge_windows(n_tokens, [(piece[0], piece[k]) for piece in pieces])
+            for rows in ([(w, s) for w, s, _ in pieces], [(w, e) for w, _, e in pieces]):
+                merged = self.merge_windows(n_tokens, rows)
                 units = self.unit_rows(aligned, merged)
                 probs.append(1.0 / (1.0 + np.exp(units[:, 0] - units[:, 1])))  # softmax over 2 classes → P(1)
             out[label] = (probs[0], probs[1])

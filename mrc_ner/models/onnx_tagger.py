@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -134,7 +134,7 @@ class OnnxTagger:
         (strings too; ``types``, ``queries``, ``nested`` and ``threshold`` as there)."""
         t = self.tagger
         single = isinstance(sentences, (str, Sentence))
-        sentences = t.as_sentences([sentences] if single else sentences)  # type: ignore[list-item]
+        sentences = t.as_sentences([sentences] if isinstance(sentences, (str, Sentence)) else sentences)
         with t.using(**settings) as chosen:
             feats, aligned = t.features(sentences, with_labels=False)
 
@@ -155,7 +155,7 @@ class OnnxTagger:
 
     def predict_sentences(self, sentences: Sequence[Sentence], **kw: Any) -> list[Sentence]:
         """Copies of the sentences carrying predicted spans."""
-        return [s.with_spans(sp) for s, sp in zip(sentences, self.predict(sentences, **kw))]
+        return [s.with_spans(sp) for s, sp in zip(sentences, cast("list[list[Span]]", self.predict(sentences, **kw)))]
 
     def evaluate(self, sentences: Sequence[Sentence], *, batch_size: int = 32, match: str = "strict"):
         """Entity-level scores of the predictions against the sentences' gold spans."""
