@@ -89,6 +89,13 @@ def check_offsets(
     return start, end
 
 
+def check_score(score: Any, *, path: str | os.PathLike | None = None, line: int | None = None) -> float | None:
+    """An entity's optional ``score``: None or a number; anything else is an InputError."""
+    if score is not None and not _is_number(score):
+        raise InputError(f'"score" must be a number, not {shorten(repr(score))}', path=path, line=line)
+    return score
+
+
 def parse_span(obj: Any, text: str, *, path: str | os.PathLike | None = None, line: int | None = None) -> Span:
     """A gold entity object of a JSONL sentence → :class:`Span` in ``text``, validated."""
     if not isinstance(obj, dict):
@@ -112,9 +119,7 @@ def parse_span(obj: Any, text: str, *, path: str | os.PathLike | None = None, li
             path=path,
             line=line,
         )
-    score = obj.get("score")
-    if score is not None and not _is_number(score):
-        raise InputError(f'"score" must be a number, not {shorten(repr(score))}', path=path, line=line)
+    score = check_score(obj.get("score"), path=path, line=line)
     return Span(start, end, label, score)
 
 
@@ -157,9 +162,7 @@ def parse_record(obj: Any, *, path: str | os.PathLike | None = None, line: int |
                 path=path,
                 line=line,
             )
-    score = obj.get("score")
-    if score is not None and not _is_number(score):
-        raise InputError(f'"score" must be a number, not {shorten(repr(score))}', path=path, line=line)
+    score = check_score(obj.get("score"), path=path, line=line)
     return EntityRecord(str(doc), sentence, start, end, label, obj["text"], score)
 
 
