@@ -182,7 +182,7 @@ def machine_info(threads: int) -> dict[str, Any]:
 
 def select_sentences(path: str | Path, n: int, max_chars: int | None = None) -> list:
     """The first ``n`` non-blank sentences of a corpus with at most ``max_chars`` characters (None: any length)."""
-    from mrc_ner.corpus.conll import read_corpus
+    from mrc_ner.corpus.readers import read_corpus
 
     out = []
     for s in read_corpus(path).sentences:

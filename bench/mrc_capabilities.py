@@ -61,7 +61,7 @@ DEFAULT_QUERY = "Can you find the genes and gene products mentioned in the text?
 # --------------------------------------------------------------------------- data
 def take(path: Path, n: int | None) -> list:
     """The first ``n`` non-blank sentences of a corpus file (all with None)."""
-    from mrc_ner.corpus.conll import read_corpus
+    from mrc_ner.corpus.readers import read_corpus
 
     sents = [s for s in read_corpus(path).sentences if s.text.strip()]
     return sents if n is None else sents[:n]

@@ -229,7 +229,7 @@ def _labels(sentences: Sequence[Sentence]) -> list[str]:
 
 
 def _explicit_split(spec: str) -> tuple[list[Sentence], list[Sentence], list[Sentence]]:
-    from mrc_ner.corpus.conll import read_corpus
+    from mrc_ner.corpus.readers import read_corpus
 
     parts = [p.strip() for p in spec.split(",")]
     if len(parts) != 3 or not parts[0] or not parts[2]:
@@ -275,8 +275,8 @@ def load_folds(
     Every fold gets the label set of the whole corpus (of the three sets for paths), so
     all rows and folds share the same types. ``only`` keeps the named folds.
     """
-    from mrc_ner.corpus.conll import read_corpus
     from mrc_ner.corpus.folds import parse_folds_spec
+    from mrc_ner.corpus.readers import read_corpus
 
     if "+" in spec:
         folds = [union_fold(spec)]
@@ -361,8 +361,8 @@ def read_cell(directory: str | Path) -> dict[str, Any] | None:
 
 def build_tagger(spec: MethodSpec, fold: FoldData, settings: Settings, *, encoder: str | None = None):
     """A new tagger for one cell (``encoder`` overrides the shared one, for ``lm-mixed``)."""
+    from mrc_ner.encoding.alignment import resolve_align
     from mrc_ner.models import tagger_class
-    from mrc_ner.models.base import resolve_align
 
     cls = tagger_class(spec.tagger_method)
     create = dict(spec.create)
@@ -559,7 +559,7 @@ def evaluate_models(
     model_dirs: Sequence[str | Path], test: str | Path, out: str | Path, *, batch_size: int = 32, log: Log | None = None
 ) -> Report:
     """``--models`` mode: score trained model directories on one test set, without training."""
-    from mrc_ner.corpus.conll import read_corpus
+    from mrc_ner.corpus.readers import read_corpus
     from mrc_ner.models import load_tagger
 
     say = log or (lambda m: None)

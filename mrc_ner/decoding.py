@@ -34,7 +34,7 @@ class Candidate:
     label: str
 
 
-def nearest_match(starts: Sequence[bool], ends: Sequence[bool]) -> list[tuple[int, int]]:
+def nearest_match(starts: Sequence[bool] | np.ndarray, ends: Sequence[bool] | np.ndarray) -> list[tuple[int, int]]:
     """Pair each start with the nearest end at or after it, with no later start in between.
 
     Returns unit ranges ``(first, last_exclusive)``. A start whose nearest end lies
@@ -61,7 +61,9 @@ def nearest_match(starts: Sequence[bool], ends: Sequence[bool]) -> list[tuple[in
     return pairs
 
 
-def nested_pairs(starts: Sequence[bool], ends: Sequence[bool], *, max_length: int) -> list[tuple[int, int]]:
+def nested_pairs(
+    starts: Sequence[bool] | np.ndarray, ends: Sequence[bool] | np.ndarray, *, max_length: int
+) -> list[tuple[int, int]]:
     """Every start paired with every end at or after it, within ``max_length`` units, except coordinations.
 
     The rule: a pair ``(s, e)`` is kept when ``s`` is a start, ``e`` an end,

@@ -7,13 +7,13 @@ nothing from deep inside torch ever reaches the user for bad input.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 
 class InputError(ValueError):
     """Bad user input, located as precisely as possible (``path:line: message``)."""
 
-    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None):
+    def __init__(self, message: str, *, path: str | os.PathLike | None = None, line: int | None = None):
         self.message = message
         self.path = str(path) if path is not None else None
         self.line = line

@@ -32,10 +32,14 @@ import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mrc_ner.errors import InputError
 from mrc_ner.io import atomic_dir, quiet_transformers
+
+if TYPE_CHECKING:
+    from mrc_ner.models.base import Tagger
+    from mrc_ner.models.softmax import SoftmaxTagger
 
 EXPORT_FORMATS = ("hf", "onnx")
 EXPORT_MANIFEST = "mrc_ner_export.json"
@@ -55,7 +59,7 @@ class ExportResult:
     max_logit_difference: float
 
 
-def to_hf_token_classification(tagger):
+def to_hf_token_classification(tagger: Tagger):
     """An ``AutoModelForTokenClassification`` (eval mode) holding the tagger's weights.
 
     Raises :class:`InputError` for a tagger that is not ``softmax`` or an encoder type
@@ -70,7 +74,8 @@ def to_hf_token_classification(tagger):
             f"cannot export a {tagger.method!r} model to Hugging Face format: only softmax models have a "
             "token-classification equivalent (MRC start/end heads and CRF decoding do not)"
         )
-    names = list(tagger.tag_names)
+    softmax = cast("SoftmaxTagger", tagger)
+    names = list(softmax.tag_names)
     config = copy.deepcopy(tagger.encoder.config)
     config.id2label = dict(enumerate(names))
     config.label2id = {n: i for i, n in enumerate(names)}
@@ -91,7 +96,7 @@ def to_hf_token_classification(tagger):
             f"the encoder's weights do not fit {type(model).__name__} (missing {missing[:3]}, unexpected {unexpected[:3]})"
         )
     head = getattr(model, "classifier", None)
-    ours = tagger.classifier
+    ours = softmax.classifier
     if not isinstance(head, nn.Linear) or head.weight.shape != ours.weight.shape:
         raise InputError(f"{type(model).__name__} has no linear `classifier` of shape {tuple(ours.weight.shape)}")
     with torch.no_grad():
@@ -102,7 +107,7 @@ def to_hf_token_classification(tagger):
     return model
 
 
-def probe_input_ids(tagger, n: int = 12) -> list[int]:
+def probe_input_ids(tagger: Tagger, n: int = 12) -> list[int]:
     """A short ``[CLS] … [SEP]`` input of ordinary vocabulary ids (for comparing logits)."""
     tok = tagger.tokenizer
     special = set(tok.all_special_ids)
@@ -110,7 +115,7 @@ def probe_input_ids(tagger, n: int = 12) -> list[int]:
     return [tok.cls_token_id] + ids + [tok.sep_token_id]
 
 
-def max_logit_difference(tagger, model, input_ids: list[int]) -> float:
+def max_logit_difference(tagger: Tagger, model, input_ids: list[int]) -> float:
     """Largest |difference| between the tagger's and the exported model's logits on one input."""
     import torch
 
@@ -123,7 +128,7 @@ def max_logit_difference(tagger, model, input_ids: list[int]) -> float:
     return float((ours - theirs).abs().max())
 
 
-def _card(tagger, source: str, architecture: str) -> str:
+def _card(tagger: SoftmaxTagger, source: str, architecture: str) -> str:
     return "\n".join(
         [
             f"# Token-classification model exported from mrc-ner (`{tagger.method}`)",
@@ -145,9 +150,10 @@ def _card(tagger, source: str, architecture: str) -> str:
     )
 
 
-def export_hf(tagger, out: str | Path, *, source: str = "") -> ExportResult:
+def export_hf(tagger: Tagger, out: str | Path, *, source: str = "") -> ExportResult:
     """Write the tagger as a Hugging Face token-classification directory (atomically, file by file)."""
-    model = to_hf_token_classification(tagger)
+    model = to_hf_token_classification(tagger)  # refuses every method but softmax
+    softmax = cast("SoftmaxTagger", tagger)
     diff = max_logit_difference(tagger, model, probe_input_ids(tagger))
     if not diff <= TOLERANCE:
         raise RuntimeError(
@@ -172,13 +178,13 @@ def export_hf(tagger, out: str | Path, *, source: str = "") -> ExportResult:
             "align_mode": tagger.align_mode,
             "max_length": tagger.max_length,
             "overlap": tagger.overlap,
-            "tag_names": list(tagger.tag_names),
+            "tag_names": list(softmax.tag_names),
             "architecture": architecture,
             "max_logit_difference": diff,
         }
         (tmp / EXPORT_MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        (tmp / "README.md").write_text(_card(tagger, source, architecture), encoding="utf-8")
-    return ExportResult(out, "hf", architecture, list(tagger.tag_names), tagger.align_mode, diff)
+        (tmp / "README.md").write_text(_card(softmax, source, architecture), encoding="utf-8")
+    return ExportResult(out, "hf", architecture, list(softmax.tag_names), tagger.align_mode, diff)
 
 
 def export_model(model_dir: str | Path, out: str | Path, *, format: str = "hf"):

@@ -42,8 +42,9 @@ from torch import nn
 
 from mrc_ner.corpus.model import Sentence
 from mrc_ner.errors import InputError
-from mrc_ner.models.base import Tagger, _portable_tokenizer_config
+from mrc_ner.models.base import Tagger
 from mrc_ner.models.onnx_tagger import FORWARD_INPUTS, HEADS_NAME, ONNX_MANIFEST, ONNX_NAME, head_state, onnx_session
+from mrc_ner.models.saving import CONFIG_NAME, portable_tokenizer_config
 
 #: the largest |output difference| tolerated between the tagger and onnxruntime
 TOLERANCE = 1e-4
@@ -212,7 +213,6 @@ def export_onnx(tagger: Tagger, out: str | Path, *, source: str = "") -> OnnxExp
     """
     from safetensors.torch import save_file
 
-    from mrc_ner.models.base import CONFIG_NAME
     from mrc_ner.models.card import model_card
 
     out = Path(out)
@@ -233,7 +233,7 @@ def export_onnx(tagger: Tagger, out: str | Path, *, source: str = "") -> OnnxExp
         )
         save_file(head_state(tagger), str(tmp / HEADS_NAME), metadata={"format": "pt"})
         tagger.tokenizer.save_pretrained(str(tmp))
-        _portable_tokenizer_config(tmp / "tokenizer_config.json")
+        portable_tokenizer_config(tmp / "tokenizer_config.json")
         manifest: dict[str, Any] = {
             "source": source,
             "method": tagger.method,
@@ -247,7 +247,9 @@ def export_onnx(tagger: Tagger, out: str | Path, *, source: str = "") -> OnnxExp
             "torch": torch.__version__,
         }
         (tmp / ONNX_MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        (tmp / "README.md").write_text(model_card(tagger, _source_extras(source), backend="onnx"), encoding="utf-8")
+        (tmp / "README.md").write_text(
+            model_card(tagger.config_dict(), _source_extras(source), backend="onnx"), encoding="utf-8"
+        )
         out.mkdir(parents=True, exist_ok=True)
         for f in sorted(tmp.iterdir(), key=lambda p: p.name.startswith(ONNX_NAME)):  # the graph last
             os.replace(f, out / f.name)

@@ -31,13 +31,20 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlparse
 
 from mrc_ner.corpus.cleaning import LINE_BREAKS, CleanSentence, clean_text, is_blank, split_at_punct
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.corpus.sentences import sentence_bounds
 from mrc_ner.errors import InputError
+
+if TYPE_CHECKING:
+    from mrc_ner.models.base import Tagger
+    from mrc_ner.models.onnx_tagger import OnnxTagger
+
+    #: a tagger that predicts: a torch one, or one whose forward pass runs in onnxruntime
+    Predictor = Tagger | OnnxTagger
 
 #: values of ``device``: ``auto`` is CUDA when torch sees a GPU (and ``quantize`` is not int8), else the CPU
 DEVICE_HELP = "cpu, cuda, cuda:N, mps or auto (a GPU when there is one)."
@@ -157,7 +164,7 @@ def resolve_model(name_or_path: str | os.PathLike) -> Path:
     raise InputError("no such model directory", path=path)
 
 
-def load_model(name_or_path: str | os.PathLike, *, device: str | None = "auto", quantize: str = "none"):
+def load_model(name_or_path: str | os.PathLike, *, device: str | None = "auto", quantize: str = "none") -> Tagger:
     """A saved tagger ready to predict: from a directory or hub id, on ``device``, quantized as asked."""
     from mrc_ner.models.quantize import QUANTIZE_CHOICES, load_for_inference
 
@@ -213,7 +220,7 @@ def clean_keep_spaces(raw: str, *, max_len: int | None = None, sentences: bool =
     return out
 
 
-def resolve_whitespace(mode: str, tagger: Any) -> str:
+def resolve_whitespace(mode: str, tagger: Predictor) -> str:
     """``dash`` or ``space``: ``auto`` is ``space`` for word-level models, ``dash`` otherwise."""
     if mode != "auto":
         return mode
@@ -250,7 +257,7 @@ def original_span(sentence: CleanSentence, raw: str, start: int, end: int) -> tu
 
 
 def predict_cleaned(
-    tagger: Any,
+    tagger: Predictor,
     cleaned: Sequence[CleanSentence],
     *,
     batch_size: int = 32,
@@ -258,7 +265,9 @@ def predict_cleaned(
 ) -> tuple[list[Sentence], list[list[Span]]]:
     """Sentences made from cleaned text the way the tagger was trained, and their predicted spans."""
     sentences = [tagger.make_sentence(c.text) for c in cleaned]
-    preds = tagger.predict(sentences, batch_size=batch_size, progress=progress) if sentences else []
+    preds = cast(
+        "list[list[Span]]", tagger.predict(sentences, batch_size=batch_size, progress=progress) if sentences else []
+    )
     if len(preds) != len(sentences):
         raise RuntimeError(f"the tagger returned {len(preds)} outputs for {len(sentences)} sentences")
     return sentences, preds
@@ -274,7 +283,7 @@ def to_entity(clean: CleanSentence, raw: str, span: Span, *, base: int = 0) -> E
 
 
 def tag_texts(
-    tagger: Any,
+    tagger: Predictor,
     texts: Sequence[str],
     *,
     whitespace: str = "auto",

@@ -1,4 +1,5 @@
-"""Small file helpers shared by every layer: atomic file and directory writes, quiet transformers."""
+"""Small file helpers shared by every layer: atomic file and directory writes, quiet transformers,
+and the one way to read a text file's lines (:func:`read_text_lines`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from mrc_ner.errors import InputError
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
@@ -39,7 +42,11 @@ def _umask() -> int:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
-    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+    def write(p: Path) -> None:
+        p.write_text(text, encoding="utf-8")
+
+    atomic_write(path, write)
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -168,8 +175,6 @@ def writable_dir(path: str | os.PathLike, *, option: str = "--out") -> Path:
     directory or a full disk is an :class:`~mrc_ner.errors.InputError` naming the path,
     not a traceback an hour into training. Nothing is created.
     """
-    from mrc_ner.errors import InputError
-
     global last_output
     path = Path(path)
     last_output = path
@@ -191,8 +196,6 @@ def writable_dir(path: str | os.PathLike, *, option: str = "--out") -> Path:
 
 def writable_file(path: str | os.PathLike, *, option: str = "--out") -> Path:
     """Check that the output file ``path`` can be written (its folder made and writable; not a directory)."""
-    from mrc_ner.errors import InputError
-
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{option} is a directory; give a file name", path=path)
@@ -200,3 +203,24 @@ def writable_file(path: str | os.PathLike, *, option: str = "--out") -> Path:
     global last_output
     last_output = path
     return path
+
+
+def read_text_lines(path: Path) -> list[str]:
+    """Decode a UTF-8 file (BOM allowed) into lines without line endings.
+
+    Only LF, CRLF and CR end a line; U+2028, U+0085, form feed… are characters of a
+    token or of a JSON string (``str.splitlines`` would break lines there).
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", path=path) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise InputError(
+            f"not valid UTF-8 (byte {data[e.start]:#04x} at offset {e.start})", path=path, line=line
+        ) from None
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines

@@ -24,7 +24,7 @@ after ``。！？；``) and is *character-level*. Any other line is *word-level*
 and punctuation marks (``\\w+|[^\\w\\s]``, what word-level models use for raw text)
 are its words — ``clean_text`` is not applied to it, since it would join English words
 with ``-``. Corpus files (column or JSONL, read by
-:func:`~mrc_ner.corpus.conll.read_corpus`) give their sentences' text; labels are
+:func:`~mrc_ner.corpus.readers.read_corpus`) give their sentences' text; labels are
 ignored; the reader decides which are character-level, as it does for training.
 
 Units and masking (``align``)
@@ -91,12 +91,12 @@ import torch
 from torch import nn
 
 from mrc_ner.corpus.cleaning import INVISIBLE, LINE_BREAKS, clean_text
-from mrc_ner.corpus.conll import read_corpus, read_text_lines
 from mrc_ner.corpus.model import word_tokens
+from mrc_ner.corpus.readers import read_corpus
 from mrc_ner.encoding.alignment import char_vocab
 from mrc_ner.encoding.batching import length_sorted_batches, pad_sequences
 from mrc_ner.errors import InputError
-from mrc_ner.io import atomic_dir, atomic_write_json, quiet_transformers
+from mrc_ner.io import atomic_dir, atomic_write_json, quiet_transformers, read_text_lines
 
 PretrainAlign = Literal["auto", "char", "subword"]
 PRETRAIN_ALIGN_MODES: tuple[str, ...] = ("auto", "char", "subword")

@@ -7,11 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mrc_ner.corpus import read_corpus
-from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.corpus.model import Sentence, Span, word_sentence
 from mrc_ner.encoding.alignment import align, spans_to_unit_chunks, subword_boundary_loss, unit_chunks_to_spans
 from mrc_ner.encoding.batching import length_sorted_batches, pad_sequences
 from mrc_ner.encoding.windows import owner_of_positions, plan_windows
-from mrc_ner.models.base import word_sentence
 
 
 def test_char_mode_one_token_per_character(e5):
@@ -26,6 +25,7 @@ def test_char_mode_one_token_per_character(e5):
     assert al.unk_count == 0
 
 
+@pytest.mark.slow
 def test_unk_rate_on_cbp_gold_under_half_percent(e5, cbp_documents):
     corpus = read_corpus(cbp_documents)
     unk = total = 0
@@ -37,6 +37,7 @@ def test_unk_rate_on_cbp_gold_under_half_percent(e5, cbp_documents):
     assert unk / total < 0.005
 
 
+@pytest.mark.slow
 def test_subword_mode_is_shorter_and_reports_boundary_loss(e5, cbp_documents):
     sents = read_corpus(cbp_documents).sentences[:500]
     n_sub = sum(len(align(s, e5.tokenizer, "subword")) for s in sents)
@@ -106,6 +107,7 @@ def test_length_sorted_batches_and_padding():
     assert t.tolist() == [[1, 2, 3], [4, 0, 0]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["subword", "word"])
 def test_long_sentence_aligns_without_the_tokenizers_too_long_warning(e5, mode):
     """A sentence past the encoder's limit is windowed later; the tokenizer must not warn that it is too long."""
@@ -129,6 +131,7 @@ def test_long_sentence_aligns_without_the_tokenizers_too_long_warning(e5, mode):
     assert not [r for r in records if "longer than the specified maximum" in r.getMessage()]
 
 
+@pytest.mark.slow
 def test_mixed_mode_cjk_characters_and_latin_pieces(e5, cbp_documents):
     s = Sentence.from_text("检测BRCA1突变和SMAD2-p53蛋白")
     al = align(s, e5.tokenizer, "mixed")

@@ -105,10 +105,8 @@ def test_crf_decoding_spans_whole_sentence_across_windows(tiny_encoder, sample_c
     long = max(sample_cbp_corpus.sentences, key=lambda s: len(s.text))
     al = tagger.align(long)
     assert len(tagger.windows(len(al.input_ids))) > 1
-    feats, _ = tagger.features([long], with_labels=False)
-    with torch.inference_mode():
-        out = tagger.outputs_per_feature(tagger.eval()(tagger.collate(feats)), feats)
-    em = tagger.unit_emissions(al, list(zip(feats, out)))
+    _, (outputs,) = tagger.run_features([long])
+    em = tagger.unit_emissions(al, outputs)
     path, probs = tagger.crf.decode(torch.as_tensor(em))
     assert len(path) == len(al.units) and all(0.0 <= p <= 1.0 + 1e-6 for p in probs)
     names = [tagger.tag_names[i] for i in path]

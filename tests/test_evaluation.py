@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from rich.console import Console
 from seqeval.metrics import classification_report
 
-from mrc_ner.corpus.conll import read_corpus
 from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.corpus.readers import read_corpus
 from mrc_ner.corpus.schemes import chunks_to_spans, sentence_tags, spans_to_chunks, tags_to_chunks
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation import (
@@ -224,6 +224,7 @@ def test_gold_against_itself_is_perfect(cbp_sentences, ncbi_test):
     assert {t: s.support for t, s in cbp.per_type.items()} == {"disease": 2741, "gene": 1880, "protein": 5021}
 
 
+@pytest.mark.slow
 def test_cbp_perturbed_matches_seqeval(cbp_sentences):
     rng = random.Random(20240601)
     labels = ["gene", "protein", "disease"]
@@ -234,6 +235,7 @@ def test_cbp_perturbed_matches_seqeval(cbp_sentences):
         assert 0.0 < ours.micro.f1 < 1.0  # the perturbation really changed something
 
 
+@pytest.mark.slow
 def test_ncbi_perturbed_matches_seqeval(ncbi_test):
     rng = random.Random(7)
     for _ in range(8):
@@ -262,6 +264,7 @@ sentence_pairs = st.integers(1, 12).flatmap(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(sentence_pairs, min_size=1, max_size=6))
 def test_random_tags_match_seqeval(pairs):

@@ -112,6 +112,7 @@ def test_int8_quantized_tagger_predicts(tiny_encoder, sample_cbp_corpus):
     assert len(after) == len(before) == len(sents) and after[-1] == []
 
 
+@pytest.mark.slow
 def test_quantize_option_of_predict_and_evaluate(tmp_path, tiny_encoder, sample_cbp_corpus):
     from mrc_ner.corpus.conll import write_conll
     from mrc_ner.models.quantize import QUANTIZE_CHOICES, load_for_inference
@@ -138,6 +139,7 @@ def test_quantize_option_of_predict_and_evaluate(tmp_path, tiny_encoder, sample_
     assert q.quantization == "int8" and q.head_digest() == tagger.head_digest()
 
 
+@pytest.mark.slow
 def test_bf16_option_runs_predict_under_bfloat16_autocast(tmp_path, tiny_encoder, sample_cbp_corpus):
     import torch
 

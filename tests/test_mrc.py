@@ -73,8 +73,17 @@ def test_both_end_heads_train_and_predict(tiny_encoder, sample_cbp_corpus, end_h
     out["loss"].backward()
     assert t.start_head.weight.grad is not None and t.end_head.weight.grad is not None
     assert out["start_logits"].shape[:2] == batch["input_ids"].shape
+    # Heads that say "start" and "end" at every unit (P = sigmoid(5) ≈ 0.99): each start pairs with the
+    # nearest end at or after it, so every unit is a one-unit mention of one type (flat), at its characters.
+    with torch.no_grad():
+        for head in (t.start_head, t.end_head):
+            head.weight.zero_()
+            head.bias.copy_(torch.tensor([0.0, 5.0]))
     preds = t.predict(sents[:5])
     assert len(preds) == 5
+    for s, spans in zip(sents[:5], preds):
+        assert sorted((sp.start, sp.end) for sp in spans) == sorted(t.align(s).units)
+        assert all(sp.label in LABELS and s.text[sp.start : sp.end].strip() for sp in spans)
 
 
 def test_loss_weights_start_and_end_by_lambda(tiny_encoder, sample_cbp_corpus):

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mrc_ner.corpus.model import Span
+from mrc_ner.corpus.model import Span, word_sentence
 from mrc_ner.decoding import mrc_candidates, nested_pairs
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.metrics import annotated_only, score_spans
 from mrc_ner.models import tagger_class
-from mrc_ner.models.base import word_sentence
 from mrc_ner.models.threshold import best_threshold
 
 LABELS = ["disease", "gene", "protein"]

@@ -125,6 +125,7 @@ def test_long_sentence_decodes_like_per_type_mrc(tiny_encoder, monkeypatch):
     assert len(feats) > 30  # really windowed
 
 
+@pytest.mark.slow
 def test_packed_learns_the_sample(tiny_encoder, sample_cbp_corpus, tmp_path):
     """A few epochs on 24 sentences: training loss falls and the saved model predicts the same after loading."""
     from mrc_ner.models import load_tagger

@@ -12,7 +12,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from mrc_ner.corpus.conll import read_corpus
+from mrc_ner.corpus.readers import read_corpus
 from mrc_ner.errors import InputError
 from mrc_ner.mining import drawing
 from mrc_ner.mining.drawing import fonts as drawing_fonts

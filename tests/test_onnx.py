@@ -69,6 +69,7 @@ def probe_sentences(sample_cbp_corpus, sample_en_corpus):
     return sample_cbp_corpus.sentences[:12] + [long, Sentence.from_text("")] + sample_en_corpus.sentences[:4]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_onnx_outputs_match_torch(method, export_for, sample_cbp_corpus, sample_en_corpus):
     from mrc_ner.models.onnx_tagger import load_onnx_tagger
@@ -95,6 +96,7 @@ def test_onnx_outputs_match_torch(method, export_for, sample_cbp_corpus, sample_
     assert manifest["method"] == method and manifest["max_difference"] <= 1e-4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_onnx_decoded_spans_are_identical(method, export_for, sample_cbp_corpus, sample_en_corpus):
     from mrc_ner.models.onnx_tagger import load_onnx_tagger
@@ -130,6 +132,7 @@ def read_predictions(path):
     return rows, np.array(scores)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["crf", "mrc-packed"])  # the CLI path is the same for every method
 def test_predict_cli_runs_onnx_backend(method, export_for, tmp_path, sample_cbp_corpus):
     from mrc_ner.corpus.conll import write_conll
@@ -203,6 +206,7 @@ def test_unpacked_bilstm_equals_the_packed_one():
     torch.testing.assert_close(got, want, atol=1e-6, rtol=0)
 
 
+@pytest.mark.slow
 def test_onnx_speed_benchmark_smoke(tmp_path, export_for):
     import os
     import subprocess

@@ -51,6 +51,7 @@ WORD = st.text(alphabet="abcXYZ019-αβ基因癌", min_size=1, max_size=6)
 CHAR = st.sampled_from(list("abcXYZ019-()α基因突变癌"))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(data=st.data(), char_level=st.booleans(), scheme=st.sampled_from(sorted(SCHEMES)))
 def test_spans_tags_round_trip(data: st.DataObject, char_level: bool, scheme: str) -> None:

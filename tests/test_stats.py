@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -59,6 +60,7 @@ def test_tables_render() -> None:
     assert "gene" in text and "disease" in text
 
 
+@pytest.mark.slow
 def test_cli_stats_cbp_json(cbp_documents: Path) -> None:
     """The numbers of the data README, end to end."""
     result = runner.invoke(app, ["stats", str(cbp_documents), "--json"])

@@ -25,11 +25,10 @@ from mrc_ner.commands._common import (
     print_skipped,
     run_postprocess,
 )
-from mrc_ner.corpus.conll import read_text_lines
 from mrc_ner.corpus.model import Corpus, Document
 from mrc_ner.errors import InputError
 from mrc_ner.inference import DEVICE_HELP
-from mrc_ner.io import writable_dir, writable_file
+from mrc_ner.io import read_text_lines, writable_dir, writable_file
 
 
 def read_plain_text(path: Path, tagger) -> list[Document]:

@@ -56,8 +56,8 @@ def build_tagger(
     init_from: Optional[Path] = None,
 ):
     """A new tagger for ``method`` (or one initialised from a trained model directory)."""
+    from mrc_ner.encoding.alignment import resolve_align
     from mrc_ner.models import load_tagger, tagger_class
-    from mrc_ner.models.base import resolve_align
 
     labels = sorted({sp.label for s in splits_train for sp in s.spans})
     align = resolve_align(align, splits_train)

@@ -125,7 +125,7 @@ def _documents(collection: Any, path: Path, **kw: Any) -> list[Document]:
     return docs
 
 
-_DEFAULTS = {
+_DEFAULTS: dict[str, dict[str, Any]] = {
     "collection": {"source": "", "date": "", "key": "", "infons": {}, "documents": []},
     "document": {"infons": {}, "passages": [], "annotations": [], "relations": []},
     "passage": {"infons": {}, "sentences": [], "annotations": [], "relations": []},

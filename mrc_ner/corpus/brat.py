@@ -120,7 +120,8 @@ def read_brat(
 
 def format_ann(doc: Document) -> str:
     """The ``.ann`` text of a document's spans (and their scores as notes)."""
-    lines, notes = [], []
+    lines: list[str] = []
+    notes: list[str] = []
     for k, (sp, mention) in enumerate(document_mentions(doc), start=1):
         if not sp.label or any(c.isspace() for c in sp.label):
             raise InputError(f"entity type {sp.label!r} cannot be written to brat (no whitespace allowed)")

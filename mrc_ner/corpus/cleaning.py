@@ -176,7 +176,7 @@ def clean_text(raw: str, *, split_on_punct: bool = False, max_len: int | None = 
     """
     if max_len is not None and max_len < 1:
         raise ValueError(f"max_len must be positive, got {max_len}")
-    sentences = []
+    sentences: list[CleanSentence] = []
     for a, b in _lines(raw):
         text, offsets = clean_line(raw, a, b)
         if not text:

@@ -15,37 +15,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from mrc_ner.corpus.model import Corpus, Document, Sentence
+from mrc_ner.corpus.model import Document, Sentence
 from mrc_ner.corpus.schemes import chunks_to_spans, detect_scheme, get_scheme, sentence_tags, split_tag, tags_to_chunks
 from mrc_ner.errors import InputError
+from mrc_ner.io import read_text_lines
 
 Level = Literal["auto", "char", "word"]
 DOCSTART = "-DOCSTART-"
-
-
-def read_text_lines(path: Path) -> list[str]:
-    """Decode a UTF-8 file (BOM allowed) into lines without line endings.
-
-    Only LF, CRLF and CR end a line; U+2028, U+0085, form feed… are characters of a
-    token or of a JSON string (``str.splitlines`` would break lines there).
-    """
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror or e}", path=path) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise InputError(
-            f"not valid UTF-8 (byte {data[e.start]:#04x} at offset {e.start})", path=path, line=line
-        ) from None
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 def _split_columns(line: str, tab: bool) -> list[str]:
@@ -136,20 +116,6 @@ def read_conll(
             sentences.append(sent)
         docs.append(Document(did, sentences))
     return docs
-
-
-def list_corpus_files(path: Path) -> list[Path]:
-    """Corpus files directly inside a directory, sorted (see :func:`mrc_ner.corpus.readers.list_inputs`)."""
-    from mrc_ner.corpus.readers import list_inputs
-
-    return [f.path for f in list_inputs([path])]
-
-
-def read_corpus(paths: str | os.PathLike | Sequence[str | os.PathLike], **kw) -> Corpus:
-    """:func:`mrc_ner.corpus.readers.read_corpus` (kept here for existing imports): any annotated format."""
-    from mrc_ner.corpus.readers import read_corpus as read_any
-
-    return read_any(paths, **kw)
 
 
 def format_conll(sentences: Iterable[Sentence], *, scheme: str = "IOB2") -> str:

@@ -89,6 +89,13 @@ def check_offsets(
     return start, end
 
 
+def check_score(score: Any, *, path: str | os.PathLike | None = None, line: int | None = None) -> float | None:
+    """An entity's optional ``score``: None or a number; anything else is an InputError."""
+    if score is not None and not _is_number(score):
+        raise InputError(f'"score" must be a number, not {shorten(repr(score))}', path=path, line=line)
+    return score
+
+
 def parse_span(obj: Any, text: str, *, path: str | os.PathLike | None = None, line: int | None = None) -> Span:
     """A gold entity object of a JSONL sentence → :class:`Span` in ``text``, validated."""
     if not isinstance(obj, dict):
@@ -112,9 +119,7 @@ def parse_span(obj: Any, text: str, *, path: str | os.PathLike | None = None, li
             path=path,
             line=line,
         )
-    score = obj.get("score")
-    if score is not None and not _is_number(score):
-        raise InputError(f'"score" must be a number, not {shorten(repr(score))}', path=path, line=line)
+    score = check_score(obj.get("score"), path=path, line=line)
     return Span(start, end, label, score)
 
 
@@ -157,9 +162,7 @@ def parse_record(obj: Any, *, path: str | os.PathLike | None = None, line: int |
                 path=path,
                 line=line,
             )
-    score = obj.get("score")
-    if score is not None and not _is_number(score):
-        raise InputError(f'"score" must be a number, not {shorten(repr(score))}', path=path, line=line)
+    score = check_score(obj.get("score"), path=path, line=line)
     return EntityRecord(str(doc), sentence, start, end, label, obj["text"], score)
 
 
@@ -171,13 +174,15 @@ def parse_record_line(
         obj = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         where = f" (column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
-        raise InputError(f"invalid JSON: {getattr(e, 'msg', None) or e.reason}{where}", path=path, line=line) from None
+        raise InputError(
+            f"invalid JSON: {e.msg if isinstance(e, json.JSONDecodeError) else e.reason}{where}", path=path, line=line
+        ) from None
     return parse_record(obj, path=path, line=line)
 
 
 def read_records(path: str | os.PathLike) -> list[EntityRecord]:
     """Read an ``entities.jsonl`` (blank lines allowed); every problem names ``path:line``."""
-    from mrc_ner.corpus.conll import read_text_lines
+    from mrc_ner.io import read_text_lines
 
     path = Path(path)
     out = [

@@ -66,7 +66,7 @@ def parse_split_info(path: str | os.PathLike, *, name: str | None = None) -> Fol
     Raises :class:`InputError` with ``path:line`` for anything else.
     """
     path = Path(path)
-    from mrc_ner.corpus.conll import read_text_lines
+    from mrc_ner.io import read_text_lines
 
     parts: dict[str, list[str]] = {}
     where: dict[str, int] = {}  # document id -> line, to report duplicates

@@ -24,9 +24,9 @@ from typing import Any
 
 from mrc_ner.corpus import entities
 from mrc_ner.corpus.cleaning import is_latin
-from mrc_ner.corpus.conll import read_text_lines
 from mrc_ner.corpus.model import Document, Sentence, Span, word_tokens
 from mrc_ner.errors import InputError, shorten
+from mrc_ner.io import read_text_lines
 
 
 def span_to_dict(sentence: Sentence, span: Span, *, offset: int = 0) -> dict:

@@ -23,6 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 _WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
@@ -148,6 +149,14 @@ class Sentence:
             self.char_level,
             annotated_types=self.annotated_types,
         )
+
+
+def word_sentence(text: str, **kw: Any) -> Sentence:
+    """A word-level sentence over ``text``: runs of word characters and single punctuation marks.
+
+    Token offsets point into ``text`` as given (whitespace is kept), so spans stay exact.
+    """
+    return Sentence(text=text, tokens=word_tokens(text), char_level=False, **kw)
 
 
 @dataclass(frozen=True)

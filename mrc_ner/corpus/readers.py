@@ -25,7 +25,7 @@ column file still gets its ``path:line`` error.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -168,6 +168,11 @@ def list_inputs(
     return out
 
 
+def list_corpus_files(path: Path) -> list[Path]:
+    """Corpus files directly inside a directory, sorted (see :func:`list_inputs`)."""
+    return [f.path for f in list_inputs([path])]
+
+
 def _is_bioc(path: Path) -> bool:
     head = "".join(_head_lines(path, 20))
     return "<collection" in head or '"documents"' in head or '"passages"' in head
@@ -234,7 +239,7 @@ def write_documents(documents: Sequence[Document], out: str | os.PathLike, forma
     """Write documents in an output format (``brat``: ``out`` is a directory)."""
     from mrc_ner.corpus import bioc_io, brat, conll, jsonl, pubtator
 
-    writers = {
+    writers: dict[str, Callable[[Sequence[Document], str | os.PathLike], object]] = {
         "jsonl": jsonl.write_jsonl,
         "iob": conll.write_conll,
         "brat": brat.write_brat,

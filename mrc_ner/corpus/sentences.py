@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 _LINE_RE = re.compile(r"[^\r\n\u2028\u2029\x85\x0b\x0c]+")
 _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _CJK_END_RE = re.compile(r"[。！？!?]+[”’」』）)]*")
-#: words and single punctuation marks, as ``mrc_ner.models.base.word_sentence`` tokenizes raw text
+#: words and single punctuation marks, as ``mrc_ner.corpus.model.word_sentence`` tokenizes raw text
 
 
 def is_cjk_text(text: str, *, threshold: float = 0.3) -> bool:

@@ -51,7 +51,7 @@ def corpus_stats(corpus: Corpus, *, top: int = 10) -> dict[str, Any]:
     }
 
 
-def summary_table(stats: dict[str, Any], *, title: str | None = None) -> Table:
+def corpus_summary_table(stats: dict[str, Any], *, title: str | None = None) -> Table:
     """Sizes, then per type the mention count and the unique mention strings (a total row when several types)."""
     table = Table(title=title, title_justify="left")
     table.add_column("", style="bold")
@@ -88,7 +88,7 @@ def top_table(stats: dict[str, Any], *, title: str | None = None) -> Table:
 
 def stats_tables(stats: dict[str, Any], *, name: str = "") -> list[Table]:
     """The tables to print for ``stats``: the summary, and the top mentions if any."""
-    tables = [summary_table(stats, title=f"corpus {name}".strip())]
+    tables = [corpus_summary_table(stats, title=f"corpus {name}".strip())]
     if any(stats["top"].values()):
         k = max(len(v) for v in stats["top"].values())
         tables.append(top_table(stats, title=f"{k} most frequent mentions per type"))

@@ -30,7 +30,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, cast
 
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.errors import InputError
@@ -57,9 +57,19 @@ class Aligned:
         return len(self.input_ids)
 
 
-def default_mode(sentence: Sentence) -> AlignMode:
-    """``char`` for character-level sentences, ``word`` for word-level ones."""
-    return "char" if sentence.char_level else "word"
+def resolve_align(align: str, sentences: Sequence[Sentence]) -> str:
+    """A new model's alignment mode: ``auto`` → ``char`` when the training sentences are character-level, else ``word``."""
+    if align != "auto":
+        return align
+    return "char" if all(s.char_level for s in sentences[:200]) else "word"
+
+
+def sentence_mode(align_mode: str, sentence: Sentence) -> AlignMode:
+    """The mode a model with ``align_mode`` aligns ``sentence`` in: word-level sentences by words,
+    character-level ones by characters unless the model was trained with a finer mode."""
+    if not sentence.char_level:
+        return "word"
+    return "char" if align_mode in ("auto", "word") else cast(AlignMode, align_mode)
 
 
 class CharVocab:
@@ -210,7 +220,9 @@ def _align_subwords(sentence: Sentence, tokenizer) -> Aligned:
     enc = tokenizer(
         sentence.text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
     )  # windowed later: see _align_words
-    ids, units, token_unit = [], [], []
+    ids: list[int] = []
+    units: list[tuple[int, int]] = []
+    token_unit: list[int] = []
     text = sentence.text
     for tid, (a, b) in zip(enc["input_ids"], enc["offset_mapping"]):
         while a < b and text[a].isspace():  # sentencepiece offsets may include the leading space

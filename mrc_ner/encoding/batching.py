@@ -8,7 +8,7 @@ batch of 32 in arrival order pads short sentences to the longest one of 32.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -64,9 +64,3 @@ def pad_sequences(seqs: Sequence[Sequence[int]], pad: int) -> torch.Tensor:
         if len(s):
             out[i, : len(s)] = torch.as_tensor(s, dtype=torch.long)
     return out
-
-
-def iterate(items: Sequence, batches: Sequence[Sequence[int]]) -> Iterator[list]:
-    """Yield the items of each batch."""
-    for b in batches:
-        yield [items[i] for i in b]

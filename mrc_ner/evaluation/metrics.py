@@ -79,7 +79,7 @@ class TypeScore:
         """
         p = ratio(correct, predicted)
         r = ratio(correct, support)
-        return cls(p, r, f1_score(p, r), support, predicted, correct)
+        return cls(p, r, harmonic_f1(p, r), support, predicted, correct)
 
     def to_dict(self) -> dict[str, float | int]:
         """``{"precision", "recall", "f1", "support", "predicted", "correct"}``.
@@ -122,10 +122,10 @@ def ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else 0.0
 
 
-def f1_score(precision: float, recall: float) -> float:
+def harmonic_f1(precision: float, recall: float) -> float:
     """Harmonic mean of precision and recall; 0.0 when both are 0.
 
-    >>> f1_score(0.5, 1.0)
+    >>> harmonic_f1(0.5, 1.0)
     0.6666666666666666
     """
     total = precision + recall

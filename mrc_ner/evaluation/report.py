@@ -18,27 +18,13 @@ def scores_table(scores: Scores, *, title: str | None = None, digits: int = 4) -
     >>> scores_table(Scores({}, *[TypeScore(1.0, 1.0, 1.0, 1, 1, 1)] * 3)).row_count
     3
     """
-    table = Table(title=title)
-    table.add_column("type")
-    for name in ("precision", "recall", "f1", "support"):
-        table.add_column(name, justify="right")
 
-    def add(name: str, s: TypeScore, *, end_section: bool = False) -> None:
-        table.add_row(
-            name,
-            f"{s.precision:.{digits}f}",
-            f"{s.recall:.{digits}f}",
-            f"{s.f1:.{digits}f}",
-            str(s.support),
-            end_section=end_section,
-        )
+    def cells(s: TypeScore) -> list[str]:
+        return [f"{s.precision:.{digits}f}", f"{s.recall:.{digits}f}", f"{s.f1:.{digits}f}", str(s.support)]
 
-    types = list(scores.per_type.items())
-    for i, (name, s) in enumerate(types):
-        add(name, s, end_section=i == len(types) - 1)
-    for name in AVERAGES:
-        add(name, getattr(scores, name))
-    return table
+    rows = {name: cells(s) for name, s in scores.per_type.items()}
+    averages = {name: cells(getattr(scores, name)) for name in AVERAGES}
+    return _type_table(title, ("precision", "recall", "f1", "support"), rows, averages)
 
 
 def summary_table(summary: FoldSummary, *, title: str | None = None, digits: int = 2) -> Table:
@@ -51,18 +37,26 @@ def summary_table(summary: FoldSummary, *, title: str | None = None, digits: int
     >>> summary_table(aggregate([Scores({}, *[TypeScore(1.0, 1.0, 1.0, 1, 1, 1)] * 3)])).row_count
     3
     """
+
+    def cells(s: MetricSummary) -> list[str]:
+        means = [format_mean_std(m.mean, m.std, digits=digits, n=m.n) for m in (s.precision, s.recall, s.f1)]
+        return [*means, str(s.support), str(s.f1.n)]
+
+    rows = {name: cells(s) for name, s in summary.per_type.items()}
+    averages = {name: cells(getattr(summary, name)) for name in AVERAGES}
+    return _type_table(title, ("precision", "recall", "f1", "support", "folds"), rows, averages)
+
+
+def _type_table(
+    title: str | None, columns: tuple[str, ...], rows: dict[str, list[str]], averages: dict[str, list[str]]
+) -> Table:
+    """A ``type`` column and right-aligned ``columns``: one row per type, a rule, then the average rows."""
     table = Table(title=title)
     table.add_column("type")
-    for name in ("precision", "recall", "f1", "support", "folds"):
+    for name in columns:
         table.add_column(name, justify="right")
-
-    def add(name: str, s: MetricSummary, *, end_section: bool = False) -> None:
-        cells = [format_mean_std(m.mean, m.std, digits=digits, n=m.n) for m in (s.precision, s.recall, s.f1)]
-        table.add_row(name, *cells, str(s.support), str(s.f1.n), end_section=end_section)
-
-    types = list(summary.per_type.items())
-    for i, (name, s) in enumerate(types):
-        add(name, s, end_section=i == len(types) - 1)
-    for name in AVERAGES:
-        add(name, getattr(summary, name))
+    for i, (name, cells) in enumerate(rows.items()):
+        table.add_row(name, *cells, end_section=i == len(rows) - 1)
+    for name, cells in averages.items():
+        table.add_row(name, *cells)
     return table

@@ -6,50 +6,61 @@ heads. The pipeline for every method is the same three steps, each testable alon
 1. *processor* – :meth:`Tagger.features`: sentences → model inputs. Each sentence is
    aligned (:mod:`mrc_ner.encoding.alignment`), split into windows that fit the
    encoder (:mod:`mrc_ner.encoding.windows`), and each window becomes one or more
-   :class:`Feature` (one per entity type for MRC).
+   :class:`~mrc_ner.models.features.Feature` (one per entity type for MRC).
 2. *model* – :meth:`Tagger.forward`: a padded batch → logits (and the loss when
    labels are given).
-3. *decoder* – :meth:`Tagger.decode`: per-feature outputs, merged back over windows
+3. *decoder* – :meth:`Tagger.decode_sentence`: per-feature outputs, merged back over windows
    to one output per unit, → character spans.
 
 A saved model is a directory: ``config.json`` (method, labels, options, the
 encoder's config), ``model.safetensors``, the tokenizer files, ``README.md`` (model
 card) and, after training, ``training_args.json`` and ``dev_scores.json``.
-:meth:`Tagger.load` restores it offline in one call.
+:meth:`Tagger.save` writes it (:mod:`mrc_ner.models.saving`) and :meth:`Tagger.load`
+restores it offline in one call (:mod:`mrc_ner.models.loading`). The method registry
+(:func:`register`, :func:`tagger_class`) maps ``config.json``'s ``method`` to its class.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import numpy as np
 import torch
 from torch import nn
 
-from mrc_ner.corpus.model import Sentence, Span, word_tokens
-from mrc_ner.encoding.alignment import Aligned, align
-from mrc_ner.encoding.batching import length_sorted_batches, pad_sequences
-from mrc_ner.encoding.windows import owner_of_positions, plan_windows
+from mrc_ner.corpus.model import Sentence, Span, word_sentence
+from mrc_ner.encoding.alignment import Aligned, AlignMode, align, sentence_mode
+from mrc_ner.encoding.windows import plan_windows
 from mrc_ner.errors import InputError
-from mrc_ner.io import atomic_dir
+from mrc_ner.models.features import (
+    Feature,
+    FeatureOutputs,
+    collate_features,
+    merge_windows,
+    outputs_by_sentence,
+    unit_rows,
+)
+from mrc_ner.models.saving import FORMAT_VERSION, write_model_dir
 from mrc_ner.models.settings import PredictSettings
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    from mrc_ner.evaluation.metrics import Match, Scores
+    from mrc_ner.training import LoopState, TrainArgs
+
+#: what :meth:`Tagger.predict` calls with the number of features done after each batch
+Progress = Callable[[int], object]
 
 _REGISTRY: dict[str, type[Tagger]] = {}
+T = TypeVar("T", bound="Tagger")
 
 
-def register(name: str):
+def register(name: str) -> Callable[[type[T]], type[T]]:
     """Class decorator: make a tagger class available under a method name."""
 
-    def deco(cls: type[Tagger]) -> type[Tagger]:
+    def deco(cls: type[T]) -> type[T]:
         cls.method = name
         _REGISTRY[name] = cls
         return cls
@@ -58,9 +69,12 @@ def register(name: str):
 
 
 def method_names() -> list[str]:
-    """Registered method names (importing :mod:`mrc_ner.models` registers them all)."""
-    import mrc_ner.models  # noqa: F401  (registers the methods)
+    """Registered method names.
 
+    Every method module registers itself on import, and :mod:`mrc_ner.models` imports
+    them all; Python runs a package's ``__init__`` before any of its modules, so by the
+    time this module is importable every method is registered.
+    """
     return sorted(_REGISTRY)
 
 
@@ -70,76 +84,6 @@ def tagger_class(method: str) -> type[Tagger]:
     if method not in _REGISTRY:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(names)}")
     return _REGISTRY[method]
-
-
-@dataclass
-class Feature:
-    """One model input: a window of one sentence (and, for MRC, one entity type).
-
-    ``input_ids`` include the special tokens. Context token ``window[0] + k`` of the
-    sentence sits at input position ``context_start + k``. ``labels`` holds per-input
-    position label lists (-100 = ignored), keyed by name.
-    """
-
-    input_ids: list[int]
-    token_type_ids: list[int]
-    sentence: int
-    window: tuple[int, int]
-    context_start: int = 1
-    type_index: int = -1
-    labels: dict[str, list[int]] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.input_ids)
-
-
-def batch_arrays(out: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    """A batch's per-position outputs (the loss left out) as float32 numpy arrays."""
-    return {k: v.float().cpu().numpy() for k, v in out.items() if k != "loss" and v.dim() >= 2}
-
-
-def context_rows(array: np.ndarray, row: int, feat: Feature) -> np.ndarray:
-    """The rows of one batch row that belong to the feature's context window."""
-    return array[row, feat.context_start : feat.context_start + feat.window[1] - feat.window[0]]
-
-
-class OutputPool:
-    """The per-feature outputs of one :meth:`Tagger.predict` call, in one block per output.
-
-    Each batch's context rows are copied into a block allocated once, at the first
-    batch. Keeping views of every batch's tensors instead left thousands of small
-    blocks alive between the encoder's large transient ones until decoding, which
-    pinned glibc's heap: 2,477 instead of 1,706 MB for 1,200 cbp sentences with
-    glibc's default settings (``BENCHMARKS.md``, *Extraction memory*).
-
-    >>> f = Feature([0, 5, 6, 0], [0] * 4, sentence=0, window=(0, 2))
-    >>> pool = OutputPool([f])
-    >>> pool.store([0], {"logits": torch.arange(8.0).reshape(1, 4, 2)})
-    >>> pool.outputs(0)["logits"].tolist()
-    [[2.0, 3.0], [4.0, 5.0]]
-    """
-
-    def __init__(self, feats: Sequence[Feature]) -> None:
-        self.feats = feats
-        self.offsets = np.zeros(len(feats) + 1, dtype=np.int64)
-        np.cumsum([f.window[1] - f.window[0] for f in feats], out=self.offsets[1:])
-        self.blocks: dict[str, np.ndarray] = {}
-
-    def store(self, indices: Sequence[int], out: dict[str, torch.Tensor]) -> None:
-        """Copy batch row ``r``'s context rows in as feature ``indices[r]``'s outputs."""
-        arrays = batch_arrays(out)
-        if not self.blocks:
-            total = int(self.offsets[-1])
-            self.blocks = {k: np.empty((total,) + a.shape[2:], dtype=a.dtype) for k, a in arrays.items()}
-        for row, i in enumerate(indices):
-            a, b = self.offsets[i], self.offsets[i + 1]
-            for k, arr in arrays.items():
-                self.blocks[k][a:b] = context_rows(arr, row, self.feats[i])
-
-    def outputs(self, index: int) -> dict[str, np.ndarray]:
-        """Feature ``index``'s outputs over its context positions (views into the blocks)."""
-        a, b = self.offsets[index], self.offsets[index + 1]
-        return {k: block[a:b] for k, block in self.blocks.items()}
 
 
 class Tagger(nn.Module):
@@ -157,11 +101,17 @@ class Tagger(nn.Module):
     #: :class:`~mrc_ner.training.TrainArgs` fields this method always trains with (``train`` and
     #: ``compare`` apply them over the shared settings; a ``compare`` row may still override them)
     train_recipe: ClassVar[dict[str, Any]] = {}
+    #: the pretrained transformers model (its ``config`` is read and saved)
+    encoder: Any
+    #: the heads' digest kept by int8 quantization (:func:`mrc_ner.models.quantize.quantize_dynamic_int8`)
+    _head_digest: str
+    #: how prediction arithmetic was made cheaper (``int8``, ``bf16``; :mod:`mrc_ner.models.quantize`), when it was
+    quantization: str
 
     def __init__(
         self,
         encoder: nn.Module,
-        tokenizer,
+        tokenizer: Any,
         *,
         labels: Sequence[str],
         encoder_name: str,
@@ -185,7 +135,7 @@ class Tagger(nn.Module):
         unknown = set(self.options) - set(self.default_options)
         if unknown:
             raise InputError(f"method {self.method!r} has no option(s) {', '.join(sorted(unknown))}")
-        self.hidden_size = int(encoder.config.hidden_size)
+        self.hidden_size = int(self.encoder.config.hidden_size)
         #: dtype of the autocast that :meth:`predict` runs the model under (None: plain float32)
         self.autocast_dtype: torch.dtype | None = None
         #: prediction-time defaults (:meth:`configure`) and the settings of the call in progress
@@ -214,11 +164,9 @@ class Tagger(nn.Module):
         """Data-dependent head initialisation from the training features, before a fresh run (default: none)."""
 
     # ------------------------------------------------------------------ processor
-    def mode_for(self, sentence: Sentence) -> str:
+    def mode_for(self, sentence: Sentence) -> AlignMode:
         """The alignment mode for a sentence: the saved mode, or char/word by corpus type."""
-        if not sentence.char_level:
-            return "word"
-        return "char" if self.align_mode in ("auto", "word") else self.align_mode
+        return sentence_mode(self.align_mode, sentence)
 
     def make_sentence(self, text: str, **kw: Any) -> Sentence:
         """A sentence from raw text, tokenized the way this tagger was trained.
@@ -264,19 +212,7 @@ class Tagger(nn.Module):
 
     def collate(self, feats: Sequence[Feature]) -> dict[str, torch.Tensor]:
         """Pad a list of features into a batch of tensors (dynamic padding)."""
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        ids = pad_sequences([f.input_ids for f in feats], pad)
-        batch = {
-            "input_ids": ids,
-            "attention_mask": pad_sequences([[1] * len(f) for f in feats], 0),
-            "token_type_ids": pad_sequences([f.token_type_ids for f in feats], 0),
-        }
-        if feats and feats[0].labels:
-            for key in feats[0].labels:
-                batch[key] = pad_sequences([f.labels[key] for f in feats], -100)
-        if any(f.type_index >= 0 for f in feats):
-            batch["type_index"] = torch.tensor([f.type_index for f in feats], dtype=torch.long)
-        return batch
+        return collate_features(feats, self.tokenizer.pad_token_id)
 
     def encode(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Run the encoder; returns the last hidden states ``(batch, length, hidden)``."""
@@ -290,37 +226,11 @@ class Tagger(nn.Module):
         """Logits for a batch, plus ``loss`` when the batch carries labels."""
         raise NotImplementedError
 
-    def outputs_per_feature(
-        self, out: dict[str, torch.Tensor], feats: Sequence[Feature]
-    ) -> list[dict[str, np.ndarray]]:
-        """Split a batch's outputs into per-feature arrays over the context positions."""
-        arrays = batch_arrays(out)
-        return [{k: context_rows(a, row, f) for k, a in arrays.items()} for row, f in enumerate(feats)]
-
     # ------------------------------------------------------------------ decoder
-    @staticmethod
-    def merge_windows(n_tokens: int, pieces: Sequence[tuple[tuple[int, int], np.ndarray]]) -> np.ndarray:
-        """Per-window arrays → one array over the sentence's tokens.
-
-        Each token takes the row from the window in which it is farthest from an edge.
-        """
-        windows = [w for w, _ in pieces]
-        first = pieces[0][1]
-        out = np.zeros((n_tokens,) + first.shape[1:], dtype=first.dtype)
-        owner = owner_of_positions(n_tokens, windows)
-        for t in range(n_tokens):
-            (a, _), arr = pieces[owner[t]]
-            out[t] = arr[t - a]
-        return out
-
-    @staticmethod
-    def unit_rows(aligned: Aligned, per_token: np.ndarray) -> np.ndarray:
-        """Rows of ``per_token`` at each unit's first token, in unit order."""
-        idx = np.zeros(len(aligned.units), dtype=np.int64)
-        for t, u in enumerate(aligned.token_unit):
-            if u >= 0:
-                idx[u] = t
-        return per_token[idx] if len(idx) else per_token[:0]
+    #: per-window arrays → one array over the sentence's tokens (:func:`mrc_ner.models.features.merge_windows`)
+    merge_windows = staticmethod(merge_windows)
+    #: rows at each unit's first token (:func:`mrc_ner.models.features.unit_rows`)
+    unit_rows = staticmethod(unit_rows)
 
     def decode_sentence(
         self, sentence: Sentence, aligned: Aligned, outputs: list[tuple[Feature, dict[str, np.ndarray]]]
@@ -378,7 +288,7 @@ class Tagger(nn.Module):
         sentences: Sequence[Sentence | str] | Sentence | str,
         *,
         batch_size: int = 32,
-        progress=None,
+        progress: Progress | None = None,
         types: Sequence[str] | None = None,
         queries: dict[str, str] | None = None,
         nested: bool | None = None,
@@ -400,7 +310,8 @@ class Tagger(nn.Module):
         single = isinstance(sentences, (str, Sentence))
         if not single and not isinstance(sentences, Sequence):
             raise InputError(f"predict takes a string, a Sentence or a list of them, not a {type(sentences).__name__}")
-        sentences = self.as_sentences([sentences] if single else sentences)  # type: ignore[list-item]
+        items = [sentences] if isinstance(sentences, (str, Sentence)) else sentences
+        sentences = self.as_sentences(items)
         with self.using(types=types, queries=queries, nested=nested, threshold=threshold) as settings:
             result = self.predict_with_settings(sentences, batch_size=batch_size, progress=progress)
         if settings.types is not None:
@@ -410,32 +321,26 @@ class Tagger(nn.Module):
 
     @torch.inference_mode()
     def run_features(
-        self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None
-    ) -> tuple[list[Aligned], list[list[tuple[Feature, dict[str, np.ndarray]]]]]:
+        self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress: Progress | None = None
+    ) -> tuple[list[Aligned], list[list[FeatureOutputs]]]:
         """Each sentence's alignment and its features' outputs (over their context positions)."""
         was_training = self.training
         self.eval()
         feats, aligned = self.features(sentences, with_labels=False)
-        pool = OutputPool(feats)
         device = next(self.parameters()).device
-        for b in length_sorted_batches([len(f) for f in feats], batch_size):
-            chunk = [feats[i] for i in b]
+
+        def run_batch(chunk: list[Feature]) -> dict[str, torch.Tensor]:
             batch = {k: v.to(device) for k, v in self.collate(chunk).items()}
-            with torch.autocast(
-                device.type, dtype=self.autocast_dtype or torch.bfloat16, enabled=self.autocast_dtype is not None
-            ):
-                out = self(batch)
-            pool.store(b, out)
-            if progress is not None:
-                progress(len(b))
-        by_sentence: list[list[tuple[Feature, dict[str, np.ndarray]]]] = [[] for _ in sentences]
-        for i, f in enumerate(feats):
-            by_sentence[f.sentence].append((f, pool.outputs(i)))
+            dtype = self.autocast_dtype or torch.bfloat16
+            with torch.autocast(device.type, dtype=dtype, enabled=self.autocast_dtype is not None):
+                return self(batch)
+
+        by_sentence = outputs_by_sentence(feats, len(sentences), run_batch, batch_size=batch_size, progress=progress)
         self.train(was_training)
         return aligned, by_sentence
 
     def predict_with_settings(
-        self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress=None
+        self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress: Progress | None = None
     ) -> list[list[Span]]:
         """:meth:`predict` under the current :attr:`settings`."""
         aligned, by_sentence = self.run_features(sentences, batch_size=batch_size, progress=progress)
@@ -447,30 +352,32 @@ class Tagger(nn.Module):
     def predict_sentences(self, sentences: Sequence[Sentence | str], **kw: Any) -> list[Sentence]:
         """Copies of the sentences (strings made into sentences) carrying predicted spans."""
         sentences = self.as_sentences(sentences)
-        return [s.with_spans(sp) for s, sp in zip(sentences, self.predict(sentences, **kw))]
+        return [s.with_spans(sp) for s, sp in zip(sentences, cast("list[list[Span]]", self.predict(sentences, **kw)))]
 
-    def evaluate(self, sentences: Sequence[Sentence], *, batch_size: int = 32, match: str = "strict", **settings: Any):
+    def evaluate(
+        self, sentences: Sequence[Sentence], *, batch_size: int = 32, match: Match = "strict", **settings: Any
+    ) -> Scores:
         """Entity-level scores of this tagger's predictions against the sentences' gold spans.
 
         A sentence with ``annotated_types`` is scored on those types only (its corpus
         says nothing about the others). ``settings`` are :meth:`predict`'s keywords.
         """
-        from mrc_ner.evaluation import score_spans
-        from mrc_ner.evaluation.metrics import annotated_only
+        from mrc_ner.evaluation.metrics import annotated_only, score_spans
 
-        pred = annotated_only(sentences, self.predict(sentences, batch_size=batch_size, **settings))
-        return score_spans([s.spans for s in sentences], pred, match=match)  # type: ignore[arg-type]
+        pred = cast("list[list[Span]]", self.predict(list(sentences), batch_size=batch_size, **settings))
+        return score_spans([s.spans for s in sentences], annotated_only(sentences, pred), match=match)
 
     def calibrate(self, dev: Sequence[Sentence], *, batch_size: int = 32) -> dict[str, Any] | None:
         """Tune prediction options on dev after training (MRC: the threshold); None when there is nothing to tune."""
         return None
 
-    def fit(self, train: Sequence[Sentence], dev: Sequence[Sentence] | None = None, args=None, **kw: Any):
+    def fit(
+        self, train: Sequence[Sentence], dev: Sequence[Sentence] | None = None, args: TrainArgs | None = None, **kw: Any
+    ) -> LoopState:
         """Train on ``train``, selecting on ``dev`` (see :func:`mrc_ner.training.train`)."""
-        from mrc_ner.training import TrainArgs
-        from mrc_ner.training import train as run_training
+        from mrc_ner import training
 
-        return run_training(self, train, dev, args or TrainArgs(), **kw)
+        return training.train(self, train, dev, args or training.TrainArgs(), **kw)
 
     def head_parameters(self) -> list[nn.Parameter]:
         """Parameters outside the encoder (they get the head learning rate)."""
@@ -514,74 +421,22 @@ class Tagger(nn.Module):
         return {**ours, **{k: v for k, v in ours["encoder_config"].items() if k not in ours}}
 
     def save(self, directory: str | Path, *, extra_files: dict[str, Any] | None = None) -> Path:
-        """Write the model directory atomically (temp dir beside it, then rename)."""
-        from safetensors.torch import save_file
-
+        """Write the model directory atomically (:func:`mrc_ner.models.saving.write_model_dir`; weights last)."""
         from mrc_ner.models.card import model_card
 
-        directory = Path(directory)
-        # Files replace theirs one by one (each os.replace is atomic) so that other files in
-        # the directory – a training checkpoint, the training log – survive; weights last.
-        with atomic_dir(directory, last=lambda name: name == WEIGHTS_NAME) as tmp:
-            (tmp / CONFIG_NAME).write_text(
-                json.dumps(self.saved_config(), ensure_ascii=False, indent=2), encoding="utf-8"
-            )
-            state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-            save_file(_untie(state), str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
-            self.tokenizer.save_pretrained(str(tmp))
-            _portable_tokenizer_config(tmp / "tokenizer_config.json")
-            for name, obj in (extra_files or {}).items():
-                (tmp / name).write_text(json.dumps(obj, ensure_ascii=False, indent=2), encoding="utf-8")
-            (tmp / "README.md").write_text(model_card(self, extra_files or {}), encoding="utf-8")
-        return directory
+        config = self.saved_config()
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        card = model_card(config, extra_files or {})
+        return write_model_dir(
+            Path(directory), config=config, state=state, tokenizer=self.tokenizer, card=card, extra_files=extra_files
+        )
 
     @classmethod
     def load(cls, directory: str | Path) -> Tagger:
         """Restore a saved tagger from its directory, offline, in one call (files checked: :mod:`mrc_ner.models.loading`)."""
         from mrc_ner.models.loading import load_tagger_dir
 
-        return load_tagger_dir(directory)
-
-
-def _portable_tokenizer_config(path: Path) -> None:
-    """transformers 5 records ``TokenizersBackend``, which older releases cannot load; name the
-    equivalent ``PreTrainedTokenizerFast`` instead."""
-    if not path.is_file():
-        return
-    cfg = json.loads(path.read_text(encoding="utf-8"))
-    if cfg.get("tokenizer_class") == "TokenizersBackend":
-        cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
-        path.write_text(json.dumps(cfg, ensure_ascii=False, indent=2), encoding="utf-8")
-
-
-def _untie(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """safetensors refuses shared storage: give every tensor its own copy when needed."""
-    seen: set[int] = set()
-    out = {}
-    for k, v in state.items():
-        ptr = v.untyped_storage().data_ptr()
-        out[k] = v.clone() if ptr in seen else v
-        seen.add(ptr)
-    return out
-
-
-def _is_tied(tagger: Tagger, key: str) -> bool:
-    return key.endswith("position_ids")
-
-
-def resolve_align(align: str, sentences: Sequence[Sentence]) -> str:
-    """``auto`` → ``char`` when the training sentences are character-level, else ``word``."""
-    if align != "auto":
-        return align
-    return "char" if all(s.char_level for s in sentences[:200]) else "word"
-
-
-def word_sentence(text: str, **kw: Any) -> Sentence:
-    """A word-level sentence over ``text``: runs of word characters and single punctuation marks.
-
-    Token offsets point into ``text`` as given (whitespace is kept), so spans stay exact.
-    """
-    return Sentence(text=text, tokens=word_tokens(text), char_level=False, **kw)
+        return load_tagger_dir(directory, tagger_class)
 
 
 def load_tagger(directory: str | Path) -> Tagger:

@@ -5,6 +5,11 @@ The card opens with Hugging Face model-card metadata — YAML front matter betwe
 ``tags``, ``metrics`` and, when dev scores are known, a ``model-index`` entry holding
 them — so the hub (and ``huggingface_hub.ModelCard``) can index the model.
 
+Everything on the card comes from the saved ``config.json`` (:meth:`Tagger.config_dict
+<mrc_ner.models.base.Tagger.config_dict>`: method, encoder name and config, labels,
+alignment, sizes, options) and the extra files saved with it (dev scores, training
+arguments), so the card says what the directory holds.
+
 ``language`` is inferred, since a tagger does not record its corpus's language:
 CJK characters in the MRC queries or character alignment mean ``zh`` (the Chinese
 patents), word alignment means ``en``; with neither it is left out. ``license`` is
@@ -22,29 +27,28 @@ import yaml
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
-def guess_language(tagger) -> str | None:
-    """``zh``, ``en`` or None (see the module docstring for the rule).
+def guess_language(config: dict[str, Any]) -> str | None:
+    """``zh``, ``en`` or None for a model's config (see the module docstring for the rule).
 
-    >>> class T: options = {"queries": {"gene": "找出基因"}}; align_mode = "word"
-    >>> guess_language(T())
+    >>> guess_language({"options": {"queries": {"gene": "找出基因"}}, "align_mode": "word"})
     'zh'
     """
-    queries = (getattr(tagger, "options", {}) or {}).get("queries") or {}
+    queries = (config.get("options", {}) or {}).get("queries") or {}
     if any(_CJK.search(str(q)) for q in queries.values()):
         return "zh"
-    return {"char": "zh", "word": "en"}.get(getattr(tagger, "align_mode", ""))
+    return {"char": "zh", "word": "en"}.get(config.get("align_mode", ""))
 
 
-def card_metadata(tagger, extra: dict[str, Any], *, backend: str = "torch") -> dict[str, Any]:
-    """The model card's front-matter fields as a dict."""
+def card_metadata(config: dict[str, Any], extra: dict[str, Any], *, backend: str = "torch") -> dict[str, Any]:
+    """The model card's front-matter fields as a dict, for a model's config and its extra files."""
     meta: dict[str, Any] = {}
-    lang = guess_language(tagger)
+    lang = guess_language(config)
     if lang:
         meta["language"] = [lang]
     meta["license"] = "other"
     meta["library_name"] = "mrc-ner"
     meta["pipeline_tag"] = "token-classification"
-    tags = ["mrc-ner", "token-classification", "named-entity-recognition", "biomedical", tagger.method]
+    tags = ["mrc-ner", "token-classification", "named-entity-recognition", "biomedical", config["method"]]
     if backend == "onnx":
         tags.append("onnx")
     meta["tags"] = tags
@@ -54,7 +58,7 @@ def card_metadata(tagger, extra: dict[str, Any], *, backend: str = "torch") -> d
     if isinstance(micro, dict) and all(k in micro for k in ("precision", "recall", "f1")):
         meta["model-index"] = [
             {
-                "name": f"mrc-ner {tagger.method} ({tagger.encoder_name})",
+                "name": f"mrc-ner {config['method']} ({config['encoder_name']})",
                 "results": [
                     {
                         "task": {"type": "token-classification", "name": "Named Entity Recognition"},
@@ -81,16 +85,21 @@ def front_matter(meta: dict[str, Any]) -> str:
     return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n"
 
 
-def model_card(tagger, extra: dict[str, Any], *, backend: str = "torch") -> str:
-    """Markdown describing a saved tagger (method, encoder, labels, options, scores, how to load) with front matter."""
+def model_card(config: dict[str, Any], extra: dict[str, Any], *, backend: str = "torch") -> str:
+    """Markdown describing a saved tagger (method, encoder, labels, options, scores, how to load) with front matter.
+
+    ``config`` is the tagger's :meth:`~mrc_ner.models.base.Tagger.config_dict`; ``extra`` the JSON
+    files saved beside it by name (``dev_scores.json``, ``training_args.json``).
+    """
+    enc = config["encoder_config"]
     lines = [
-        f"# mrc-ner model: `{tagger.method}`" + (" (ONNX)" if backend == "onnx" else ""),
+        f"# mrc-ner model: `{config['method']}`" + (" (ONNX)" if backend == "onnx" else ""),
         "",
-        f"- encoder: `{tagger.encoder_name}` ({tagger.encoder.config.model_type}, hidden {tagger.hidden_size}, "
-        f"{getattr(tagger.encoder.config, 'num_hidden_layers', '?')} layers)",
-        f"- entity types: {', '.join(tagger.labels)}",
-        f"- alignment: `{tagger.align_mode}`; max length {tagger.max_length}, window overlap {tagger.overlap}",
-        f"- options: `{tagger.options}`",
+        f"- encoder: `{config['encoder_name']}` ({enc['model_type']}, hidden {int(enc['hidden_size'])}, "
+        f"{enc.get('num_hidden_layers', '?')} layers)",
+        f"- entity types: {', '.join(config['labels'])}",
+        f"- alignment: `{config['align_mode']}`; max length {config['max_length']}, window overlap {config['overlap']}",
+        f"- options: `{config['options']}`",
     ]
     scores = extra.get("dev_scores.json")
     if scores and "micro" in scores:
@@ -122,13 +131,13 @@ def model_card(tagger, extra: dict[str, Any], *, backend: str = "torch") -> str:
             "```python",
             "import mrc_ner",
             "tagger = mrc_ner.load('THIS_DIR')  # device='cpu'|'cuda'|'auto', quantize='none'|'int8'|'bf16'",
-            f"tagger({_example(tagger)!r})  # [Entity(start, end, label, text, score), ...]; a list of texts → one list per text",
+            f"tagger({_example(config)!r})  # [Entity(start, end, label, text, score), ...]; a list of texts → one list per text",
             "```",
         ]
     lines += ["", "Offsets in every output are characters into the sentence (or document) text, end exclusive.", ""]
-    return front_matter(card_metadata(tagger, extra, backend=backend)) + "\n" + "\n".join(lines)
+    return front_matter(card_metadata(config, extra, backend=backend)) + "\n" + "\n".join(lines)
 
 
-def _example(tagger) -> str:
+def _example(config: dict[str, Any]) -> str:
     """A sample input in the model's language: English for word-level models, Chinese otherwise."""
-    return "BRCA1 mutations cause breast cancer." if tagger.align_mode == "word" else "检测BRCA1突变"
+    return "BRCA1 mutations cause breast cancer." if config["align_mode"] == "word" else "检测BRCA1突变"

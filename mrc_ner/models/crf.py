@@ -30,8 +30,9 @@ from torch import nn
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.encoding.alignment import Aligned
 from mrc_ner.errors import InputError
-from mrc_ner.models.base import Feature, register
+from mrc_ner.models.base import register
 from mrc_ner.models.crf_layer import CRF, compact
+from mrc_ner.models.features import Feature
 from mrc_ner.models.token_classification import TokenClassificationTagger
 
 

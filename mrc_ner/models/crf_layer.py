@@ -90,6 +90,10 @@ def compact(
 class CRF(nn.Module):
     """Linear-chain CRF over ``num_tags`` tags (see the module docstring)."""
 
+    #: legal tag moves (``allowed[i, j]``: tag ``j`` may follow tag ``i``) and legal first tags (buffers)
+    allowed: torch.Tensor
+    allowed_start: torch.Tensor
+
     def __init__(self, num_tags: int, *, tag_names: Sequence[str] | None = None, constrained: bool = True) -> None:
         super().__init__()
         self.num_tags = int(num_tags)
@@ -173,7 +177,7 @@ class CRF(nn.Module):
             history.append(idx)
         last = (score + end).argmax(dim=1).tolist()
         hist = torch.stack(history, 0).cpu().numpy() if history else None  # (T-1, B, C)
-        paths = []
+        paths: list[list[int]] = []
         for b, n in enumerate(lengths):
             if n == 0:
                 paths.append([])

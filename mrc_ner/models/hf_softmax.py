@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from torch import nn
 
 from mrc_ner.corpus.model import Sentence
+from mrc_ner.encoding.alignment import AlignMode
 from mrc_ner.models.base import register
 from mrc_ner.models.softmax import SoftmaxTagger
 from mrc_ner.models.token_classification import TokenClassificationTagger
@@ -34,7 +35,7 @@ class HFSoftmaxTagger(SoftmaxTagger):
     #: training settings of the reference recipe; they override the shared ones for this method
     train_recipe: ClassVar[dict[str, Any]] = {"freeze_embeddings": False, "negative_ratio": 1.0, "warmup_ratio": 0.1}
 
-    def mode_for(self, sentence: Sentence) -> str:
+    def mode_for(self, sentence: Sentence) -> AlignMode:
         """Always the tokenizer's own handling of words (characters, in a character corpus)."""
         return "word"
 

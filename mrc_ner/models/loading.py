@@ -6,12 +6,22 @@ a config without ``labels``, an unknown encoder type, a corrupt tokenizer, pickl
 weights, an ``auto_map`` asking for remote code. Each of these is an
 :class:`~mrc_ner.errors.InputError` naming the file, raised before (or instead of) the
 deep exception transformers, safetensors or torch would give.
+
+``config.json``'s ``format_version`` is read first: a model written by a newer mrc-ner
+(a higher version than :data:`~mrc_ner.models.saving.FORMAT_VERSION`) is refused, and an
+older one (or one without the field) goes through :func:`migrate_config`.
+
+This module knows no tagger class: :meth:`mrc_ner.models.base.Tagger.load` passes the
+method registry's lookup (``class_for``), so loading sits below the methods it builds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
+
+from torch import nn
 
 from mrc_ner.encoding.alignment import ALIGN_MODES
 from mrc_ner.encoding.files import (
@@ -22,20 +32,58 @@ from mrc_ner.encoding.files import (
 )
 from mrc_ner.errors import InputError, shorten
 from mrc_ner.io import quiet_transformers
+from mrc_ner.models.saving import CONFIG_NAME, FORMAT_VERSION, WEIGHTS_NAME
 
-if TYPE_CHECKING:
-    from mrc_ner.models.base import Tagger
+M = TypeVar("M", bound=nn.Module)
 
 
 def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
-def read_model_config(directory: Path) -> dict[str, Any]:
-    """``config.json`` of a model directory, its fields checked (method, labels, encoder, input shape)."""
-    from transformers import CONFIG_MAPPING
+def _upgrade_0_to_1(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Format 0 (configs written before ``format_version`` existed) has the fields of format 1."""
+    return cfg
 
-    from mrc_ner.models.base import CONFIG_NAME, tagger_class
+
+#: ``version → step`` turning a config of that format version into one of the next version
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _upgrade_0_to_1}
+
+
+def migrate_config(cfg: dict[str, Any], *, path: Path | None = None) -> dict[str, Any]:
+    """``cfg`` (a parsed ``config.json``) brought to :data:`FORMAT_VERSION`, one :data:`MIGRATIONS` step at a time.
+
+    No ``format_version`` means 0. A version newer than this mrc-ner writes is an
+    :class:`~mrc_ner.errors.InputError` naming ``path``: its fields may mean something else.
+
+    >>> migrate_config({"method": "softmax"})["format_version"]
+    1
+    """
+    version = cfg.get("format_version", 0)
+    if not _is_int(version) or version < 0:
+        raise InputError(
+            f"config.json: 'format_version' must be an integer ≥ 0, not {shorten(repr(version), 60)}", path=path
+        )
+    if version > FORMAT_VERSION:
+        raise InputError(
+            f"config.json: format_version {version} was written by a newer mrc-ner (this one reads up to "
+            f"{FORMAT_VERSION}); upgrade mrc-ner to load this model",
+            path=path,
+        )
+    cfg = dict(cfg)
+    while version < FORMAT_VERSION:
+        cfg = MIGRATIONS[version](cfg)
+        version += 1
+    cfg["format_version"] = FORMAT_VERSION
+    return cfg
+
+
+def read_model_config(directory: Path, class_for: Callable[[str], object]) -> dict[str, Any]:
+    """``config.json`` of a model directory, migrated and its fields checked (method, labels, encoder, input shape).
+
+    ``class_for`` raises an InputError for an unknown method name.
+    """
+    from transformers import CONFIG_MAPPING
 
     if not directory.is_dir():
         raise InputError(
@@ -48,6 +96,7 @@ def read_model_config(directory: Path) -> dict[str, Any]:
     cfg = read_json_object(path, what="config.json")
     if "method" not in cfg or "encoder_config" not in cfg:
         raise InputError("config.json is not an mrc-ner tagger config (no 'method')", path=path)
+    cfg = migrate_config(cfg, path=path)
 
     def bad(field: str, want: str) -> InputError:
         return InputError(f"config.json: {field!r} must be {want}, not {shorten(repr(cfg.get(field)), 80)}", path=path)
@@ -55,7 +104,7 @@ def read_model_config(directory: Path) -> dict[str, Any]:
     if not isinstance(cfg["method"], str):
         raise bad("method", "a method name")
     try:
-        tagger_class(cfg["method"])
+        class_for(cfg["method"])
     except InputError as e:
         raise InputError(f"config.json: {e.message}", path=path) from None
     labels = cfg.get("labels")
@@ -83,40 +132,43 @@ def read_model_config(directory: Path) -> dict[str, Any]:
     return cfg
 
 
-def load_tagger_dir(directory: str | Path) -> Tagger:
-    """Restore a saved tagger from its directory, offline, with every file checked (see the module docstring)."""
+def empty_encoder(cfg: dict[str, Any], path: Path) -> nn.Module:
+    """The encoder ``cfg["encoder_config"]`` describes, its parameters on the meta device (no initialisation).
+
+    They take the saved tensors later (``load_state_dict(..., assign=True)``): no second
+    copy of the weights in memory.
+    """
     from accelerate import init_empty_weights
-    from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers import AutoConfig, AutoModel
 
-    from mrc_ner.models.base import CONFIG_NAME, WEIGHTS_NAME, _is_tied, tagger_class
-
-    directory = Path(directory)
-    cfg = read_model_config(directory)
-    check_tokenizer_files(directory)
-    weights = check_safetensors_weights(directory, WEIGHTS_NAME)[0]
-    klass = tagger_class(cfg["method"])
     enc_cfg = dict(cfg["encoder_config"])
     model_type = enc_cfg.pop("model_type", "bert")
-    # Parameters are built on the meta device and then take the saved tensors
-    # (assign=True): no random initialisation, no second copy of the weights.
     try:
         with init_empty_weights(include_buffers=False):
-            encoder = AutoModel.from_config(AutoConfig.for_model(model_type, **enc_cfg))
+            return AutoModel.from_config(AutoConfig.for_model(model_type, **enc_cfg))
     except Exception as e:  # transformers validates its configs with ValueError, TypeError, KeyError…
         raise InputError(
-            f"config.json: the encoder config does not build a {model_type} model: {shorten(str(e), 160)}",
-            path=directory / CONFIG_NAME,
+            f"config.json: the encoder config does not build a {model_type} model: {shorten(str(e), 160)}", path=path
         ) from None
+
+
+def load_tokenizer(directory: Path) -> Any:
+    """The tokenizer saved in a model directory (no remote code; transformers' notes silenced)."""
+    from transformers import AutoTokenizer
+
     try:
-        with quiet_transformers(
-            progress=False
-        ):  # transformers 5 warns about a "Mistral regex" that does not apply here
-            tokenizer = AutoTokenizer.from_pretrained(str(directory), trust_remote_code=False)
+        with quiet_transformers(progress=False):  # transformers 5 warns about a "Mistral regex" that does not apply
+            return AutoTokenizer.from_pretrained(str(directory), trust_remote_code=False)
     except Exception as e:
         raise InputError(f"cannot load the tokenizer: {shorten(str(e), 160)}", path=directory) from None
+
+
+def build_from_config(
+    klass: Callable[..., M], cfg: dict[str, Any], encoder: nn.Module, tokenizer: Any, path: Path
+) -> M:
+    """``klass`` built on ``encoder`` and ``tokenizer`` with the config's labels, alignment, sizes and options."""
     try:
-        tagger = klass(
+        return klass(
             encoder,
             tokenizer,
             labels=cfg["labels"],
@@ -127,27 +179,53 @@ def load_tagger_dir(directory: str | Path) -> Tagger:
             options=cfg.get("options", {}),
         )
     except InputError as e:
-        raise InputError(e.message, path=directory / CONFIG_NAME) from None
+        raise InputError(e.message, path=path) from None
     except (ValueError, TypeError, KeyError) as e:
         raise InputError(
-            f"config.json does not describe a {cfg['method']} model: {shorten(str(e), 160)}",
-            path=directory / CONFIG_NAME,
+            f"config.json does not describe a {cfg['method']} model: {shorten(str(e), 160)}", path=path
         ) from None
+
+
+def is_rebuilt_buffer(key: str) -> bool:
+    """True for a buffer the encoder builds itself (``position_ids``), so a weights file may lack it."""
+    return key.endswith("position_ids")
+
+
+def load_weights(module: nn.Module, weights: Path) -> None:
+    """Assign the tensors of a safetensors file to ``module``'s parameters; every mismatch an InputError."""
+    from safetensors.torch import load_file
+
     try:
         state = load_file(str(weights))
     except Exception as e:
         raise InputError(f"corrupt weights file: {shorten(str(e), 160)}", path=weights) from None
     try:
-        missing, unexpected = tagger.load_state_dict(state, strict=False, assign=True)
+        missing, unexpected = module.load_state_dict(state, strict=False, assign=True)
     except RuntimeError as e:  # size mismatch: tensors of another shape than config.json says
         detail = next((ln.strip() for ln in str(e).splitlines() if "size mismatch" in ln), str(e))
         raise InputError(f"weights do not match config.json: {shorten(detail, 200)}", path=weights) from None
     del state
-    missing = [k for k in missing if not _is_tied(tagger, k)]
-    missing += [k for k, p in tagger.named_parameters() if p.is_meta and k not in missing]
+    missing = [k for k in missing if not is_rebuilt_buffer(k)]
+    missing += [k for k, p in module.named_parameters() if p.is_meta and k not in missing]
     if missing or unexpected:
         raise InputError(
             f"weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})", path=weights
         )
+
+
+def load_tagger_dir(directory: str | Path, class_for: Callable[[str], Callable[..., M]]) -> M:
+    """Restore a saved tagger from its directory, offline, with every file checked (see the module docstring).
+
+    ``class_for`` maps the config's method name to its tagger class.
+    """
+    directory = Path(directory)
+    cfg = read_model_config(directory, class_for)
+    check_tokenizer_files(directory)
+    weights = check_safetensors_weights(directory, WEIGHTS_NAME)[0]
+    klass = class_for(cfg["method"])
+    encoder = empty_encoder(cfg, directory / CONFIG_NAME)
+    tokenizer = load_tokenizer(directory)
+    tagger = build_from_config(klass, cfg, encoder, tokenizer, directory / CONFIG_NAME)
+    load_weights(tagger, weights)
     tagger.eval()
     return tagger

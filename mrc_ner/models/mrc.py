@@ -45,8 +45,10 @@ from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.decoding import mrc_candidates, resolve_flat
 from mrc_ner.encoding.alignment import Aligned, spans_to_unit_chunks, unit_chunks_to_spans
 from mrc_ner.errors import InputError
-from mrc_ner.models.base import Feature, Tagger, register
+from mrc_ner.models.base import Tagger, register
+from mrc_ner.models.features import Feature
 from mrc_ner.models.settings import PredictSettings
+from mrc_ner.models.threshold import best_threshold, sweep_rows
 
 END_HEADS = ("start_aware", "linear")
 
@@ -174,15 +176,18 @@ class MRCTagger(Tagger):
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``start_logits`` and ``end_logits`` (batch, length, 2), and ``loss`` with labels."""
         h = self.dropout(self.encode(batch))
-        start_logits = self.start_head(h)
-        if self.options["end_head"] == "start_aware":
-            end_logits = self.end_head(torch.cat([h, start_logits.softmax(-1)], dim=-1))
-        else:
-            end_logits = self.end_head(h)
+        start_logits, end_logits = self.start_end_logits(h)
         out = {"start_logits": start_logits, "end_logits": end_logits}
         if "start_labels" in batch:
             out["loss"] = self.span_loss(start_logits, end_logits, batch["start_labels"], batch["end_labels"])
         return out
+
+    def start_end_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The start head on ``x``; the end head on ``x`` (with ``softmax(start_logits)`` appended when start-aware)."""
+        start_logits = self.start_head(x)
+        if self.options["end_head"] == "start_aware":
+            return start_logits, self.end_head(torch.cat([x, start_logits.softmax(-1)], dim=-1))
+        return start_logits, self.end_head(x)
 
     def span_loss(
         self, start_logits: torch.Tensor, end_logits: torch.Tensor, start_labels: torch.Tensor, end_labels: torch.Tensor
@@ -239,8 +244,8 @@ class MRCTagger(Tagger):
             if not pieces:
                 continue
             probs = []
-            for k in (1, 2):
-                merged = self.merge_windows(n_tokens, [(piece[0], piece[k]) for piece in pieces])
+            for rows in ([(w, s) for w, s, _ in pieces], [(w, e) for w, _, e in pieces]):
+                merged = self.merge_windows(n_tokens, rows)
                 units = self.unit_rows(aligned, merged)
                 probs.append(1.0 / (1.0 + np.exp(units[:, 0] - units[:, 1])))  # softmax over 2 classes → P(1)
             out[label] = (probs[0], probs[1])
@@ -287,15 +292,26 @@ class MRCTagger(Tagger):
     def threshold_sweep(
         self, sentences: Sequence[Sentence], thresholds: Sequence[float] = (), *, batch_size: int = 32, **settings
     ) -> list[dict[str, float]]:
-        """Micro P/R/F1 on ``sentences`` at each start/end threshold, from one prediction pass."""
-        from mrc_ner.models.threshold import sweep
+        """Micro P/R/F1 on ``sentences`` at each start/end threshold, from one prediction pass.
 
-        return sweep(self, sentences, thresholds, batch_size=batch_size, **settings)
+        The encoder runs once; only decoding is repeated (:func:`mrc_ner.models.threshold.sweep_rows`).
+        ``settings`` are :meth:`predict`'s keywords (types, queries, nested).
+        """
+        with self.using(**settings) as chosen:
+            aligned, outputs = self.run_features(sentences, batch_size=batch_size)
+            probs = [self.decode_outputs(al, outs) if al.units else {} for al, outs in zip(aligned, outputs)]
+            keep = set(chosen.types) if chosen.types is not None else None
+
+            def decode_at(t: float) -> list[list[Span]]:
+                pred = [
+                    self.decode_probabilities(al, p, threshold=t) if al.units else [] for al, p in zip(aligned, probs)
+                ]
+                return pred if keep is None else [[sp for sp in spans if sp.label in keep] for spans in pred]
+
+            return sweep_rows(sentences, decode_at, thresholds)
 
     def calibrate(self, dev: Sequence[Sentence], *, batch_size: int = 32) -> dict:
         """Set ``options["threshold"]`` to the one that maximises dev micro F1; returns the sweep."""
-        from mrc_ner.models.threshold import best_threshold
-
         rows = self.threshold_sweep(dev, batch_size=batch_size)
         self.options["threshold"] = best_threshold(rows)
         return {"threshold": self.options["threshold"], "sweep": rows}

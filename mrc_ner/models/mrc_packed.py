@@ -30,7 +30,8 @@ import torch
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.encoding.alignment import Aligned
 from mrc_ner.errors import InputError
-from mrc_ner.models.base import Feature, register
+from mrc_ner.models.base import register
+from mrc_ner.models.features import Feature
 from mrc_ner.models.mrc import MRCTagger
 
 
@@ -120,12 +121,7 @@ class PackedMRCTagger(MRCTagger):
         r = self.query_vectors(h, batch["query_start"])  # (B, K, H)
         hk = h[:, :, None, :].expand(-1, -1, r.size(1), -1)  # (B, L, K, H)
         rk = r[:, None, :, :].expand_as(hk)
-        x = torch.cat([hk, rk, hk * rk], dim=-1)
-        start_logits = self.start_head(x)
-        if self.options["end_head"] == "start_aware":
-            end_logits = self.end_head(torch.cat([x, start_logits.softmax(-1)], dim=-1))
-        else:
-            end_logits = self.end_head(x)
+        start_logits, end_logits = self.start_end_logits(torch.cat([hk, rk, hk * rk], dim=-1))
         out = {"start_logits": start_logits, "end_logits": end_logits}
         if "start_labels_0" in batch:
             starts = torch.stack([batch[f"start_labels_{k}"] for k in range(len(self.asked_types))], dim=-1)

@@ -22,15 +22,20 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 
 from mrc_ner.corpus.model import Sentence, Span
-from mrc_ner.encoding.batching import length_sorted_batches
 from mrc_ner.errors import InputError
-from mrc_ner.models.base import CONFIG_NAME, WEIGHTS_NAME, Feature, OutputPool, Tagger, tagger_class
+from mrc_ner.models.base import Tagger, tagger_class
+from mrc_ner.models.features import Feature, outputs_by_sentence
+from mrc_ner.models.loading import build_from_config, empty_encoder, load_tokenizer, migrate_config
+from mrc_ner.models.saving import CONFIG_NAME, WEIGHTS_NAME
+
+if TYPE_CHECKING:
+    pass
 
 ONNX_NAME = "model.onnx"
 HEADS_NAME = "heads.safetensors"
@@ -52,10 +57,7 @@ def head_state(tagger: Tagger) -> dict[str, torch.Tensor]:
 
 def skeleton_tagger(directory: str | Path) -> Tagger:
     """The tagger of an ONNX directory: heads from ``heads.safetensors``, the encoder on the meta device."""
-    from accelerate import init_empty_weights
     from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
     directory = Path(directory)
     cfg_path = directory / CONFIG_NAME
@@ -67,27 +69,10 @@ def skeleton_tagger(directory: str | Path) -> Tagger:
         raise InputError(f"invalid JSON: {e.msg}", path=cfg_path, line=e.lineno) from None
     if not isinstance(cfg, dict) or "method" not in cfg or "encoder_config" not in cfg:
         raise InputError("config.json is not an mrc-ner tagger config (no 'method')", path=cfg_path)
+    cfg = migrate_config(cfg, path=cfg_path)
     klass = tagger_class(cfg["method"])
-    enc_cfg = dict(cfg["encoder_config"])
-    model_type = enc_cfg.pop("model_type", "bert")
-    with init_empty_weights(include_buffers=False):
-        encoder = AutoModel.from_config(AutoConfig.for_model(model_type, **enc_cfg))
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(directory))
-    finally:
-        hf_logging.set_verbosity(level)
-    tagger = klass(
-        encoder,
-        tokenizer,
-        labels=cfg["labels"],
-        encoder_name=cfg["encoder_name"],
-        align_mode=cfg["align_mode"],
-        max_length=cfg["max_length"],
-        overlap=cfg["overlap"],
-        options=cfg["options"],
-    )
+    encoder = empty_encoder(cfg, cfg_path)
+    tagger = build_from_config(klass, cfg, encoder, load_tokenizer(directory), cfg_path)
     heads_path = directory / HEADS_NAME
     if not heads_path.is_file():
         raise InputError(f"no {HEADS_NAME} (the weights outside the encoder)", path=directory)
@@ -149,18 +134,16 @@ class OnnxTagger:
         (strings too; ``types``, ``queries``, ``nested`` and ``threshold`` as there)."""
         t = self.tagger
         single = isinstance(sentences, (str, Sentence))
-        sentences = t.as_sentences([sentences] if single else sentences)  # type: ignore[list-item]
+        sentences = t.as_sentences([sentences] if isinstance(sentences, (str, Sentence)) else sentences)
         with t.using(**settings) as chosen:
             feats, aligned = t.features(sentences, with_labels=False)
-            pool = OutputPool(feats)
-            for b in length_sorted_batches([len(f) for f in feats], batch_size):
-                out = self.run(t.collate([feats[i] for i in b]))
-                pool.store(b, {k: torch.from_numpy(v) for k, v in out.items()})
-                if progress is not None:
-                    progress(len(b))
-            by_sentence: list[list[tuple[Feature, dict[str, np.ndarray]]]] = [[] for _ in sentences]
-            for i, f in enumerate(feats):
-                by_sentence[f.sentence].append((f, pool.outputs(i)))
+
+            def run_batch(chunk: list[Feature]) -> dict[str, torch.Tensor]:
+                return {k: torch.from_numpy(v) for k, v in self.run(t.collate(chunk)).items()}
+
+            by_sentence = outputs_by_sentence(
+                feats, len(sentences), run_batch, batch_size=batch_size, progress=progress
+            )
             result = [
                 t.decode_sentence(s, al, outs) if al.units else []
                 for s, al, outs in zip(sentences, aligned, by_sentence)
@@ -172,7 +155,7 @@ class OnnxTagger:
 
     def predict_sentences(self, sentences: Sequence[Sentence], **kw: Any) -> list[Sentence]:
         """Copies of the sentences carrying predicted spans."""
-        return [s.with_spans(sp) for s, sp in zip(sentences, self.predict(sentences, **kw))]
+        return [s.with_spans(sp) for s, sp in zip(sentences, cast("list[list[Span]]", self.predict(sentences, **kw)))]
 
     def evaluate(self, sentences: Sequence[Sentence], *, batch_size: int = 32, match: str = "strict"):
         """Entity-level scores of the predictions against the sentences' gold spans."""

@@ -22,16 +22,20 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from torch import nn
 
 from mrc_ner.errors import InputError
 
+if TYPE_CHECKING:
+    from mrc_ner.models.base import Tagger
+
 #: values of the ``--quantize`` option of ``predict``, ``evaluate`` and ``extract``
 QUANTIZE_CHOICES = ("none", "int8", "bf16")
 
 
-def quantize_dynamic_int8(tagger: nn.Module, *, inplace: bool = True) -> nn.Module:
+def quantize_dynamic_int8(tagger: Tagger, *, inplace: bool = True) -> Tagger:
     """The tagger with every ``nn.Linear`` replaced by an int8 dynamic-quantized one.
 
     Uses ``torch.ao.quantization.quantize_dynamic`` (deprecated in recent torch in favour
@@ -58,12 +62,12 @@ def quantize_dynamic_int8(tagger: nn.Module, *, inplace: bool = True) -> nn.Modu
         out = quantize_dynamic(tagger, {nn.Linear}, dtype=torch.qint8, inplace=inplace)
     if not inplace:
         tagger.train(was_training)
-    result = out if out is not None else tagger
+    result = cast("Tagger", out if out is not None else tagger)
     result.quantization = "int8"
     return result
 
 
-def load_for_inference(directory: str | Path, *, quantize: str = "none", device: str = "cpu") -> nn.Module:
+def load_for_inference(directory: str | Path, *, quantize: str = "none", device: str = "cpu") -> Tagger:
     """A saved tagger ready to predict: on ``device``, int8-quantized or under bf16 autocast as ``quantize`` says.
 
     Dynamic quantization runs on the CPU only, so ``int8`` with a CUDA device is refused.
@@ -74,7 +78,7 @@ def load_for_inference(directory: str | Path, *, quantize: str = "none", device:
         raise InputError(f"--quantize must be one of {', '.join(QUANTIZE_CHOICES)}, not {quantize!r}")
     if quantize == "int8" and str(device).startswith("cuda"):
         raise InputError("--quantize int8 is CPU-only (torch dynamic quantization); add --cpu or drop --quantize")
-    tagger = load_tagger(directory).to(device)
+    tagger = cast("Tagger", load_tagger(directory).to(device))
     if quantize == "int8":
         tagger = quantize_dynamic_int8(tagger)
     elif quantize == "bf16":
@@ -82,7 +86,7 @@ def load_for_inference(directory: str | Path, *, quantize: str = "none", device:
     return tagger
 
 
-def use_bf16_autocast(tagger: nn.Module) -> nn.Module:
+def use_bf16_autocast(tagger: Tagger) -> Tagger:
     """Make the tagger's :meth:`predict` run under bfloat16 autocast (weights stay float32)."""
     import torch
 

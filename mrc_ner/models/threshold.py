@@ -2,58 +2,48 @@
 
 A unit is a start (an end) of a type when its start (end) probability is above the
 threshold. Lower thresholds find more mentions (recall up, precision down). After
-training, :meth:`mrc_ner.models.mrc.MRCTagger.calibrate` runs :func:`sweep` on the
-dev set and keeps :func:`best_threshold` in the model's ``options["threshold"]``
+training, :meth:`mrc_ner.models.mrc.MRCTagger.calibrate` sweeps the
+dev set (:func:`sweep_rows` scores its decodings) and keeps :func:`best_threshold` in the model's ``options["threshold"]``
 (saved in ``config.json``); ``--threshold`` at prediction time overrides it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
-from mrc_ner.corpus.model import Sentence
+from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.evaluation.metrics import annotated_only, score_spans
 
 #: the thresholds a sweep tries unless told otherwise
 DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(0.05 * k, 2) for k in range(1, 20))
 
 
-def sweep(
-    tagger, sentences: Sequence[Sentence], thresholds: Sequence[float] = (), *, batch_size: int = 32, **settings: Any
+def sweep_rows(
+    sentences: Sequence[Sentence],
+    decode_at: Callable[[float], list[list[Span]]],
+    thresholds: Sequence[float] = (),
 ) -> list[dict[str, float]]:
-    """Micro precision, recall and F1 of ``tagger`` on ``sentences`` at each threshold.
+    """Micro precision, recall and F1 on ``sentences`` of ``decode_at(t)`` at each threshold ``t``.
 
-    The encoder runs once; only decoding is repeated. Sentences with
-    ``annotated_types`` are scored on those types. ``settings`` are
-    :meth:`~mrc_ner.models.base.Tagger.predict`'s keywords (types, queries, nested).
+    ``decode_at`` decodes the model outputs of one prediction pass again at another
+    threshold (:meth:`~mrc_ner.models.mrc.MRCTagger.threshold_sweep`). Sentences with
+    ``annotated_types`` are scored on those types.
     """
-    from mrc_ner.evaluation.metrics import annotated_only, score_spans
-
-    thresholds = sorted(set(thresholds or DEFAULT_THRESHOLDS))
-    with tagger.using(**settings) as chosen:
-        aligned, outputs = tagger.run_features(sentences, batch_size=batch_size)
-        probs = [tagger.decode_outputs(al, outs) if al.units else {} for al, outs in zip(aligned, outputs)]
-        gold = [s.spans for s in sentences]
-        keep = set(chosen.types) if chosen.types is not None else None
-        rows = []
-        for t in thresholds:
-            pred = [
-                tagger.decode_probabilities(al, p, threshold=t) if al.units else [] for al, p in zip(aligned, probs)
-            ]
-            if keep is not None:
-                pred = [[sp for sp in spans if sp.label in keep] for spans in pred]
-            micro = score_spans(gold, annotated_only(sentences, pred)).micro
-            rows.append(
-                {
-                    "threshold": t,
-                    "precision": micro.precision,
-                    "recall": micro.recall,
-                    "f1": micro.f1,
-                    "predicted": micro.predicted,
-                    "correct": micro.correct,
-                    "support": micro.support,
-                }
-            )
+    gold = [s.spans for s in sentences]
+    rows = []
+    for t in sorted(set(thresholds or DEFAULT_THRESHOLDS)):
+        micro = score_spans(gold, annotated_only(sentences, decode_at(t))).micro
+        rows.append(
+            {
+                "threshold": t,
+                "precision": micro.precision,
+                "recall": micro.recall,
+                "f1": micro.f1,
+                "predicted": micro.predicted,
+                "correct": micro.correct,
+                "support": micro.support,
+            }
+        )
     return rows
 
 

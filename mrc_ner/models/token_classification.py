@@ -24,7 +24,8 @@ from mrc_ner.corpus.schemes import chunks_to_tags
 from mrc_ner.decoding import merge_type_switches, tags_to_candidates
 from mrc_ner.encoding.alignment import Aligned, spans_to_unit_chunks, unit_chunks_to_spans
 from mrc_ner.errors import InputError
-from mrc_ner.models.base import Feature, Tagger
+from mrc_ner.models.base import Tagger
+from mrc_ner.models.features import Feature
 
 DECODINGS = ("runs", "seqeval")
 

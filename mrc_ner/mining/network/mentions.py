@@ -53,7 +53,7 @@ def read_mentions(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> lis
     Each file is read by the reader its content calls for: an entity JSONL by
     :func:`read_entities_jsonl`, anything else by :func:`~mrc_ner.corpus.conll.read_corpus`.
     """
-    from mrc_ner.corpus.conll import list_corpus_files, read_corpus
+    from mrc_ner.corpus.readers import list_corpus_files, read_corpus
 
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]

@@ -36,7 +36,7 @@ def read_reference(path: str | os.PathLike, *, normalize: NormalizeOptions = DEF
     normalised like the network's nodes; a pair listed twice keeps its highest score;
     lines starting with ``#`` after the first, and blank lines, are skipped.
     """
-    from mrc_ner.corpus.conll import read_text_lines
+    from mrc_ner.io import read_text_lines
 
     path = Path(path)
     lines = read_text_lines(path)
