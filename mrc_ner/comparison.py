@@ -203,7 +203,7 @@ def parse_methods(text: str) -> list[MethodSpec]:
 
 
 def _pretrain_fields() -> set[str]:
-    from mrc_ner.pretraining import PretrainSettings
+    from mrc_ner.training.pretraining import PretrainSettings
 
     return {f.name for f in fields(PretrainSettings)}
 
@@ -388,7 +388,7 @@ def build_tagger(spec: MethodSpec, fold: FoldData, settings: Settings, *, encode
 
 def lm_encoder(spec: MethodSpec, fold: FoldData, settings: Settings, out: Path, log: Log) -> tuple[Path, float]:
     """The ``lm-mixed`` encoder of a fold: pretrained once, cached, reused. Returns (dir, seconds spent)."""
-    from mrc_ner.pretraining import MANIFEST, PretrainSettings, pretrain
+    from mrc_ner.training.pretraining import PRETRAIN_MANIFEST, PretrainSettings, pretrain
 
     lm_settings = PretrainSettings(**{"seed": settings.train.seed, **settings.lm, **spec.lm})
     source = (
@@ -403,7 +403,7 @@ def lm_encoder(spec: MethodSpec, fold: FoldData, settings: Settings, out: Path, 
     ).hexdigest()[:10]
     base = out / "lm" / ("shared" if settings.lm_text else slugify(fold.name)) / key
     enc_dir = base / "encoder"
-    if (enc_dir / MANIFEST).is_file():
+    if (enc_dir / PRETRAIN_MANIFEST).is_file():
         return enc_dir, 0.0
     if settings.lm_text:
         texts = [settings.lm_text]

@@ -265,7 +265,7 @@ def test_models_mode(tiny_run, tmp_path: Path) -> None:
 
 
 def test_lm_mixed_pretrains_once_per_fold_and_settings(tiny_encoder, tmp_path: Path, monkeypatch) -> None:
-    import mrc_ner.pretraining as pretraining
+    import mrc_ner.training.pretraining as pretraining
 
     calls: list[str] = []
     real = pretraining.pretrain
