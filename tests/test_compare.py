@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mrc_ner import comparison as cmp
 from mrc_ner.cli import app
 from mrc_ner.errors import InputError
+from mrc_ner.experiments import compare as cmp
 from mrc_ner.io import atomic_write_json
 from mrc_ner.models.base import Tagger
 from mrc_ner.training import TrainArgs
@@ -163,9 +163,9 @@ def test_align_and_recipe_per_row(tiny_encoder) -> None:
     assert specs[0].create == {"align": "mixed"} and specs[2].create == {"align": "char", "query_kind": "simple"}
     folds = cmp.load_folds("k=3", SAMPLE_CBP, only=["k3-0"])
     settings = tiny_settings(tiny_encoder)
-    assert cmp.build_tagger(specs[0], folds[0], settings).align_mode == "mixed"
-    assert cmp.build_tagger(specs[2], folds[0], settings).align_mode == "char"
-    hf = cmp.build_tagger(specs[1], folds[0], settings)
+    assert cmp.cell_tagger(specs[0], folds[0], settings).align_mode == "mixed"
+    assert cmp.cell_tagger(specs[2], folds[0], settings).align_mode == "char"
+    hf = cmp.cell_tagger(specs[1], folds[0], settings)
     assert hf.train_recipe["freeze_embeddings"] is False
 
 

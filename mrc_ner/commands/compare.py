@@ -8,10 +8,32 @@ from typing import Annotated, Optional
 import typer
 
 from mrc_ner.commands._common import console, err_console, handles_input_errors, print_json
+from mrc_ner.commands._options import (
+    Align,
+    AlignOpt,
+    BatchSizeOpt,
+    Bf16Opt,
+    EncoderLrOpt,
+    EncoderOpt,
+    EndHeadOpt,
+    EpochsOpt,
+    GradAccumOpt,
+    GradientCheckpointingOpt,
+    LambdaOpt,
+    MaxLengthOpt,
+    OverlapOpt,
+    PatienceOpt,
+    QueryKindOpt,
+    QueryKOpt,
+    QuerySelectOpt,
+    QueryTemplateOpt,
+    ThreadsOpt,
+    WarmupRatioOpt,
+)
+from mrc_ner.encoding.encoders import DEFAULT_ENCODER
 from mrc_ner.errors import InputError
 from mrc_ner.io import writable_dir
 
-DEFAULT_ENCODER = "multilingual-e5-small"
 DEFAULT_METHODS = "mrc,softmax,crf,partbert-crf"
 
 
@@ -50,9 +72,7 @@ def compare(
             "e.g. mrc:query=simple, mrc:end=linear, partbert-crf:layers=2, crf:head_lr=0.01, lm-mixed:lm_max_steps=500.",
         ),
     ] = DEFAULT_METHODS,
-    encoder: Annotated[
-        str, typer.Option("--encoder", help="Built-in offline encoder name, HF hub id or local directory.")
-    ] = DEFAULT_ENCODER,
+    encoder: EncoderOpt = DEFAULT_ENCODER,
     models: Annotated[
         Optional[list[Path]],
         typer.Option(
@@ -60,48 +80,35 @@ def compare(
         ),
     ] = None,
     test: Annotated[Optional[Path], typer.Option("--test", help="Test set for --models.")] = None,
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 3,
-    batch_size: Annotated[int, typer.Option(help="Batch size (features per step).")] = 16,
-    encoder_lr: Annotated[float, typer.Option(help="Learning rate of the encoder.")] = 5e-5,
+    epochs: EpochsOpt = 3,
+    batch_size: BatchSizeOpt = 16,
+    encoder_lr: EncoderLrOpt = 5e-5,
     head_lr: Annotated[float, typer.Option(help="Learning rate of the heads (and CRF transitions).")] = 1e-3,
-    warmup_ratio: Annotated[float, typer.Option(help="Share of steps with linear warmup.")] = 0.1,
-    grad_accum: Annotated[int, typer.Option(help="Gradient accumulation steps.")] = 1,
+    warmup_ratio: WarmupRatioOpt = 0.1,
+    grad_accum: GradAccumOpt = 1,
     seed: Annotated[int, typer.Option(help="Training seed (the same for every cell: paired comparison).")] = 42,
-    max_length: Annotated[int, typer.Option(help="Encoder input length; longer contexts are windowed.")] = 256,
-    overlap: Annotated[int, typer.Option(help="Overlap between windows, in tokens.")] = 64,
+    max_length: MaxLengthOpt = 256,
+    overlap: OverlapOpt = 64,
     max_steps: Annotated[
         Optional[int], typer.Option(help="Stop each cell's training after this many optimizer steps.")
     ] = None,
-    patience: Annotated[int, typer.Option(help="Early stopping: epochs without dev improvement.")] = 3,
+    patience: PatienceOpt = 3,
     freeze_embeddings: Annotated[bool, typer.Option(help="Freeze the word embeddings.")] = True,
-    gradient_checkpointing: Annotated[
-        bool,
-        typer.Option(
-            "--gradient-checkpointing",
-            help="Recompute encoder activations in the backward pass: much less memory for about a third more time.",
-        ),
-    ] = False,
+    gradient_checkpointing: GradientCheckpointingOpt = False,
     negative_ratio: Annotated[
         float,
         typer.Option(
             help="Share of entity-free training features kept (1 = all), for every row; per row: mrc:negative_ratio=0.3."
         ),
     ] = 1.0,
-    bf16: Annotated[bool, typer.Option(help="bf16 autocast.")] = False,
-    align: Annotated[
-        str,
-        typer.Option(
-            help="auto, char, mixed, subword or word (mixed: CJK characters one unit each, Latin/digit runs in tokenizer pieces)."
-        ),
-    ] = "auto",
-    query_kind: Annotated[str, typer.Option(help="MRC queries: examples, simple or none.")] = "examples",
-    query_template: Annotated[
-        Optional[str], typer.Option(help="MRC query template: en, zh, cbp or a JSON path.")
-    ] = None,
-    query_k: Annotated[int, typer.Option(help="MRC: examples per query.")] = 3,
-    query_select: Annotated[str, typer.Option(help="MRC: frequency or random examples.")] = "frequency",
-    end_head: Annotated[str, typer.Option(help="MRC end head: start_aware (eq. 6) or linear (eq. 5).")] = "start_aware",
-    lam: Annotated[float, typer.Option("--lambda", help="MRC loss weight of the end head.")] = 0.5,
+    bf16: Bf16Opt = False,
+    align: AlignOpt = Align.auto,
+    query_kind: QueryKindOpt = "examples",
+    query_template: QueryTemplateOpt = None,
+    query_k: QueryKOpt = 3,
+    query_select: QuerySelectOpt = "frequency",
+    end_head: EndHeadOpt = "start_aware",
+    lam: LambdaOpt = 0.5,
     fold: Annotated[
         Optional[list[str]],
         typer.Option("--fold", help="Run only this fold (repeatable), e.g. to split the work across machines."),
@@ -121,7 +128,7 @@ def compare(
     keep_models: Annotated[
         bool, typer.Option(help="Keep each cell's trained weights (needed to reuse them with --models).")
     ] = True,
-    threads: Annotated[Optional[int], typer.Option(help="torch CPU threads (default: all cores).")] = None,
+    threads: ThreadsOpt = None,
     json_: Annotated[
         bool,
         typer.Option(
@@ -131,7 +138,7 @@ def compare(
     ] = False,
 ) -> None:
     """Every method on every fold (mean ± std over folds, paired t-test against the best); finished cells are skipped on re-runs."""
-    from mrc_ner import comparison as cmp
+    from mrc_ner.experiments import compare as cmp
     from mrc_ner.training import TrainArgs
 
     say = err_console.print if json_ else console.print
@@ -166,7 +173,7 @@ def compare(
         settings = cmp.Settings(
             encoder=encoder,
             train=args,
-            align=align,
+            align=align.value,
             max_length=max_length,
             overlap=overlap,
             query_kind=query_kind,
