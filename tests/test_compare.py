@@ -204,6 +204,7 @@ def tiny_run(tiny_encoder, tmp_path_factory):
     return out, folds, methods, settings
 
 
+@pytest.mark.slow
 def test_cells_and_resume(tiny_run, monkeypatch) -> None:
     out, folds, methods, settings = tiny_run
     results = {m.name: cmp.cell_dir(out, "k3-0", m) / "result.json" for m in methods}
@@ -264,6 +265,7 @@ def test_models_mode(tiny_run, tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "--test" in missing.stderr
 
 
+@pytest.mark.slow
 def test_lm_mixed_pretrains_once_per_fold_and_settings(tiny_encoder, tmp_path: Path, monkeypatch) -> None:
     import mrc_ner.training.pretraining as pretraining
 
@@ -294,6 +296,7 @@ def test_lm_mixed_pretrains_once_per_fold_and_settings(tiny_encoder, tmp_path: P
     assert [r.name for r in report.rows] == ["lm-mixed", "lm-mixed:dropout=0.2"]
 
 
+@pytest.mark.slow
 def test_cli_end_to_end_k3(tiny_encoder, tmp_path: Path) -> None:
     out = tmp_path / "cli"
     args = [

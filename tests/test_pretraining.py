@@ -318,6 +318,7 @@ def test_masked_position_logits_are_exact(tiny, tokenizer):
 # --------------------------------------------------------------------------- training and output
 
 
+@pytest.mark.slow
 def test_loss_decreases_and_output_loads(tiny, repeated_file, tmp_path):
     out = tmp_path / "adapted"
     settings = PretrainSettings(
@@ -357,6 +358,7 @@ def test_loss_decreases_and_output_loads(tiny, repeated_file, tmp_path):
     assert all(f.stat().st_mode & 0o044 == 0o044 for f in out.iterdir())  # readable by others, like the cache
 
 
+@pytest.mark.slow
 def test_same_seed_same_weights(tiny, text_file, tmp_path):
     settings = dict(max_steps=6, **FAST)
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
@@ -366,6 +368,7 @@ def test_same_seed_same_weights(tiny, text_file, tmp_path):
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_freeze_embeddings_freezes_the_tied_decoder_and_says_so(tiny, text_file, tmp_path):
     messages: list[str] = []
     out = tmp_path / "frozen"
@@ -407,6 +410,7 @@ def test_heldout_masks_are_fixed(tiny, tokenizer):
 # --------------------------------------------------------------------------- CLI
 
 
+@pytest.mark.slow
 def test_cli_end_to_end(tiny, text_file, tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     col = tmp_path / "doc.bio"

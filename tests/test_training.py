@@ -73,6 +73,7 @@ def test_negative_sampling_keeps_all_positives(tiny_encoder, sample_cbp_corpus):
     assert sample_negatives(feats, 1.0, 1) == feats
 
 
+@pytest.mark.slow
 def test_training_learns_and_saves_best(tmp_path, tiny_encoder, sample_cbp_corpus):
     """A tiny model memorises a handful of sentences: dev (= train) F1 climbs well above 0."""
     sents = [s for s in sample_cbp_corpus.sentences if s.spans][:12]
@@ -98,6 +99,7 @@ def test_training_learns_and_saves_best(tmp_path, tiny_encoder, sample_cbp_corpu
     assert (tmp_path / "m" / "checkpoint" / "loop_state.json").is_file()
 
 
+@pytest.mark.slow
 def test_resume_continues_where_it_stopped(tmp_path, tiny_encoder, sample_cbp_corpus, monkeypatch):
     """A run killed after epoch 2 and resumed ends with the same weights as an uninterrupted one."""
     import mrc_ner.training.loop as training
@@ -134,6 +136,7 @@ def test_resume_continues_where_it_stopped(tmp_path, tiny_encoder, sample_cbp_co
         )
 
 
+@pytest.mark.slow
 def test_same_seed_same_weights(tmp_path, tiny_encoder, sample_cbp_corpus):
     sents = sample_cbp_corpus.sentences[:8]
     runs = []
@@ -146,6 +149,7 @@ def test_same_seed_same_weights(tmp_path, tiny_encoder, sample_cbp_corpus):
     assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
 
 
+@pytest.mark.slow
 def test_gradient_checkpointing_gives_the_same_training(tmp_path, tiny_encoder, sample_cbp_corpus):
     """Same seed with and without checkpointing: the same weights (dropout included), and the flag is off afterwards."""
     sents = sample_cbp_corpus.sentences[:8]

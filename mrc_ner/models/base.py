@@ -157,6 +157,8 @@ class Tagger(nn.Module):
     #: :class:`~mrc_ner.training.TrainArgs` fields this method always trains with (``train`` and
     #: ``compare`` apply them over the shared settings; a ``compare`` row may still override them)
     train_recipe: ClassVar[dict[str, Any]] = {}
+    #: False when the heads were taken from a trained model (``--init-from``): training keeps them
+    fresh_heads: bool = True
 
     def __init__(
         self,

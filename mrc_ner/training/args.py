@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from torch import nn
 
 
 @dataclass
@@ -43,3 +47,35 @@ class LoopState:
     best_epoch: int = -1
     bad_epochs: int = 0
     history: list[dict] = field(default_factory=list)
+
+
+class Trainable(Protocol):
+    """What the optimizer and the memory settings need of a model: a :class:`~mrc_ner.models.base.Tagger`
+    or pretraining's masked-LM objective (a protocol, so training imports nothing from the models)."""
+
+    @property
+    def encoder(self) -> Any:
+        """The transformers encoder (its input embeddings, its gradient checkpointing)."""
+
+    def head_parameters(self) -> Iterable[nn.Parameter]:
+        """Parameters outside the encoder: they learn at the head learning rate."""
+        ...
+
+    def named_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
+        """Every parameter with its name (``nn.Module``'s)."""
+        ...
+
+
+class LabelledFeature(Protocol):
+    """A :class:`~mrc_ner.models.base.Feature` as negative sampling sees it: a length and its labels."""
+
+    labels: dict[str, list[int]]
+
+    def __len__(self) -> int:
+        """Input positions."""
+        ...
+
+
+#: a :class:`~mrc_ner.models.base.Tagger` (training sits above the models but the models' ``fit``
+#: calls :func:`~mrc_ner.training.loop.train`; importing ``Tagger`` here would close that cycle)
+TaggerLike = Any

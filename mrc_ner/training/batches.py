@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from typing import TypeVar
 
 import torch
 
 from mrc_ner.encoding.batching import length_sorted_batches
-from mrc_ner.training.args import TrainArgs
+from mrc_ner.training.args import LabelledFeature, TaggerLike, TrainArgs
+
+F = TypeVar("F", bound=LabelledFeature)
 
 
 class FeatureBatches(torch.utils.data.Dataset):
     """Pre-built batches of features (length-sorted buckets), collated on access."""
 
-    def __init__(self, tagger, feats, batches) -> None:
+    def __init__(self, tagger: TaggerLike, feats: Sequence[LabelledFeature], batches: list[list[int]]) -> None:
         self.tagger, self.feats, self.batches = tagger, feats, batches
 
     def __len__(self) -> int:
@@ -23,12 +27,12 @@ class FeatureBatches(torch.utils.data.Dataset):
         return self.tagger.collate([self.feats[j] for j in self.batches[i]])
 
 
-def is_negative(feature) -> bool:
+def is_negative(feature: LabelledFeature) -> bool:
     """True when a feature holds no entity at all (every label is 0, O or ignored)."""
     return all(v <= 0 for labels in feature.labels.values() for v in labels)
 
 
-def sample_negatives(feats: list, ratio: float, seed: int) -> list:
+def sample_negatives(feats: list[F], ratio: float, seed: int) -> list[F]:
     """Keep every feature with an entity and a seeded ``ratio`` of those without.
 
     On CPU this is what makes MRC training affordable: most (window, type) pairs
@@ -40,7 +44,9 @@ def sample_negatives(feats: list, ratio: float, seed: int) -> list:
     return [f for f in feats if not is_negative(f) or rng.random() < ratio]
 
 
-def make_loader(tagger, feats, args: TrainArgs, epoch: int) -> torch.utils.data.DataLoader:
+def make_loader(
+    tagger: TaggerLike, feats: Sequence[LabelledFeature], args: TrainArgs, epoch: int
+) -> torch.utils.data.DataLoader:
     """A loader over length-bucketed batches, reshuffled per epoch with the seed."""
     batches = length_sorted_batches(
         [len(f) for f in feats], args.batch_size, shuffle=True, seed=args.seed + epoch, max_tokens=args.max_tokens

@@ -7,16 +7,20 @@ import os
 import shutil
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mrc_ner.errors import InputError
 from mrc_ner.io import atomic_write_text, replace_dir
 from mrc_ner.training.args import LoopState
 
+if TYPE_CHECKING:
+    from accelerate import Accelerator
+
 CHECKPOINT, CHECKPOINT_TMP, CHECKPOINT_OLD = "checkpoint", ".checkpoint.tmp", ".checkpoint.old"
 LOOP_STATE, TRAIN_LOG = "loop_state.json", "train_log.jsonl"
 
 
-def save_checkpoint(accelerator, out: Path, state: LoopState) -> None:
+def save_checkpoint(accelerator: Accelerator, out: Path, state: LoopState) -> None:
     """Write ``out/checkpoint`` atomically: accelerator state + loop state.
 
     Built in ``.checkpoint.tmp`` (its ``loop_state.json`` written last); the previous
@@ -52,7 +56,7 @@ def find_checkpoint(out: Path) -> Path | None:
     return None
 
 
-def load_checkpoint(accelerator, out: Path) -> LoopState:
+def load_checkpoint(accelerator: Accelerator, out: Path) -> LoopState:
     """Restore ``out/checkpoint``; returns the loop state to continue from."""
     ckpt = find_checkpoint(out)
     if ckpt is None:

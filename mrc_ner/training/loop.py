@@ -21,18 +21,19 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+from torch import nn
 
 from mrc_ner.corpus.model import Sentence
 from mrc_ner.encoding.batching import length_sorted_batches
 from mrc_ner.errors import InputError
 from mrc_ner.io import atomic_write_json
-from mrc_ner.training.args import LoopState, TrainArgs
+from mrc_ner.training.args import LoopState, TaggerLike, TrainArgs
 from mrc_ner.training.batches import make_loader, sample_negatives
 from mrc_ner.training.checkpoints import TRAIN_LOG, load_checkpoint, save_checkpoint, trim_train_log
 from mrc_ner.training.preparation import (
@@ -43,13 +44,16 @@ from mrc_ner.training.preparation import (
     set_seed,
 )
 
+if TYPE_CHECKING:
+    from accelerate import Accelerator
+
 
 def train_epoch(
-    tagger,
-    loader,
-    optimizer,
-    scheduler,
-    accelerator,
+    tagger: nn.Module,
+    loader: Iterable[dict[str, Any]],
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    accelerator: Accelerator,
     args: TrainArgs,
     state: LoopState,
     *,
@@ -88,7 +92,7 @@ def train_epoch(
     }
 
 
-def evaluate_epoch(tagger, dev: Sequence[Sentence], args: TrainArgs) -> dict:
+def evaluate_epoch(tagger: TaggerLike, dev: Sequence[Sentence], args: TrainArgs) -> dict:
     """Dev scores as a dict (micro/macro/per type)."""
     return tagger.evaluate(dev, batch_size=args.eval_batch_size).to_dict()
 
@@ -103,7 +107,7 @@ def select_best(state: LoopState, f1: float, epoch: int) -> bool:
 
 
 def train(
-    tagger,
+    tagger: TaggerLike,
     train_sentences: Sequence[Sentence],
     dev_sentences: Sequence[Sentence] | None,
     args: TrainArgs,
@@ -236,7 +240,9 @@ def train(
     return state
 
 
-def calibrate(tagger, dev: Sequence[Sentence], args: TrainArgs, out: Path | None, say: Callable[[str], None]) -> None:
+def calibrate(
+    tagger: TaggerLike, dev: Sequence[Sentence], args: TrainArgs, out: Path | None, say: Callable[[str], None]
+) -> None:
     """Tune the tagger's prediction options on dev; record them in ``out/config.json`` and ``out/calibration.json``."""
     result = tagger.calibrate(dev, batch_size=args.eval_batch_size)
     if result is None:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from mrc_ner.errors import InputError
-from mrc_ner.training.args import TrainArgs
+from mrc_ner.training.args import Trainable, TrainArgs
 
 
 def set_seed(seed: int) -> None:
@@ -19,7 +19,7 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def freeze_word_embeddings(model: torch.nn.Module) -> int:
+def freeze_word_embeddings(model: Trainable) -> int:
     """Freeze ``model.encoder``'s word embeddings (a tagger's, or the masked-LM objective's, whose
     decoder may be tied to them); returns the number of parameters it froze.
 
@@ -34,7 +34,7 @@ def freeze_word_embeddings(model: torch.nn.Module) -> int:
     return n
 
 
-def enable_gradient_checkpointing(tagger) -> None:
+def enable_gradient_checkpointing(tagger: Trainable) -> None:
     """Recompute each encoder layer's activations in the backward pass instead of keeping them.
 
     Trades about a third more compute for activation memory that no longer grows with
@@ -50,7 +50,7 @@ def enable_gradient_checkpointing(tagger) -> None:
         enc.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
 
-def disable_gradient_checkpointing(tagger) -> None:
+def disable_gradient_checkpointing(tagger: Trainable) -> None:
     """Undo :func:`enable_gradient_checkpointing` (inference never needs it)."""
     enc = tagger.encoder
     if hasattr(enc, "activation_checkpointing_disable"):
@@ -59,7 +59,7 @@ def disable_gradient_checkpointing(tagger) -> None:
         enc.gradient_checkpointing_disable()
 
 
-def prepare_for_training(tagger, args: TrainArgs) -> None:
+def prepare_for_training(tagger: Trainable, args: TrainArgs) -> None:
     """Apply the memory settings of ``args`` to the tagger: frozen embeddings, checkpointing."""
     if args.freeze_embeddings:
         freeze_word_embeddings(tagger)
@@ -67,7 +67,7 @@ def prepare_for_training(tagger, args: TrainArgs) -> None:
         enable_gradient_checkpointing(tagger)
 
 
-def build_optimizer(tagger, args: TrainArgs) -> torch.optim.Optimizer:
+def build_optimizer(tagger: Trainable, args: TrainArgs) -> torch.optim.Optimizer:
     """AdamW: encoder parameters at ``encoder_lr``, heads at ``head_lr``; no decay on biases/LayerNorm."""
     head_ids = {id(p) for p in tagger.head_parameters()}
     groups: dict[tuple[bool, bool], list] = {}
@@ -90,7 +90,9 @@ def build_optimizer(tagger, args: TrainArgs) -> torch.optim.Optimizer:
     return torch.optim.AdamW(param_groups, **kwargs)
 
 
-def build_scheduler(optimizer, total_steps: int, warmup_ratio: float):
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warmup for ``warmup_ratio`` of the steps, then linear decay to zero."""
     warmup = int(total_steps * warmup_ratio)
 

@@ -9,8 +9,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from mrc_ner.corpus.model import Span
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.metrics import annotated_only, score_spans
 from mrc_ner.experiments.compare.folds import FoldData
@@ -162,7 +163,9 @@ def run_cell(
     state = tagger.fit(fold.train, fold.dev or None, args, progress=settings.progress, log=lambda m: say(f"  {m}"))
     train_seconds = time.perf_counter() - t1
     t2 = time.perf_counter()
-    pred = annotated_only(fold.test, tagger.predict(fold.test, batch_size=args.eval_batch_size))
+    pred = annotated_only(
+        fold.test, cast("list[list[Span]]", tagger.predict(fold.test, batch_size=args.eval_batch_size))
+    )
     scores = score_spans([s.spans for s in fold.test], pred)
     test_seconds = time.perf_counter() - t2
     per_corpus, k = {}, 0

@@ -106,9 +106,9 @@ def load_folds(
         if unknown:
             raise InputError(f"no fold named {', '.join(unknown)}; the folds are {', '.join(names)}")
         folds = [f for f in folds if f.name in only]
-    for f in folds:
-        if not f.train or not f.test:
-            raise InputError(f"fold {f.name} has no {'training' if not f.train else 'test'} sentences")
+    for fold in folds:
+        if not fold.train or not fold.test:
+            raise InputError(f"fold {fold.name} has no {'training' if not fold.train else 'test'} sentences")
     if not folds[0].labels:
         raise InputError("no entity types: the corpus has no labelled mentions")
     return folds

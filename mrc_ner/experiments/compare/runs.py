@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from mrc_ner.corpus.model import Span
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.metrics import score_spans
 from mrc_ner.experiments.compare.cell_settings import (
@@ -114,7 +115,9 @@ def evaluate_models(
             record_cell(directory, values)
             t0 = time.perf_counter()
             tagger = load_tagger(mdir)
-            pred = tagger.predict(sentences, batch_size=batch_size)
+            pred = cast(
+                "list[list[Span]]", tagger.predict(sentences, batch_size=batch_size)
+            )  # sentences in, span lists out
             scores = score_spans([s.spans for s in sentences], pred)
             cell = {
                 "format": CELL_FORMAT,

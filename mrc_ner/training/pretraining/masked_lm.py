@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
@@ -13,6 +14,11 @@ from mrc_ner.errors import InputError
 from mrc_ner.io import quiet_transformers
 from mrc_ner.training.pretraining.masking import IGNORE, MaskedBatches, Masker
 from mrc_ner.training.pretraining.units import MlmExample
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+    from mrc_ner.encoding.encoders import LoadedEncoder
 
 
 @dataclass
@@ -28,7 +34,7 @@ class HeadInfo:
     lr: float | None = None
 
 
-def build_masked_lm(encoder) -> tuple[nn.Module, HeadInfo]:
+def build_masked_lm(encoder: LoadedEncoder) -> tuple[PreTrainedModel, HeadInfo]:
     """The ``*ForMaskedLM`` model around ``encoder.model`` (a :class:`LoadedEncoder`'s base model).
 
     The MLM model's base is *replaced by* ``encoder.model`` itself, so training updates
@@ -62,7 +68,7 @@ def build_masked_lm(encoder) -> tuple[nn.Module, HeadInfo]:
     return mlm, HeadInfo(model_class=type(mlm).__name__, shipped=shipped, tied=tie)
 
 
-def init_new_head(mlm: nn.Module, examples: Sequence[MlmExample], *, smoothing: float = 0.01) -> None:
+def init_new_head(mlm: PreTrainedModel, examples: Sequence[MlmExample], *, smoothing: float = 0.01) -> None:
     """Initialise a new MLM head: identity transform dense, log-unigram decoder bias.
 
     The decoder is tied, so the head must map final hidden states into the input
@@ -119,7 +125,7 @@ class MaskedLMObjective(nn.Module):
     ``forward(batch)`` returns ``loss`` (mean over masked tokens), ``loss_sum`` and ``count``.
     """
 
-    def __init__(self, mlm: nn.Module) -> None:
+    def __init__(self, mlm: PreTrainedModel) -> None:
         super().__init__()
         self.mlm = mlm
         self.head_name = _head_name(mlm)
@@ -127,7 +133,7 @@ class MaskedLMObjective(nn.Module):
     @property
     def encoder(self) -> nn.Module:
         """The base encoder (what is saved)."""
-        return self.mlm.base_model
+        return cast(nn.Module, self.mlm.base_model)
 
     def head_parameters(self) -> list[nn.Parameter]:
         """Parameters outside the encoder: the MLM transform and the decoder bias."""

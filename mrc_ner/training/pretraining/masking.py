@@ -5,12 +5,16 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
 from mrc_ner.encoding.batching import pad_sequences
 from mrc_ner.errors import InputError
 from mrc_ner.training.pretraining.units import MlmExample
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 IGNORE = -100  # label of a position that is not predicted
 
@@ -30,7 +34,9 @@ class Masker:
     random_share: float = 0.1
 
     @classmethod
-    def for_tokenizer(cls, tokenizer, *, rate: float = 0.15, vocab_size: int | None = None) -> Masker:
+    def for_tokenizer(
+        cls, tokenizer: PreTrainedTokenizerBase, *, rate: float = 0.15, vocab_size: int | None = None
+    ) -> Masker:
         """A masker using the tokenizer's mask token; random tokens from its vocabulary."""
         if tokenizer.mask_token_id is None:
             raise InputError("the encoder's tokenizer has no mask token: it cannot be trained as a masked LM")

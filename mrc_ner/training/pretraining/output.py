@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mrc_ner.errors import InputError
 from mrc_ner.io import atomic_dir, atomic_write_json, quiet_transformers
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 PRETRAIN_MANIFEST = "mrc_ner_pretrain.json"  # what a pretraining run did, beside the encoder it wrote
 
@@ -24,7 +27,12 @@ def check_output_dir(out: str | os.PathLike, *, overwrite: bool) -> Path:
 
 
 def save_encoder_dir(
-    model, tokenizer, out: str | os.PathLike, manifest: dict[str, Any], *, overwrite: bool = False
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    out: str | os.PathLike,
+    manifest: dict[str, Any],
+    *,
+    overwrite: bool = False,
 ) -> Path:
     """Write an encoder directory atomically: weights, tokenizer files and ``mrc_ner_pretrain.json``.
 

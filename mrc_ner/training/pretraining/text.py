@@ -104,7 +104,7 @@ def read_texts(
     for raw in corpora:
         got = corpus_lines([raw])
         if not got:
-            raise InputError("no text in the corpus", path=raw)
+            raise InputError("no text in the corpus", path=Path(raw))
         lines.extend(got)
         files.append(Path(raw))
     return lines, files

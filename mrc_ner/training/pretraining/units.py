@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mrc_ner.encoding.alignment import char_vocab
 from mrc_ner.errors import InputError
 from mrc_ner.training.pretraining.text import TextLine
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ def line_mode(line: TextLine, align: str) -> str:
     return "subword" if align == "subword" else "char"
 
 
-def special_frame(tokenizer) -> tuple[list[int], list[int]]:
+def special_frame(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
     """The special tokens the tokenizer puts before and after a single sequence."""
     body = tokenizer("a", add_special_tokens=False)["input_ids"]
     full = tokenizer("a")["input_ids"]
@@ -77,7 +81,7 @@ def _pack(groups: list[list[int]], budget: int) -> Iterator[list[list[int]]]:
 
 
 def encode_lines(
-    lines: Sequence[TextLine], tokenizer, *, align: str = "auto", max_length: int = 128
+    lines: Sequence[TextLine], tokenizer: PreTrainedTokenizerBase, *, align: str = "auto", max_length: int = 128
 ) -> list[MlmExample]:
     """Tokenize lines into examples of at most ``max_length`` tokens (long lines become chunks)."""
     prefix, suffix = special_frame(tokenizer)
