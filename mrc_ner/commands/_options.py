@@ -6,10 +6,16 @@ Options whose help differs between the two commands (``--head-lr``, ``--seed``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import fields
 from enum import Enum
-from typing import Annotated, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from mrc_ner.training import TrainArgs
 
 
 class Align(str, Enum):
@@ -54,3 +60,38 @@ QuerySelectOpt = Annotated[str, typer.Option(help="MRC: frequency or random exam
 EndHeadOpt = Annotated[str, typer.Option(help="MRC end head: start_aware (eq. 6) or linear (eq. 5).")]
 LambdaOpt = Annotated[float, typer.Option("--lambda", help="MRC loss weight of the end head.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option(help="torch CPU threads (default: all cores).")]
+
+
+def train_args(values: dict[str, Any], **extra: Any) -> TrainArgs:
+    """The :class:`~mrc_ner.training.TrainArgs` of a command: its options named as ``TrainArgs`` fields
+    (``values``: the command's ``locals()``), and ``extra`` fields.
+    """
+    from mrc_ner.training import TrainArgs
+
+    names = {f.name for f in fields(TrainArgs)}
+    return TrainArgs(**{k: v for k, v in values.items() if k in names}, **extra)
+
+
+def json_flag(what: str) -> Any:
+    """The ``--json`` option of a training command: ``what`` is printed as JSON on stdout."""
+    return Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help=f"Print {what} as JSON on stdout instead of tables; messages go to stderr, no progress bar.",
+        ),
+    ]
+
+
+def start_run(out: Path, *, json_: bool, threads: int | None) -> Callable[..., None]:
+    """Before any work: torch's thread count and a writable ``out``; returns the message printer
+    (stderr under ``--json``, so stdout holds only the JSON)."""
+    from mrc_ner.commands._common import console, err_console
+    from mrc_ner.io import writable_dir
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    writable_dir(out)
+    return err_console.print if json_ else console.print

@@ -7,32 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from mrc_ner.commands import _options as opt
 from mrc_ner.commands._common import console, err_console, handles_input_errors, print_json
-from mrc_ner.commands._options import (
-    Align,
-    AlignOpt,
-    BatchSizeOpt,
-    Bf16Opt,
-    EncoderLrOpt,
-    EncoderOpt,
-    EndHeadOpt,
-    EpochsOpt,
-    GradAccumOpt,
-    GradientCheckpointingOpt,
-    LambdaOpt,
-    MaxLengthOpt,
-    OverlapOpt,
-    PatienceOpt,
-    QueryKindOpt,
-    QueryKOpt,
-    QuerySelectOpt,
-    QueryTemplateOpt,
-    ThreadsOpt,
-    WarmupRatioOpt,
-)
 from mrc_ner.encoding.encoders import DEFAULT_ENCODER
 from mrc_ner.errors import InputError
-from mrc_ner.io import writable_dir
 
 DEFAULT_METHODS = "mrc,softmax,crf,partbert-crf"
 
@@ -72,7 +50,7 @@ def compare(
             "e.g. mrc:query=simple, mrc:end=linear, partbert-crf:layers=2, crf:head_lr=0.01, lm-mixed:lm_max_steps=500.",
         ),
     ] = DEFAULT_METHODS,
-    encoder: EncoderOpt = DEFAULT_ENCODER,
+    encoder: opt.EncoderOpt = DEFAULT_ENCODER,
     models: Annotated[
         Optional[list[Path]],
         typer.Option(
@@ -80,35 +58,35 @@ def compare(
         ),
     ] = None,
     test: Annotated[Optional[Path], typer.Option("--test", help="Test set for --models.")] = None,
-    epochs: EpochsOpt = 3,
-    batch_size: BatchSizeOpt = 16,
-    encoder_lr: EncoderLrOpt = 5e-5,
+    epochs: opt.EpochsOpt = 3,
+    batch_size: opt.BatchSizeOpt = 16,
+    encoder_lr: opt.EncoderLrOpt = 5e-5,
     head_lr: Annotated[float, typer.Option(help="Learning rate of the heads (and CRF transitions).")] = 1e-3,
-    warmup_ratio: WarmupRatioOpt = 0.1,
-    grad_accum: GradAccumOpt = 1,
+    warmup_ratio: opt.WarmupRatioOpt = 0.1,
+    grad_accum: opt.GradAccumOpt = 1,
     seed: Annotated[int, typer.Option(help="Training seed (the same for every cell: paired comparison).")] = 42,
-    max_length: MaxLengthOpt = 256,
-    overlap: OverlapOpt = 64,
+    max_length: opt.MaxLengthOpt = 256,
+    overlap: opt.OverlapOpt = 64,
     max_steps: Annotated[
         Optional[int], typer.Option(help="Stop each cell's training after this many optimizer steps.")
     ] = None,
-    patience: PatienceOpt = 3,
+    patience: opt.PatienceOpt = 3,
     freeze_embeddings: Annotated[bool, typer.Option(help="Freeze the word embeddings.")] = True,
-    gradient_checkpointing: GradientCheckpointingOpt = False,
+    gradient_checkpointing: opt.GradientCheckpointingOpt = False,
     negative_ratio: Annotated[
         float,
         typer.Option(
             help="Share of entity-free training features kept (1 = all), for every row; per row: mrc:negative_ratio=0.3."
         ),
     ] = 1.0,
-    bf16: Bf16Opt = False,
-    align: AlignOpt = Align.auto,
-    query_kind: QueryKindOpt = "examples",
-    query_template: QueryTemplateOpt = None,
-    query_k: QueryKOpt = 3,
-    query_select: QuerySelectOpt = "frequency",
-    end_head: EndHeadOpt = "start_aware",
-    lam: LambdaOpt = 0.5,
+    bf16: opt.Bf16Opt = False,
+    align: opt.AlignOpt = opt.Align.auto,
+    query_kind: opt.QueryKindOpt = "examples",
+    query_template: opt.QueryTemplateOpt = None,
+    query_k: opt.QueryKOpt = 3,
+    query_select: opt.QuerySelectOpt = "frequency",
+    end_head: opt.EndHeadOpt = "start_aware",
+    lam: opt.LambdaOpt = 0.5,
     fold: Annotated[
         Optional[list[str]],
         typer.Option("--fold", help="Run only this fold (repeatable), e.g. to split the work across machines."),
@@ -128,25 +106,13 @@ def compare(
     keep_models: Annotated[
         bool, typer.Option(help="Keep each cell's trained weights (needed to reuse them with --models).")
     ] = True,
-    threads: ThreadsOpt = None,
-    json_: Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help="Print the report (results.json) as JSON on stdout instead of tables; messages go to stderr, no progress bar.",
-        ),
-    ] = False,
+    threads: opt.ThreadsOpt = None,
+    json_: opt.json_flag("the report (results.json)") = False,
 ) -> None:
     """Every method on every fold (mean ± std over folds, paired t-test against the best); finished cells are skipped on re-runs."""
     from mrc_ner.experiments import compare as cmp
-    from mrc_ner.training import TrainArgs
 
-    say = err_console.print if json_ else console.print
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    writable_dir(out)
+    say = opt.start_run(out, json_=json_, threads=threads)
     if models:
         if test is None:
             raise InputError("--models needs --test: the test set to score the models on")
@@ -155,21 +121,7 @@ def compare(
         specs = cmp.parse_methods(methods)  # before reading anything: a typo fails at once
         fold_data = cmp.load_folds(folds, corpus, seed=fold_seed, dev_docs=_dev_docs(dev_docs), only=fold or ())
         lm = {k: v for k, v in {"epochs": lm_epochs, "max_steps": lm_max_steps, "lr": lm_lr}.items() if v is not None}
-        args = TrainArgs(
-            epochs=epochs,
-            batch_size=batch_size,
-            encoder_lr=encoder_lr,
-            head_lr=head_lr,
-            warmup_ratio=warmup_ratio,
-            grad_accum=grad_accum,
-            seed=seed,
-            bf16=bf16,
-            patience=patience,
-            max_steps=max_steps,
-            freeze_embeddings=freeze_embeddings,
-            gradient_checkpointing=gradient_checkpointing,
-            negative_ratio=negative_ratio,
-        )
+        args = opt.train_args(locals())
         settings = cmp.Settings(
             encoder=encoder,
             train=args,

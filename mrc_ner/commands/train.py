@@ -10,36 +10,13 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from mrc_ner.commands import _options as opt
 from mrc_ner.commands._common import (
     DISCONTINUOUS_HELP,
     INPUT_FORMAT_HELP,
-    console,
-    err_console,
     handles_input_errors,
     print_json,
     print_skipped,
-)
-from mrc_ner.commands._options import (
-    Align,
-    AlignOpt,
-    BatchSizeOpt,
-    Bf16Opt,
-    EncoderLrOpt,
-    EncoderOpt,
-    EndHeadOpt,
-    EpochsOpt,
-    GradAccumOpt,
-    GradientCheckpointingOpt,
-    LambdaOpt,
-    MaxLengthOpt,
-    OverlapOpt,
-    PatienceOpt,
-    QueryKindOpt,
-    QueryKOpt,
-    QuerySelectOpt,
-    QueryTemplateOpt,
-    ThreadsOpt,
-    WarmupRatioOpt,
 )
 from mrc_ner.encoding.encoders import DEFAULT_ENCODER
 from mrc_ner.errors import InputError
@@ -92,37 +69,37 @@ def train(
     ] = None,
     format: Annotated[str, typer.Option("--format", help=INPUT_FORMAT_HELP)] = "auto",
     discontinuous: Annotated[str, typer.Option("--discontinuous", help=DISCONTINUOUS_HELP)] = "error",
-    encoder: EncoderOpt = DEFAULT_ENCODER,
-    epochs: EpochsOpt = 3,
-    batch_size: BatchSizeOpt = 16,
-    encoder_lr: EncoderLrOpt = 5e-5,
+    encoder: opt.EncoderOpt = DEFAULT_ENCODER,
+    epochs: opt.EpochsOpt = 3,
+    batch_size: opt.BatchSizeOpt = 16,
+    encoder_lr: opt.EncoderLrOpt = 5e-5,
     head_lr: Annotated[float, typer.Option(help="Learning rate of the new heads.")] = 1e-3,
-    warmup_ratio: WarmupRatioOpt = 0.1,
-    grad_accum: GradAccumOpt = 1,
-    max_length: MaxLengthOpt = 256,
-    overlap: OverlapOpt = 64,
-    align: AlignOpt = Align.auto,
+    warmup_ratio: opt.WarmupRatioOpt = 0.1,
+    grad_accum: opt.GradAccumOpt = 1,
+    max_length: opt.MaxLengthOpt = 256,
+    overlap: opt.OverlapOpt = 64,
+    align: opt.AlignOpt = opt.Align.auto,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
-    patience: PatienceOpt = 3,
+    patience: opt.PatienceOpt = 3,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimizer steps.")] = None,
     freeze_embeddings: Annotated[bool, typer.Option(help="Freeze the word embeddings (saves memory and time).")] = True,
-    gradient_checkpointing: GradientCheckpointingOpt = False,
+    gradient_checkpointing: opt.GradientCheckpointingOpt = False,
     negative_ratio: Annotated[float, typer.Option(help="Share of entity-free training features kept (1 = all).")] = 1.0,
-    bf16: Bf16Opt = False,
+    bf16: opt.Bf16Opt = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from OUT/checkpoint.")] = False,
     init_from: Annotated[
         Optional[Path], typer.Option(help="Start from an already trained mrc-ner model directory.")
     ] = None,
-    query_kind: QueryKindOpt = "examples",
-    query_template: QueryTemplateOpt = None,
-    query_k: QueryKOpt = 3,
-    query_select: QuerySelectOpt = "frequency",
-    end_head: EndHeadOpt = "start_aware",
-    lam: LambdaOpt = 0.5,
+    query_kind: opt.QueryKindOpt = "examples",
+    query_template: opt.QueryTemplateOpt = None,
+    query_k: opt.QueryKOpt = 3,
+    query_select: opt.QuerySelectOpt = "frequency",
+    end_head: opt.EndHeadOpt = "start_aware",
+    lam: opt.LambdaOpt = 0.5,
     option: Annotated[
         list[str], typer.Option("--option", "-o", help="Method option KEY=VALUE (repeatable), e.g. trainable_layers=4.")
     ] = [],  # noqa: B006
-    threads: ThreadsOpt = None,
+    threads: opt.ThreadsOpt = None,
     calibrate: Annotated[
         bool,
         typer.Option(
@@ -130,27 +107,16 @@ def train(
             help="MRC: after training, choose the start/end threshold that maximises dev micro F1 and save it in the model.",
         ),
     ] = True,
-    json_: Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help="Print the run summary (run_summary.json) as JSON on stdout instead of tables; messages go to stderr, no progress bar.",
-        ),
-    ] = False,
+    json_: opt.json_flag("the run summary (run_summary.json)") = False,
 ) -> None:
     """Train one method; the best dev epoch is saved to OUT as a model directory."""
-    import torch
 
     from mrc_ner.corpus.joint import corpus_types, load_joint_splits, mark_annotated
     from mrc_ner.evaluation.report import scores_table
-    from mrc_ner.io import atomic_write_json, writable_dir
+    from mrc_ner.io import atomic_write_json
     from mrc_ner.models.building import build_tagger
-    from mrc_ner.training import TrainArgs
 
-    say = err_console.print if json_ else console.print
-    if threads:
-        torch.set_num_threads(threads)
-    writable_dir(out)
+    say = opt.start_run(out, json_=json_, threads=threads)
     from mrc_ner.corpus.documents import ReadReport
 
     report = ReadReport()
@@ -191,24 +157,7 @@ def train(
     if tagger.takes_queries:
         for label, q in tagger.options["queries"].items():
             say(f"query [bold]{label}[/]: {q}")
-    args = TrainArgs(
-        epochs=epochs,
-        batch_size=batch_size,
-        encoder_lr=encoder_lr,
-        head_lr=head_lr,
-        warmup_ratio=warmup_ratio,
-        grad_accum=grad_accum,
-        seed=seed,
-        bf16=bf16,
-        patience=patience,
-        max_steps=max_steps,
-        freeze_embeddings=freeze_embeddings,
-        gradient_checkpointing=gradient_checkpointing,
-        negative_ratio=negative_ratio,
-        out_dir=str(out),
-        resume=resume,
-        calibrate=calibrate,
-    )
+    args = opt.train_args(locals(), out_dir=str(out))
     if tagger.train_recipe:
         args = replace(args, **tagger.train_recipe)
         say(f"{method} trains with its own recipe: " + ", ".join(f"{k}={v}" for k, v in tagger.train_recipe.items()))

@@ -43,6 +43,7 @@ from mrc_ner.training.preparation import (
     prepare_for_training,
     set_seed,
 )
+from mrc_ner.training.progress import progress_bar
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
@@ -120,14 +121,6 @@ def train(
     Without dev sentences the last epoch is kept. Returns the final loop state.
     """
     from accelerate import Accelerator
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
     say = log or (lambda msg: None)
     if not train_sentences:
@@ -171,16 +164,7 @@ def train(
         say(f"resumed after epoch {state.epoch} (step {state.step}{best})")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    columns = [
-        TextColumn("[bold]epoch {task.fields[epoch]}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.4f}"),
-        TextColumn("{task.fields[rate]:.1f} ex/s"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, disable=not progress or not accelerator.is_main_process, transient=False) as bar:
+    with progress_bar("epoch", rate=True, disable=not progress or not accelerator.is_main_process) as bar:
         for epoch in range(state.epoch, args.epochs):
             if args.max_steps is not None and state.step >= args.max_steps:
                 break

@@ -30,6 +30,7 @@ from mrc_ner.training.pretraining.output import check_output_dir, save_encoder_d
 from mrc_ner.training.pretraining.settings import PretrainSettings
 from mrc_ner.training.pretraining.text import read_texts, split_heldout
 from mrc_ner.training.pretraining.units import encode_lines, line_mode
+from mrc_ner.training.progress import progress_bar
 
 
 @dataclass
@@ -117,14 +118,6 @@ def pretrain(
     ``log`` receives one-line messages (sizes, the held-out losses, notes).
     """
     from accelerate import Accelerator
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
     from mrc_ner.encoding.encoders import load_encoder
 
@@ -207,31 +200,27 @@ def pretrain(
         head=head,
         unk_chars=unk_chars,
     )
-    before, n_eval = heldout_loss(
-        objective,
-        eval_ex,
-        masker,
-        pad_id=pad_id,
-        batch_size=settings.eval_batch_size,
-        seed=settings.seed,
-        device=accelerator.device,
-    )
+
+    def heldout() -> tuple[float | None, int]:  # the same masks before and after: like for like
+        return heldout_loss(
+            objective,
+            eval_ex,
+            masker,
+            pad_id=pad_id,
+            batch_size=settings.eval_batch_size,
+            seed=settings.seed,
+            device=accelerator.device,
+        )
+
+    before, n_eval = heldout()
     if before is not None:
         say(f"held-out MLM loss before: {before:.4f} ({n_eval} masked tokens)")
 
     state = LoopState()
     losses: list[float] = []
-    columns = [
-        TextColumn("[bold]pretrain epoch {task.fields[epoch]}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.4f}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
     t0 = time.perf_counter()
     set_seed(settings.seed)  # dropout does not depend on how the head was built
-    with Progress(*columns, disable=not progress or not accelerator.is_main_process) as bar:
+    with progress_bar("pretrain epoch", disable=not progress or not accelerator.is_main_process) as bar:
         task = bar.add_task("pretrain", total=total_steps, epoch=1, loss=math.nan)
         live = progress and bar.console.is_terminal
         every = max(1, total_steps // 10)
@@ -255,15 +244,7 @@ def pretrain(
             train_epoch(model, loader, optimizer, scheduler, accelerator, args, state, on_step=on_step)
             epoch += 1
     seconds = time.perf_counter() - t0
-    after, _ = heldout_loss(
-        objective,
-        eval_ex,
-        masker,
-        pad_id=pad_id,
-        batch_size=settings.eval_batch_size,
-        seed=settings.seed,
-        device=accelerator.device,
-    )
+    after, _ = heldout()
     if after is not None:
         say(f"held-out MLM loss after:  {after:.4f}")
 
