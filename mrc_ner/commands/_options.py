@@ -59,6 +59,7 @@ QueryKOpt = Annotated[int, typer.Option(help="MRC: examples per query.")]
 QuerySelectOpt = Annotated[str, typer.Option(help="MRC: frequency or random examples.")]
 EndHeadOpt = Annotated[str, typer.Option(help="MRC end head: start_aware (eq. 6) or linear (eq. 5).")]
 LambdaOpt = Annotated[float, typer.Option("--lambda", help="MRC loss weight of the end head.")]
+JSON_HELP = "Print {} as JSON on stdout instead of tables; messages go to stderr, no progress bar."
 ThreadsOpt = Annotated[Optional[int], typer.Option(help="torch CPU threads (default: all cores).")]
 
 
@@ -70,17 +71,6 @@ def train_args(values: dict[str, Any], **extra: Any) -> TrainArgs:
 
     names = {f.name for f in fields(TrainArgs)}
     return TrainArgs(**{k: v for k, v in values.items() if k in names}, **extra)
-
-
-def json_flag(what: str) -> Any:
-    """The ``--json`` option of a training command: ``what`` is printed as JSON on stdout."""
-    return Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help=f"Print {what} as JSON on stdout instead of tables; messages go to stderr, no progress bar.",
-        ),
-    ]
 
 
 def start_run(out: Path, *, json_: bool, threads: int | None) -> Callable[..., None]:

@@ -14,6 +14,8 @@ from mrc_ner.errors import InputError
 
 DEFAULT_METHODS = "mrc,softmax,crf,partbert-crf"
 
+JsonOpt = Annotated[bool, typer.Option("--json", help=opt.JSON_HELP.format("the report (results.json)"))]
+
 
 def _dev_docs(text: str) -> int | float:
     try:
@@ -107,7 +109,7 @@ def compare(
         bool, typer.Option(help="Keep each cell's trained weights (needed to reuse them with --models).")
     ] = True,
     threads: opt.ThreadsOpt = None,
-    json_: opt.json_flag("the report (results.json)") = False,
+    json_: JsonOpt = False,
 ) -> None:
     """Every method on every fold (mean ± std over folds, paired t-test against the best); finished cells are skipped on re-runs."""
     from mrc_ner.experiments import compare as cmp

@@ -21,6 +21,8 @@ from mrc_ner.commands._common import (
 from mrc_ner.encoding.encoders import DEFAULT_ENCODER
 from mrc_ner.errors import InputError
 
+JsonOpt = Annotated[bool, typer.Option("--json", help=opt.JSON_HELP.format("the run summary (run_summary.json)"))]
+
 
 def parse_options(items: list[str]) -> dict[str, Any]:
     """``["trainable_layers=4", "dropout=0.2"]`` → ``{"trainable_layers": 4, "dropout": 0.2}`` (JSON values where they parse)."""
@@ -107,7 +109,7 @@ def train(
             help="MRC: after training, choose the start/end threshold that maximises dev micro F1 and save it in the model.",
         ),
     ] = True,
-    json_: opt.json_flag("the run summary (run_summary.json)") = False,
+    json_: JsonOpt = False,
 ) -> None:
     """Train one method; the best dev epoch is saved to OUT as a model directory."""
 

@@ -8,11 +8,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mrc_ner.evaluation.aggregate import FoldSummary, aggregate, format_mean_std, mean_std, paired_ttest
 from mrc_ner.evaluation.metrics import Scores, TypeScore
 from mrc_ner.io import atomic_write_json, atomic_write_text
+
+if TYPE_CHECKING:
+    from rich.table import Table as RichTable
 
 DASH = "—"
 
@@ -201,7 +204,7 @@ def all_tables(report: Report) -> dict[str, Table]:
     return {"main": main_table(report), "detail": detail_table(report), "cells": cells_table(report)}
 
 
-def report_tables(report: Report):
+def report_tables(report: Report) -> list[RichTable]:
     """The tables as rich :class:`~rich.table.Table` objects."""
     from rich.table import Table as RichTable
 
