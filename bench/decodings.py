@@ -21,8 +21,8 @@ from pathlib import Path
 
 def test_sentences(spec: str):
     """Sentences of a corpus path or of a ``k=N:FOLD:CORPUS`` fold's test documents."""
-    from mrc_ner.comparison import load_folds
     from mrc_ner.corpus.readers import read_corpus
+    from mrc_ner.experiments.compare import load_folds
 
     if spec.startswith("k="):
         folds, name, corpus = spec.split(":", 2)

@@ -106,20 +106,18 @@ def train_args(args, *, epochs: int | None = None, out_dir: Path | None = None):
 
 def new_tagger(method: str, train: Sequence, args):
     """A fresh tagger as ``mrc-ner train`` builds it (its types are those of ``train``)."""
-    from mrc_ner.commands.train import build_tagger
+    from mrc_ner.models.building import build_tagger
 
+    train = list(train)
     return build_tagger(
         method,
         args.encoder,
-        list(train),
+        sorted({sp.label for s in train for sp in s.spans}),
+        train,
         align="auto",
         max_length=args.max_length,
         overlap=64,
-        options={},
-        query_kind=args.query_kind,
-        query_template=None,
-        query_k=3,
-        query_select="frequency",
+        query_options={"query_kind": args.query_kind},
         seed=args.seed,
     )
 
@@ -228,9 +226,9 @@ def _f1(r: dict[str, Any] | None) -> str:
 
 # --------------------------------------------------------------------------- new type
 def run_new_type(args, work: Path, results: Results) -> list[list[str]]:
-    from mrc_ner.commands.train import build_tagger
     from mrc_ner.corpus.joint import corpus_types
     from mrc_ner.models import load_tagger
+    from mrc_ner.models.building import build_tagger
 
     base, new = corpus_sets(args.base, args), corpus_sets(args.new, args)
     new_type = args.new_type
@@ -279,15 +277,12 @@ def run_new_type(args, work: Path, results: Results) -> list[list[str]]:
         tagger = build_tagger(
             "mrc",
             args.encoder,
+            sorted({sp.label for s in train for sp in s.spans}),
             train,
             align="auto",
             max_length=args.max_length,
             overlap=64,
-            options={},
-            query_kind=args.query_kind,
-            query_template=None,
-            query_k=3,
-            query_select="frequency",
+            query_options={"query_kind": args.query_kind},
             seed=args.seed,
             init_from=base_dir,
         )

@@ -4,7 +4,7 @@ Every row of ``--methods`` runs in a fresh process of its own (peak RSS is its o
 see ``_harness.py``), on the same sentences, with the same seed and torch threads:
 
 1. the tagger is built as ``mrc-ner compare`` builds it
-   (:func:`mrc_ner.comparison.build_tagger`), on the first ``--sentences`` sentences
+   (:func:`mrc_ner.experiments.compare.cell_tagger`), on the first ``--sentences`` sentences
    of ``--corpus`` (MRC queries come from them);
 2. training features with labels, negative sampling (``negative_ratio``) and the
    training loop's length-bucketed shuffled batches (``length_sorted_batches``);
@@ -113,9 +113,9 @@ def worker(spec: dict[str, Any]) -> None:
     t0 = time.perf_counter()
     import torch
 
-    from mrc_ner.comparison import FoldData, Settings, build_tagger, parse_method
     from mrc_ner.encoding.batching import length_sorted_batches
     from mrc_ner.encoding.encoders import encoder_config
+    from mrc_ner.experiments.compare import FoldData, Settings, cell_tagger, parse_method
     from mrc_ner.training import TrainArgs, prepare_for_training, sample_negatives, set_seed
 
     import_modeling(encoder_config(spec["encoder"]).model_type)
@@ -137,7 +137,7 @@ def worker(spec: dict[str, Any]) -> None:
     fold = FoldData("bench", sentences, [], [], spec["labels"])
 
     t0 = time.perf_counter()
-    tagger = build_tagger(method, fold, settings)
+    tagger = cell_tagger(method, fold, settings)
     build_seconds = time.perf_counter() - t0
     args = replace(args, **{**tagger.train_recipe, **method.train})  # hf-softmax trains with its own recipe
     set_seed(args.seed)
@@ -297,8 +297,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def check_rows(text: str) -> list[str]:
     """The rows of ``--methods``, each validated with compare's parser (bad input: exit 2)."""
-    from mrc_ner.comparison import LM_MIXED, parse_method
     from mrc_ner.errors import InputError
+    from mrc_ner.experiments.compare import parse_method
 
     rows = [t.strip() for t in text.split(",") if t.strip()]
     if not rows:
@@ -311,7 +311,7 @@ def check_rows(text: str) -> list[str]:
             spec = parse_method(method_text)
         except InputError as e:
             fail(e.location_message())
-        if spec.method == LM_MIXED:
+        if spec.continued_mlm:
             fail(
                 f"{r}: lm-mixed trains softmax after masked-LM pretraining; benchmark softmax (pretraining is `mrc-ner pretrain`)"
             )

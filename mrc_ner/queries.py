@@ -29,6 +29,8 @@ from mrc_ner.errors import InputError
 
 QueryKind = Literal["examples", "simple", "none"]
 QUERY_KINDS = ("examples", "simple", "none")
+#: how a query tagger's queries are built (its ``create`` arguments; :func:`build_queries`'s kind, template, k, select)
+QUERY_OPTIONS = ("query_kind", "query_template", "query_k", "query_select")
 _REPO_QUERIES = Path(__file__).resolve().parents[1] / "queries"
 
 
@@ -121,12 +123,3 @@ def build_queries(
             fields["examples"] = joiner.join(ex)
         out[label] = data["templates"][kind].format(**fields)
     return out
-
-
-#: methods built with entity-type queries (they need training sentences for ``examples`` queries)
-MRC_METHODS = ("mrc", "mrc-packed")
-
-
-def is_query_method(method: str) -> bool:
-    """True for the methods that take queries (``mrc``, ``mrc-packed``)."""
-    return method in MRC_METHODS

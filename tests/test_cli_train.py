@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import REPO, SAMPLE_CBP, SAMPLE_EN
 from typer.testing import CliRunner
 
@@ -16,6 +17,7 @@ def run(*args):
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
+@pytest.mark.slow
 def test_train_predict_evaluate_mrc(tmp_path, tiny_encoder):
     out = tmp_path / "model"
     r = run(
@@ -62,6 +64,7 @@ def test_train_predict_evaluate_mrc(tmp_path, tiny_encoder):
     assert set(json.loads(r.output)) >= {"per_type", "micro", "macro"}
 
 
+@pytest.mark.slow
 def test_train_softmax_english_word_level_and_iob_output(tmp_path, tiny_encoder):
     out = tmp_path / "m"
     r = run(

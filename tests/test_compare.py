@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mrc_ner import comparison as cmp
 from mrc_ner.cli import app
 from mrc_ner.errors import InputError
+from mrc_ner.experiments import compare as cmp
 from mrc_ner.io import atomic_write_json
 from mrc_ner.models.base import Tagger
 from mrc_ner.training import TrainArgs
@@ -163,9 +163,9 @@ def test_align_and_recipe_per_row(tiny_encoder) -> None:
     assert specs[0].create == {"align": "mixed"} and specs[2].create == {"align": "char", "query_kind": "simple"}
     folds = cmp.load_folds("k=3", SAMPLE_CBP, only=["k3-0"])
     settings = tiny_settings(tiny_encoder)
-    assert cmp.build_tagger(specs[0], folds[0], settings).align_mode == "mixed"
-    assert cmp.build_tagger(specs[2], folds[0], settings).align_mode == "char"
-    hf = cmp.build_tagger(specs[1], folds[0], settings)
+    assert cmp.cell_tagger(specs[0], folds[0], settings).align_mode == "mixed"
+    assert cmp.cell_tagger(specs[2], folds[0], settings).align_mode == "char"
+    hf = cmp.cell_tagger(specs[1], folds[0], settings)
     assert hf.train_recipe["freeze_embeddings"] is False
 
 
@@ -204,6 +204,7 @@ def tiny_run(tiny_encoder, tmp_path_factory):
     return out, folds, methods, settings
 
 
+@pytest.mark.slow
 def test_cells_and_resume(tiny_run, monkeypatch) -> None:
     out, folds, methods, settings = tiny_run
     results = {m.name: cmp.cell_dir(out, "k3-0", m) / "result.json" for m in methods}
@@ -264,8 +265,9 @@ def test_models_mode(tiny_run, tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "--test" in missing.stderr
 
 
+@pytest.mark.slow
 def test_lm_mixed_pretrains_once_per_fold_and_settings(tiny_encoder, tmp_path: Path, monkeypatch) -> None:
-    import mrc_ner.pretraining as pretraining
+    import mrc_ner.training.pretraining as pretraining
 
     calls: list[str] = []
     real = pretraining.pretrain
@@ -294,6 +296,7 @@ def test_lm_mixed_pretrains_once_per_fold_and_settings(tiny_encoder, tmp_path: P
     assert [r.name for r in report.rows] == ["lm-mixed", "lm-mixed:dropout=0.2"]
 
 
+@pytest.mark.slow
 def test_cli_end_to_end_k3(tiny_encoder, tmp_path: Path) -> None:
     out = tmp_path / "cli"
     args = [

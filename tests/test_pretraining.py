@@ -16,9 +16,9 @@ from mrc_ner.cli import app
 from mrc_ner.encoding.alignment import char_vocab
 from mrc_ner.encoding.encoders import load_encoder
 from mrc_ner.errors import InputError
-from mrc_ner.pretraining import (
+from mrc_ner.training.pretraining import (
     IGNORE,
-    MANIFEST,
+    PRETRAIN_MANIFEST,
     MaskedLMObjective,
     Masker,
     MlmExample,
@@ -274,7 +274,7 @@ def test_new_head_is_tied_to_the_word_embeddings(tiny):
 
 
 def test_new_head_starts_as_identity_and_unigram(tiny, tokenizer):
-    from mrc_ner.pretraining import init_new_head
+    from mrc_ner.training.pretraining import init_new_head
 
     enc = load_encoder(tiny)
     mlm, _ = build_masked_lm(enc)
@@ -306,7 +306,7 @@ def test_masked_position_logits_are_exact(tiny, tokenizer):
     mlm, _ = build_masked_lm(enc)
     objective = MaskedLMObjective(mlm).eval()
     exs = _examples(tokenizer, 8)
-    from mrc_ner.pretraining import collate_masked
+    from mrc_ner.training.pretraining import collate_masked
 
     batch = collate_masked(exs, Masker.for_tokenizer(tokenizer), random.Random(0), pad_id=0)
     with torch.no_grad():
@@ -318,6 +318,7 @@ def test_masked_position_logits_are_exact(tiny, tokenizer):
 # --------------------------------------------------------------------------- training and output
 
 
+@pytest.mark.slow
 def test_loss_decreases_and_output_loads(tiny, repeated_file, tmp_path):
     out = tmp_path / "adapted"
     settings = PretrainSettings(
@@ -339,7 +340,7 @@ def test_loss_decreases_and_output_loads(tiny, repeated_file, tmp_path):
     assert not torch.equal(before["embeddings.word_embeddings.weight"], after["embeddings.word_embeddings.weight"])
     assert torch.equal(before["pooler.dense.weight"], after["pooler.dense.weight"])  # no MLM gradient reaches it
 
-    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((out / PRETRAIN_MANIFEST).read_text(encoding="utf-8"))
     assert manifest["steps"] == 30 and manifest["files"] == [str(repeated_file)]
     assert manifest["settings"]["max_steps"] == 30 and manifest["settings"]["seed"] == 42
     assert manifest["head"] == {
@@ -357,6 +358,7 @@ def test_loss_decreases_and_output_loads(tiny, repeated_file, tmp_path):
     assert all(f.stat().st_mode & 0o044 == 0o044 for f in out.iterdir())  # readable by others, like the cache
 
 
+@pytest.mark.slow
 def test_same_seed_same_weights(tiny, text_file, tmp_path):
     settings = dict(max_steps=6, **FAST)
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
@@ -366,6 +368,7 @@ def test_same_seed_same_weights(tiny, text_file, tmp_path):
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_freeze_embeddings_freezes_the_tied_decoder_and_says_so(tiny, text_file, tmp_path):
     messages: list[str] = []
     out = tmp_path / "frozen"
@@ -380,7 +383,7 @@ def test_freeze_embeddings_freezes_the_tied_decoder_and_says_so(tiny, text_file,
     assert torch.equal(before["embeddings.word_embeddings.weight"], after["embeddings.word_embeddings.weight"])
     assert not torch.equal(before["encoder.layer.1.output.dense.weight"], after["encoder.layer.1.output.dense.weight"])
     assert any("decoder is tied" in m and "frozen" in m for m in messages)
-    assert json.loads((out / MANIFEST).read_text(encoding="utf-8"))["head"]["decoder_frozen"] is True
+    assert json.loads((out / PRETRAIN_MANIFEST).read_text(encoding="utf-8"))["head"]["decoder_frozen"] is True
 
 
 def test_existing_output_is_refused_before_training(tiny, text_file, tmp_path):
@@ -407,6 +410,7 @@ def test_heldout_masks_are_fixed(tiny, tokenizer):
 # --------------------------------------------------------------------------- CLI
 
 
+@pytest.mark.slow
 def test_cli_end_to_end(tiny, text_file, tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     col = tmp_path / "doc.bio"
@@ -442,7 +446,7 @@ def test_cli_end_to_end(tiny, text_file, tmp_path, monkeypatch):
     assert "held-out MLM loss before" in result.output and "held-out MLM loss after" in result.output
     assert "saved the encoder" in result.output
     assert "step 4/4: loss" in result.output  # no terminal: progress as log lines
-    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((out / PRETRAIN_MANIFEST).read_text(encoding="utf-8"))
     assert manifest["files"] == [str(text_file), str(col)] and manifest["steps"] == 4
     assert manifest["lines"]["total"] == 42
     assert load_encoder(out).model.config.hidden_size == 32

@@ -125,8 +125,8 @@ def test_full_disk_in_extract_leaves_no_torn_line_and_one_error_line(tmp_path, m
 
 
 def test_compare_refuses_a_finished_cell_made_with_other_settings(tmp_path):
-    from mrc_ner.comparison import FoldData, Settings, parse_methods, run_comparison
     from mrc_ner.corpus.readers import read_corpus
+    from mrc_ner.experiments.compare import FoldData, Settings, parse_methods, run_comparison
     from mrc_ner.training import TrainArgs
 
     sents = read_corpus(GOOD).sentences

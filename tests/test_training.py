@@ -13,7 +13,7 @@ from mrc_ner.training import (
     TrainArgs,
     build_optimizer,
     build_scheduler,
-    freeze_embeddings,
+    freeze_word_embeddings,
     sample_negatives,
     select_best,
 )
@@ -24,9 +24,14 @@ def tagger(tiny_encoder, method="softmax", sents=()):
     return tagger_class(method).create(str(tiny_encoder), ["disease", "gene", "protein"], max_length=64, **kw)
 
 
+def encoder_moved(before: dict, after: dict) -> bool:
+    """True when training changed some encoder weight (a loop that updates nothing would pass the equality tests)."""
+    return any(not torch.equal(before[k], after[k]) for k in before if k.startswith("encoder."))
+
+
 def test_optimizer_groups_use_head_lr_and_skip_frozen(tiny_encoder):
     t = tagger(tiny_encoder)
-    n = freeze_embeddings(t)
+    n = freeze_word_embeddings(t)
     assert n >= t.encoder.get_input_embeddings().weight.numel()
     opt = build_optimizer(t, TrainArgs(encoder_lr=1e-5, head_lr=1e-2))
     head = {id(p) for p in t.head_parameters()}
@@ -68,6 +73,7 @@ def test_negative_sampling_keeps_all_positives(tiny_encoder, sample_cbp_corpus):
     assert sample_negatives(feats, 1.0, 1) == feats
 
 
+@pytest.mark.slow
 def test_training_learns_and_saves_best(tmp_path, tiny_encoder, sample_cbp_corpus):
     """A tiny model memorises a handful of sentences: dev (= train) F1 climbs well above 0."""
     sents = [s for s in sample_cbp_corpus.sentences if s.spans][:12]
@@ -93,9 +99,10 @@ def test_training_learns_and_saves_best(tmp_path, tiny_encoder, sample_cbp_corpu
     assert (tmp_path / "m" / "checkpoint" / "loop_state.json").is_file()
 
 
+@pytest.mark.slow
 def test_resume_continues_where_it_stopped(tmp_path, tiny_encoder, sample_cbp_corpus, monkeypatch):
     """A run killed after epoch 2 and resumed ends with the same weights as an uninterrupted one."""
-    import mrc_ner.training as training
+    import mrc_ner.training.loop as training
 
     sents = sample_cbp_corpus.sentences[:16]
     kw = dict(batch_size=4, encoder_lr=1e-3, head_lr=1e-2, seed=3, freeze_embeddings=False)
@@ -119,6 +126,7 @@ def test_resume_continues_where_it_stopped(tmp_path, tiny_encoder, sample_cbp_co
     state = json.loads((tmp_path / "b" / "checkpoint" / "loop_state.json").read_text())
     assert state["epoch"] == 2  # 16 sentences / 4 = 4 steps an epoch
     resumed = tagger(tiny_encoder)
+    assert encoder_moved(resumed.state_dict(), straight.state_dict())  # the runs compared did train
     resumed.fit(sents, None, TrainArgs(epochs=4, resume=True, out_dir=str(tmp_path / "b"), **kw), progress=False)
     for k, v in straight.state_dict().items():
         assert torch.allclose(v, resumed.state_dict()[k], atol=1e-5), (
@@ -128,22 +136,27 @@ def test_resume_continues_where_it_stopped(tmp_path, tiny_encoder, sample_cbp_co
         )
 
 
+@pytest.mark.slow
 def test_same_seed_same_weights(tmp_path, tiny_encoder, sample_cbp_corpus):
     sents = sample_cbp_corpus.sentences[:8]
     runs = []
     for k in range(2):
         t = tagger(tiny_encoder)
+        before = {n: w.clone() for n, w in t.state_dict().items()}
         t.fit(sents, None, TrainArgs(epochs=1, batch_size=4, seed=7, out_dir=str(tmp_path / f"r{k}")), progress=False)
         runs.append(t.state_dict())
+        assert encoder_moved(before, runs[-1])
     assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
 
 
+@pytest.mark.slow
 def test_gradient_checkpointing_gives_the_same_training(tmp_path, tiny_encoder, sample_cbp_corpus):
     """Same seed with and without checkpointing: the same weights (dropout included), and the flag is off afterwards."""
     sents = sample_cbp_corpus.sentences[:8]
     runs, used = [], []
     for k, ckpt in enumerate((False, True)):
         t = tagger(tiny_encoder, "mrc", sents)
+        before = {n: w.clone() for n, w in t.state_dict().items()}
         calls = []
         t.encoder.encoder.layer[0].intermediate.register_forward_hook(lambda *_, calls=calls: calls.append(1))
         t.fit(
@@ -153,6 +166,7 @@ def test_gradient_checkpointing_gives_the_same_training(tmp_path, tiny_encoder, 
             progress=False,
         )
         runs.append(t.state_dict())
+        assert encoder_moved(before, runs[-1])
         used.append(calls)
         assert not (
             t.encoder.is_activation_checkpointing

@@ -7,12 +7,14 @@ from typing import Annotated, Optional
 
 import typer
 
+from mrc_ner.commands import _options as opt
 from mrc_ner.commands._common import console, err_console, handles_input_errors, print_json
+from mrc_ner.encoding.encoders import DEFAULT_ENCODER
 from mrc_ner.errors import InputError
-from mrc_ner.io import writable_dir
 
-DEFAULT_ENCODER = "multilingual-e5-small"
 DEFAULT_METHODS = "mrc,softmax,crf,partbert-crf"
+
+JsonOpt = Annotated[bool, typer.Option("--json", help=opt.JSON_HELP.format("the report (results.json)"))]
 
 
 def _dev_docs(text: str) -> int | float:
@@ -50,9 +52,7 @@ def compare(
             "e.g. mrc:query=simple, mrc:end=linear, partbert-crf:layers=2, crf:head_lr=0.01, lm-mixed:lm_max_steps=500.",
         ),
     ] = DEFAULT_METHODS,
-    encoder: Annotated[
-        str, typer.Option("--encoder", help="Built-in offline encoder name, HF hub id or local directory.")
-    ] = DEFAULT_ENCODER,
+    encoder: opt.EncoderOpt = DEFAULT_ENCODER,
     models: Annotated[
         Optional[list[Path]],
         typer.Option(
@@ -60,48 +60,35 @@ def compare(
         ),
     ] = None,
     test: Annotated[Optional[Path], typer.Option("--test", help="Test set for --models.")] = None,
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 3,
-    batch_size: Annotated[int, typer.Option(help="Batch size (features per step).")] = 16,
-    encoder_lr: Annotated[float, typer.Option(help="Learning rate of the encoder.")] = 5e-5,
+    epochs: opt.EpochsOpt = 3,
+    batch_size: opt.BatchSizeOpt = 16,
+    encoder_lr: opt.EncoderLrOpt = 5e-5,
     head_lr: Annotated[float, typer.Option(help="Learning rate of the heads (and CRF transitions).")] = 1e-3,
-    warmup_ratio: Annotated[float, typer.Option(help="Share of steps with linear warmup.")] = 0.1,
-    grad_accum: Annotated[int, typer.Option(help="Gradient accumulation steps.")] = 1,
+    warmup_ratio: opt.WarmupRatioOpt = 0.1,
+    grad_accum: opt.GradAccumOpt = 1,
     seed: Annotated[int, typer.Option(help="Training seed (the same for every cell: paired comparison).")] = 42,
-    max_length: Annotated[int, typer.Option(help="Encoder input length; longer contexts are windowed.")] = 256,
-    overlap: Annotated[int, typer.Option(help="Overlap between windows, in tokens.")] = 64,
+    max_length: opt.MaxLengthOpt = 256,
+    overlap: opt.OverlapOpt = 64,
     max_steps: Annotated[
         Optional[int], typer.Option(help="Stop each cell's training after this many optimizer steps.")
     ] = None,
-    patience: Annotated[int, typer.Option(help="Early stopping: epochs without dev improvement.")] = 3,
+    patience: opt.PatienceOpt = 3,
     freeze_embeddings: Annotated[bool, typer.Option(help="Freeze the word embeddings.")] = True,
-    gradient_checkpointing: Annotated[
-        bool,
-        typer.Option(
-            "--gradient-checkpointing",
-            help="Recompute encoder activations in the backward pass: much less memory for about a third more time.",
-        ),
-    ] = False,
+    gradient_checkpointing: opt.GradientCheckpointingOpt = False,
     negative_ratio: Annotated[
         float,
         typer.Option(
             help="Share of entity-free training features kept (1 = all), for every row; per row: mrc:negative_ratio=0.3."
         ),
     ] = 1.0,
-    bf16: Annotated[bool, typer.Option(help="bf16 autocast.")] = False,
-    align: Annotated[
-        str,
-        typer.Option(
-            help="auto, char, mixed, subword or word (mixed: CJK characters one unit each, Latin/digit runs in tokenizer pieces)."
-        ),
-    ] = "auto",
-    query_kind: Annotated[str, typer.Option(help="MRC queries: examples, simple or none.")] = "examples",
-    query_template: Annotated[
-        Optional[str], typer.Option(help="MRC query template: en, zh, cbp or a JSON path.")
-    ] = None,
-    query_k: Annotated[int, typer.Option(help="MRC: examples per query.")] = 3,
-    query_select: Annotated[str, typer.Option(help="MRC: frequency or random examples.")] = "frequency",
-    end_head: Annotated[str, typer.Option(help="MRC end head: start_aware (eq. 6) or linear (eq. 5).")] = "start_aware",
-    lam: Annotated[float, typer.Option("--lambda", help="MRC loss weight of the end head.")] = 0.5,
+    bf16: opt.Bf16Opt = False,
+    align: opt.AlignOpt = opt.Align.auto,
+    query_kind: opt.QueryKindOpt = "examples",
+    query_template: opt.QueryTemplateOpt = None,
+    query_k: opt.QueryKOpt = 3,
+    query_select: opt.QuerySelectOpt = "frequency",
+    end_head: opt.EndHeadOpt = "start_aware",
+    lam: opt.LambdaOpt = 0.5,
     fold: Annotated[
         Optional[list[str]],
         typer.Option("--fold", help="Run only this fold (repeatable), e.g. to split the work across machines."),
@@ -121,25 +108,13 @@ def compare(
     keep_models: Annotated[
         bool, typer.Option(help="Keep each cell's trained weights (needed to reuse them with --models).")
     ] = True,
-    threads: Annotated[Optional[int], typer.Option(help="torch CPU threads (default: all cores).")] = None,
-    json_: Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help="Print the report (results.json) as JSON on stdout instead of tables; messages go to stderr, no progress bar.",
-        ),
-    ] = False,
+    threads: opt.ThreadsOpt = None,
+    json_: JsonOpt = False,
 ) -> None:
     """Every method on every fold (mean ± std over folds, paired t-test against the best); finished cells are skipped on re-runs."""
-    from mrc_ner import comparison as cmp
-    from mrc_ner.training import TrainArgs
+    from mrc_ner.experiments import compare as cmp
 
-    say = err_console.print if json_ else console.print
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    writable_dir(out)
+    say = opt.start_run(out, json_=json_, threads=threads)
     if models:
         if test is None:
             raise InputError("--models needs --test: the test set to score the models on")
@@ -148,25 +123,11 @@ def compare(
         specs = cmp.parse_methods(methods)  # before reading anything: a typo fails at once
         fold_data = cmp.load_folds(folds, corpus, seed=fold_seed, dev_docs=_dev_docs(dev_docs), only=fold or ())
         lm = {k: v for k, v in {"epochs": lm_epochs, "max_steps": lm_max_steps, "lr": lm_lr}.items() if v is not None}
-        args = TrainArgs(
-            epochs=epochs,
-            batch_size=batch_size,
-            encoder_lr=encoder_lr,
-            head_lr=head_lr,
-            warmup_ratio=warmup_ratio,
-            grad_accum=grad_accum,
-            seed=seed,
-            bf16=bf16,
-            patience=patience,
-            max_steps=max_steps,
-            freeze_embeddings=freeze_embeddings,
-            gradient_checkpointing=gradient_checkpointing,
-            negative_ratio=negative_ratio,
-        )
+        args = opt.train_args(locals())
         settings = cmp.Settings(
             encoder=encoder,
             train=args,
-            align=align,
+            align=align.value,
             max_length=max_length,
             overlap=overlap,
             query_kind=query_kind,

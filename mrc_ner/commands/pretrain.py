@@ -118,8 +118,8 @@ def pretrain(
     mapping the NER models use; other lines with whole-word masking. The result is a
     plain encoder directory that any method fine-tunes from with --encoder DIR.
     """
-    from mrc_ner.pretraining import PretrainSettings
-    from mrc_ner.pretraining import pretrain as run
+    from mrc_ner.training.pretraining import PretrainSettings
+    from mrc_ner.training.pretraining import pretrain as run
 
     settings = PretrainSettings(
         epochs=epochs,

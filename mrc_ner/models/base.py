@@ -107,6 +107,8 @@ class Tagger(nn.Module):
     _head_digest: str
     #: how prediction arithmetic was made cheaper (``int8``, ``bf16``; :mod:`mrc_ner.models.quantize`), when it was
     quantization: str
+    #: False when the heads were taken from a trained model (``--init-from``): training keeps them
+    fresh_heads: bool = True
 
     def __init__(
         self,

@@ -16,11 +16,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mrc_ner.corpus.model import Sentence
 from mrc_ner.errors import InputError
 from mrc_ner.io import atomic_write_json
+
+if TYPE_CHECKING:
+    from mrc_ner.experiments.compare.cells import Settings
+    from mrc_ner.experiments.compare.folds import FoldData
+    from mrc_ner.experiments.compare.methods import MethodSpec
 
 SETTINGS_NAME = "settings.json"
 #: fields of the shared settings that do not change a cell's result
@@ -47,8 +52,8 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def cell_settings(spec: Any, fold: Any, settings: Any) -> dict[str, Any]:
-    """The flat dict of everything that determines one cell's result (``spec``: MethodSpec, ``fold``: FoldData, ``settings``: Settings)."""
+def cell_settings(spec: MethodSpec, fold: FoldData, settings: Settings) -> dict[str, Any]:
+    """The flat dict of everything that determines one cell's result."""
     shared = _flatten(asdict(settings))
     values = {k: v for k, v in shared.items() if k not in IGNORED}
     values.update(

@@ -1,0 +1,87 @@
+"""The training options ``train`` and ``compare`` share: one ``Annotated`` alias per option, one help text.
+
+Options whose help differs between the two commands (``--head-lr``, ``--seed``,
+``--max-steps``, ``--negative-ratio``, ``--freeze-embeddings``) stay in each command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import fields
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from mrc_ner.training import TrainArgs
+
+
+class Align(str, Enum):
+    """``--align``: how a sentence is cut into units (``auto``: char for character-level data, else word)."""
+
+    auto = "auto"
+    char = "char"
+    mixed = "mixed"
+    subword = "subword"
+    word = "word"
+
+
+EncoderOpt = Annotated[
+    str, typer.Option("--encoder", help="Built-in offline encoder name, HF hub id or local directory.")
+]
+EpochsOpt = Annotated[int, typer.Option(help="Training epochs.")]
+BatchSizeOpt = Annotated[int, typer.Option(help="Batch size (features per step).")]
+EncoderLrOpt = Annotated[float, typer.Option(help="Learning rate of the encoder.")]
+WarmupRatioOpt = Annotated[float, typer.Option(help="Share of steps with linear warmup.")]
+GradAccumOpt = Annotated[int, typer.Option(help="Gradient accumulation steps.")]
+MaxLengthOpt = Annotated[int, typer.Option(help="Encoder input length; longer contexts are windowed.")]
+OverlapOpt = Annotated[int, typer.Option(help="Overlap between windows, in tokens.")]
+AlignOpt = Annotated[
+    Align,
+    typer.Option(
+        help="auto, char, mixed, subword or word (mixed: CJK characters one unit each, Latin/digit runs in tokenizer pieces)."
+    ),
+]
+PatienceOpt = Annotated[int, typer.Option(help="Early stopping: epochs without dev improvement.")]
+GradientCheckpointingOpt = Annotated[
+    bool,
+    typer.Option(
+        "--gradient-checkpointing",
+        help="Recompute encoder activations in the backward pass: much less memory for about a third more time.",
+    ),
+]
+Bf16Opt = Annotated[bool, typer.Option(help="bf16 autocast.")]
+QueryKindOpt = Annotated[str, typer.Option(help="MRC queries: examples, simple or none.")]
+QueryTemplateOpt = Annotated[Optional[str], typer.Option(help="MRC query template: en, zh, cbp or a JSON path.")]
+QueryKOpt = Annotated[int, typer.Option(help="MRC: examples per query.")]
+QuerySelectOpt = Annotated[str, typer.Option(help="MRC: frequency or random examples.")]
+EndHeadOpt = Annotated[str, typer.Option(help="MRC end head: start_aware (eq. 6) or linear (eq. 5).")]
+LambdaOpt = Annotated[float, typer.Option("--lambda", help="MRC loss weight of the end head.")]
+JSON_HELP = "Print {} as JSON on stdout instead of tables; messages go to stderr, no progress bar."
+ThreadsOpt = Annotated[Optional[int], typer.Option(help="torch CPU threads (default: all cores).")]
+
+
+def train_args(values: dict[str, Any], **extra: Any) -> TrainArgs:
+    """The :class:`~mrc_ner.training.TrainArgs` of a command: its options named as ``TrainArgs`` fields
+    (``values``: the command's ``locals()``), and ``extra`` fields.
+    """
+    from mrc_ner.training import TrainArgs
+
+    names = {f.name for f in fields(TrainArgs)}
+    return TrainArgs(**{k: v for k, v in values.items() if k in names}, **extra)
+
+
+def start_run(out: Path, *, json_: bool, threads: int | None) -> Callable[..., None]:
+    """Before any work: torch's thread count and a writable ``out``; returns the message printer
+    (stderr under ``--json``, so stdout holds only the JSON)."""
+    from mrc_ner.commands._common import console, err_console
+    from mrc_ner.io import writable_dir
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    writable_dir(out)
+    return err_console.print if json_ else console.print

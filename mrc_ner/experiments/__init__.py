@@ -1,0 +1,1 @@
+"""Experiments over several trained models: :mod:`.compare` (``mrc-ner compare``, the methods × folds grid)."""

@@ -1,0 +1,276 @@
+"""Cells → mean ± std over folds per method, a paired t-test against the best, and the tables (rich, markdown, CSV, JSON)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mrc_ner.evaluation.aggregate import FoldSummary, aggregate, format_mean_std, mean_std, paired_ttest
+from mrc_ner.evaluation.metrics import Scores, TypeScore
+from mrc_ner.io import atomic_write_json, atomic_write_text
+
+if TYPE_CHECKING:
+    from rich.table import Table as RichTable
+
+DASH = "—"
+
+
+def scores_from_dict(d: dict[str, Any]) -> Scores:
+    """The inverse of :meth:`Scores.to_dict`.
+
+    >>> s = score_spans([[]], [[]]); scores_from_dict(s.to_dict()) == s
+    True
+    """
+    ts = lambda x: TypeScore(**{k: x[k] for k in ("precision", "recall", "f1", "support", "predicted", "correct")})  # noqa: E731
+    return Scores({t: ts(v) for t, v in d["per_type"].items()}, ts(d["micro"]), ts(d["macro"]), ts(d["weighted"]))
+
+
+@dataclass
+class MethodRow:
+    """One method over its folds."""
+
+    name: str
+    folds: list[str]
+    summary: FoldSummary
+    micro_f1: list[float]
+    wall_seconds: list[float]
+    t: float | None = None
+    p_value: float | None = None
+    best: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        wall = mean_std(self.wall_seconds)
+        return {
+            "method": self.name,
+            "folds": self.folds,
+            "summary": self.summary.to_dict(),
+            "micro_f1_per_fold": self.micro_f1,
+            "wall_seconds_per_fold": self.wall_seconds,
+            "wall_seconds": {"mean": wall.mean, "std": wall.std, "n": wall.n},
+            "ttest_vs_best": None if self.p_value is None else {"t": _finite(self.t), "p": self.p_value},
+            "best": self.best,
+        }
+
+
+def _finite(x: float | None) -> float | str | None:
+    """JSON has no infinity: ``inf`` → ``"inf"``."""
+    if x is None or math.isfinite(x):
+        return x
+    return "inf" if x > 0 else "-inf"
+
+
+@dataclass
+class Report:
+    """The comparison: rows in ``--methods`` order, the types, the best row, the cells."""
+
+    rows: list[MethodRow]
+    types: list[str]
+    best: str | None
+    cells: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``results.json``."""
+        return {
+            "best": self.best,
+            "types": self.types,
+            "methods": [r.to_dict() for r in self.rows],
+            "tables": {name: {"headers": h, "rows": rows} for name, (_, h, rows) in all_tables(self).items()},
+            "cells": self.cells,
+        }
+
+
+def build_report(cells: Sequence[dict[str, Any]], order: Sequence[str] | None = None) -> Report:
+    """Aggregate finished cells by method (mean ± std over folds) and test against the best.
+
+    The best method has the highest mean micro F1. Every other method is compared to it
+    with a paired t-test on micro F1 over the folds both have; with fewer than two such
+    folds (and for the best itself) there is no p-value.
+    """
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for c in cells:
+        by_method.setdefault(c["method"], []).append(c)
+    names = [n for n in (order or []) if n in by_method] + [n for n in by_method if n not in (order or [])]
+    rows = []
+    for name in names:
+        mine = by_method[name]
+        scores = [scores_from_dict(c["scores"]) for c in mine]
+        rows.append(
+            MethodRow(
+                name,
+                [c["fold"] for c in mine],
+                aggregate(scores),
+                [s.micro.f1 for s in scores],
+                [float(c.get("wall_seconds", 0.0)) for c in mine],
+            )
+        )
+    best = max(rows, key=lambda r: r.summary.micro.f1.mean) if rows else None
+    if best is not None:
+        best.best = True
+        best_f1 = dict(zip(best.folds, best.micro_f1))
+        for r in rows:
+            if r is best:
+                continue
+            common = [(f, x) for f, x in zip(r.folds, r.micro_f1) if f in best_f1]
+            if len(common) >= 2:
+                r.t, r.p_value = paired_ttest([x for _, x in common], [best_f1[f] for f, _ in common])
+    types = sorted({t for r in rows for t in r.summary.per_type})
+    return Report(rows, types, best.name if best else None, list(cells))
+
+
+def _pct(m) -> str:
+    return format_mean_std(100 * m.mean, 100 * m.std, digits=2, n=m.n)
+
+
+def format_p(p: float | None) -> str:
+    """``"0.034"``, ``"<0.001"``, or ``"—"`` for no test.
+
+    >>> format_p(0.0341), format_p(1e-5), format_p(None)
+    ('0.034', '<0.001', '—')
+    """
+    if p is None:
+        return DASH
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+Table = tuple[str, list[str], list[list[str]]]
+
+
+def main_table(report: Report) -> Table:
+    """Table 4 shape: per-type F1, micro and macro F1 (mean ± std, %), p vs best, folds, time per cell."""
+    headers = [
+        "method",
+        *[f"{t} F1" for t in report.types],
+        "micro F1",
+        "macro F1",
+        "p (vs best)",
+        "folds",
+        "time/cell (s)",
+    ]
+    rows = []
+    for r in report.rows:
+        per_type = [_pct(r.summary.per_type[t].f1) if t in r.summary.per_type else DASH for t in report.types]
+        wall = mean_std(r.wall_seconds)
+        p = "best" if r.best else format_p(r.p_value)
+        rows.append(
+            [
+                r.name,
+                *per_type,
+                _pct(r.summary.micro.f1),
+                _pct(r.summary.macro.f1),
+                p,
+                str(r.summary.n_folds),
+                format_mean_std(wall.mean, wall.std, digits=0, n=wall.n),
+            ]
+        )
+    return "F1 (%) over folds, mean ± std", headers, rows
+
+
+def detail_table(report: Report) -> Table:
+    """Precision, recall and F1 (%), micro and macro averages, mean ± std over folds."""
+    headers = ["method", "micro P", "micro R", "micro F1", "macro P", "macro R", "macro F1"]
+    rows = []
+    for r in report.rows:
+        s = r.summary
+        rows.append(
+            [
+                r.name,
+                *[_pct(getattr(s.micro, k)) for k in ("precision", "recall", "f1")],
+                *[_pct(getattr(s.macro, k)) for k in ("precision", "recall", "f1")],
+            ]
+        )
+    return "precision / recall / F1 (%), mean ± std over folds", headers, rows
+
+
+def cells_table(report: Report) -> Table:
+    """Micro F1 (%) and wall time of every cell: one row per method, one column per fold."""
+    folds: list[str] = []
+    for r in report.rows:
+        folds.extend(f for f in r.folds if f not in folds)
+    headers = ["method", *folds]
+    rows = []
+    for r in report.rows:
+        got = {f: (x, w) for f, x, w in zip(r.folds, r.micro_f1, r.wall_seconds)}
+        rows.append([r.name, *[f"{100 * got[f][0]:.2f} ({got[f][1]:.0f} s)" if f in got else DASH for f in folds]])
+    return "micro F1 (%) and wall time per cell", headers, rows
+
+
+def all_tables(report: Report) -> dict[str, Table]:
+    """The three tables by name: ``main``, ``detail``, ``cells``."""
+    return {"main": main_table(report), "detail": detail_table(report), "cells": cells_table(report)}
+
+
+def report_tables(report: Report) -> list[RichTable]:
+    """The tables as rich :class:`~rich.table.Table` objects."""
+    from rich.table import Table as RichTable
+
+    out = []
+    for title, headers, rows in all_tables(report).values():
+        t = RichTable(title=title)
+        for i, h in enumerate(headers):
+            t.add_column(h, justify="left" if i == 0 else "right")
+        for row in rows:
+            t.add_row(*row)
+        out.append(t)
+    return out
+
+
+def markdown(report: Report) -> str:
+    """``results.md``: the three tables as GitHub markdown, with a line on the test."""
+    parts = ["# mrc-ner compare", ""]
+    if report.best:
+        parts += [
+            f"Best method by mean micro F1: **{report.best}**. p: two-sided paired t-test of each method's micro F1 against the best one's over the folds both have ({DASH}: fewer than 2 such folds).",
+            "",
+        ]
+    for title, headers, rows in all_tables(report).values():
+        parts += [
+            f"## {title}",
+            "",
+            "| " + " | ".join(headers) + " |",
+            "|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|",
+        ]
+        parts += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+        parts.append("")
+    return "\n".join(parts)
+
+
+def csv_text(report: Report) -> str:
+    """``results.csv``: one row per method, plain numbers (fractions): per-type and average P/R/F1 mean and std, p, folds, time."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    scopes = [*report.types, "micro", "macro", "weighted"]
+    header = ["method", "folds", "best", "t", "p"]
+    for scope in scopes:
+        for metric in ("precision", "recall", "f1"):
+            header += [f"{scope}_{metric}_mean", f"{scope}_{metric}_std"]
+    header += ["wall_seconds_mean", "wall_seconds_std"]
+    w.writerow(header)
+    for r in report.rows:
+        row: list[Any] = [
+            r.name,
+            r.summary.n_folds,
+            int(r.best),
+            "" if r.t is None else r.t,
+            "" if r.p_value is None else r.p_value,
+        ]
+        for scope in scopes:
+            m = r.summary.per_type.get(scope) if scope in report.types else getattr(r.summary, scope)
+            for metric in ("precision", "recall", "f1"):
+                row += ["", ""] if m is None else [getattr(m, metric).mean, getattr(m, metric).std]
+        wall = mean_std(r.wall_seconds)
+        row += [wall.mean, wall.std]
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def write_report(report: Report, out: str | Path) -> None:
+    """``results.json``, ``results.csv`` and ``results.md`` in ``out`` (each written atomically)."""
+    out = Path(out)
+    atomic_write_json(out / "results.json", report.to_dict())
+    atomic_write_text(out / "results.csv", csv_text(report))
+    atomic_write_text(out / "results.md", markdown(report))

@@ -1,0 +1,81 @@
+"""What a training run is told (:class:`TrainArgs`) and where it stands (:class:`LoopState`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from torch import nn
+
+
+@dataclass
+class TrainArgs:
+    """Hyper-parameters of a training run (saved as ``training_args.json``)."""
+
+    epochs: int = 3
+    batch_size: int = 16
+    encoder_lr: float = 5e-5
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    grad_accum: int = 1
+    max_grad_norm: float = 1.0
+    seed: int = 42
+    bf16: bool = False
+    patience: int = 3
+    eval_batch_size: int = 32
+    max_steps: int | None = None
+    freeze_embeddings: bool = True
+    gradient_checkpointing: bool = False
+    negative_ratio: float = 1.0
+    max_tokens: int | None = None
+    out_dir: str | None = None
+    resume: bool = False
+    log_every: int = 10
+    #: after training, tune prediction options on dev (MRC: the start/end threshold, saved in config.json)
+    calibrate: bool = True
+
+
+@dataclass
+class LoopState:
+    """Where a run stands; saved in every checkpoint."""
+
+    epoch: int = 0
+    step: int = 0
+    best_f1: float = -1.0
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    history: list[dict] = field(default_factory=list)
+
+
+class Trainable(Protocol):
+    """What the optimizer and the memory settings need of a model: a :class:`~mrc_ner.models.base.Tagger`
+    or pretraining's masked-LM objective (a protocol, so training imports nothing from the models)."""
+
+    @property
+    def encoder(self) -> Any:
+        """The transformers encoder (its input embeddings, its gradient checkpointing)."""
+
+    def head_parameters(self) -> Iterable[nn.Parameter]:
+        """Parameters outside the encoder: they learn at the head learning rate."""
+        ...
+
+    def named_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
+        """Every parameter with its name (``nn.Module``'s)."""
+        ...
+
+
+class LabelledFeature(Protocol):
+    """A :class:`~mrc_ner.models.base.Feature` as negative sampling sees it: a length and its labels."""
+
+    labels: dict[str, list[int]]
+
+    def __len__(self) -> int:
+        """Input positions."""
+        ...
+
+
+#: a :class:`~mrc_ner.models.base.Tagger` (training sits above the models but the models' ``fit``
+#: calls :func:`~mrc_ner.training.loop.train`; importing ``Tagger`` here would close that cycle)
+TaggerLike = Any

@@ -1,0 +1,104 @@
+"""Before the loop: seed, memory settings (frozen embeddings, gradient checkpointing), optimizer and schedule."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import torch
+
+from mrc_ner.errors import InputError
+from mrc_ner.training.args import Trainable, TrainArgs
+
+
+def set_seed(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def freeze_word_embeddings(model: Trainable) -> int:
+    """Freeze ``model.encoder``'s word embeddings (a tagger's, or the masked-LM objective's, whose
+    decoder may be tied to them); returns the number of parameters it froze.
+
+    On multilingual-e5-small 96M of 117.7M parameters are the word-embedding matrix:
+    freezing it saves the optimizer state and most of the update time.
+    """
+    n = 0
+    for p in model.encoder.get_input_embeddings().parameters():
+        if p.requires_grad:
+            p.requires_grad_(False)
+            n += p.numel()
+    return n
+
+
+def enable_gradient_checkpointing(tagger: Trainable) -> None:
+    """Recompute each encoder layer's activations in the backward pass instead of keeping them.
+
+    Trades about a third more compute for activation memory that no longer grows with
+    the number of layers. Non-reentrant checkpointing restores the RNG state, so with
+    the same seed the gradients equal those of a plain run.
+    """
+    enc = tagger.encoder
+    if not getattr(enc, "supports_gradient_checkpointing", False):
+        raise InputError(f"encoder {type(enc).__name__} does not support gradient checkpointing")
+    if hasattr(enc, "activation_checkpointing_enable"):  # transformers >= 5
+        enc.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        enc.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
+def disable_gradient_checkpointing(tagger: Trainable) -> None:
+    """Undo :func:`enable_gradient_checkpointing` (inference never needs it)."""
+    enc = tagger.encoder
+    if hasattr(enc, "activation_checkpointing_disable"):
+        enc.activation_checkpointing_disable()
+    else:
+        enc.gradient_checkpointing_disable()
+
+
+def prepare_for_training(tagger: Trainable, args: TrainArgs) -> None:
+    """Apply the memory settings of ``args`` to the tagger: frozen embeddings, checkpointing."""
+    if args.freeze_embeddings:
+        freeze_word_embeddings(tagger)
+    if args.gradient_checkpointing:
+        enable_gradient_checkpointing(tagger)
+
+
+def build_optimizer(tagger: Trainable, args: TrainArgs) -> torch.optim.Optimizer:
+    """AdamW: encoder parameters at ``encoder_lr``, heads at ``head_lr``; no decay on biases/LayerNorm."""
+    head_ids = {id(p) for p in tagger.head_parameters()}
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, p in tagger.named_parameters():
+        if not p.requires_grad:
+            continue
+        no_decay = p.ndim < 2 or "LayerNorm" in name or "layer_norm" in name
+        groups.setdefault((id(p) in head_ids, no_decay), []).append(p)
+    param_groups = [
+        {
+            "params": ps,
+            "lr": args.head_lr if is_head else args.encoder_lr,
+            "weight_decay": 0.0 if no_decay else args.weight_decay,
+        }
+        for (is_head, no_decay), ps in groups.items()
+    ]
+    kwargs: dict[str, Any] = {}
+    if "fused" in torch.optim.AdamW.__init__.__code__.co_varnames:
+        kwargs["fused"] = True  # measured: 0.57 s → 0.08 s per step on the 117.7M-parameter encoder
+    return torch.optim.AdamW(param_groups, **kwargs)
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warmup for ``warmup_ratio`` of the steps, then linear decay to zero."""
+    warmup = int(total_steps * warmup_ratio)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
