@@ -34,7 +34,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -93,7 +93,8 @@ class UnpackedBiLSTM(nn.Module):
         pos = torch.arange(x.size(1), device=x.device)[None, :]
         reverse = torch.where(pos < lengths, lengths - 1 - pos, pos)  # an involution: applying it twice is the identity
         keep = mask[:, :, None].to(x.dtype)
-        for forward_lstm, backward_lstm in self.directions:
+        for pair in self.directions:
+            forward_lstm, backward_lstm = cast(nn.ModuleList, pair)
             idx = reverse[:, :, None].expand(-1, -1, x.size(-1))
             fwd, _ = forward_lstm(x)
             bwd, _ = backward_lstm(torch.gather(x, 1, idx))
@@ -110,14 +111,16 @@ class OnnxForward(nn.Module):
         self.tagger = tagger
         self.inputs = inputs
         self.outputs = outputs
-        self.lstm = UnpackedBiLSTM(tagger.lstm) if getattr(tagger, "lstm", None) is not None else None
+        lstm = getattr(tagger, "lstm", None)
+        self.lstm = UnpackedBiLSTM(lstm) if isinstance(lstm, nn.LSTM) else None
 
     def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Outputs in :attr:`outputs` order for inputs in :attr:`inputs` order."""
         batch = dict(zip(self.inputs, tensors))
         if self.lstm is not None:  # bilstm-crf's emissions, unpacked
             h = self.tagger.encode(batch)
-            return (self.tagger.classifier(self.lstm(h, batch["attention_mask"])),)
+            classifier = cast(nn.Module, self.tagger.classifier)
+            return (classifier(self.lstm(h, batch["attention_mask"])),)
         out = self.tagger(batch)
         return tuple(out[k] for k in self.outputs)
 
@@ -185,6 +188,8 @@ def trace_to_onnx(tagger: Tagger, path: Path) -> tuple[list[str], list[str]]:
             opset_version=OPSET,
             verbose=False,
         )
+    if program is None:  # only the legacy (dynamo=False) exporter returns nothing
+        raise RuntimeError("torch.onnx.export returned no program")
     program.save(str(path), external_data=n_bytes > EXTERNAL_DATA_BYTES)
     return inputs, outputs
 

@@ -6,7 +6,7 @@ import errno
 import functools
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 import typer
@@ -106,9 +106,10 @@ def run_postprocess(sentences, *, orphan: str, invalid_symbols: str, min_length:
 
     if orphan not in ("repair", "drop"):
         raise InputError(f"--orphan must be repair or drop, got {orphan!r}")
+    mode: Literal["repair", "drop"] = "repair" if orphan == "repair" else "drop"
     out, report = postprocess_sentences(
-        sentences, min_length=min_length, orphan=orphan, invalid_symbols=frozenset(invalid_symbols)
-    )  # type: ignore[arg-type]
+        sentences, min_length=min_length, orphan=mode, invalid_symbols=frozenset(invalid_symbols)
+    )
     err_console.print(report_table(report))
     return out
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from mrc_ner.commands._common import DISCONTINUOUS_HELP, INPUT_FORMAT_HELP, QUANTIZE_HELP, postprocess_option_help
+
 if TYPE_CHECKING:
     from mrc_ner.training import TrainArgs
 
@@ -85,3 +87,51 @@ def start_run(out: Path, *, json_: bool, threads: int | None) -> Callable[..., N
         torch.set_num_threads(threads)
     writable_dir(out)
     return err_console.print if json_ else console.print
+
+
+# --------------------------------------------------------------------------- reading and prediction choices
+class CorpusFormat(str, Enum):
+    """``--format`` of the commands that read annotated corpora (train, evaluate, stats)."""
+
+    auto = "auto"
+    conll = "conll"
+    jsonl = "jsonl"
+    brat = "brat"
+    pubtator = "pubtator"
+    bioc_xml = "bioc-xml"
+    bioc_json = "bioc-json"
+
+
+class Discontinuous(str, Enum):
+    """``--discontinuous``: what to do with a discontinuous brat/BioC mention."""
+
+    error = "error"
+    skip = "skip"
+    joined = "join"
+
+
+class Quantize(str, Enum):
+    """``--quantize``: cheaper prediction arithmetic (:mod:`mrc_ner.models.quantize`)."""
+
+    none = "none"
+    int8 = "int8"
+    bf16 = "bf16"
+
+
+class Orphan(str, Enum):
+    """``--orphan``: what post-processing does with a run that starts with ``I-``."""
+
+    repair = "repair"
+    drop = "drop"
+
+
+DiscontinuousOpt = Annotated[Discontinuous, typer.Option("--discontinuous", help=DISCONTINUOUS_HELP)]
+QuantizeOpt = Annotated[Quantize, typer.Option("--quantize", help=QUANTIZE_HELP)]
+ModelQuantizeOpt = Annotated[Quantize, typer.Option("--quantize", help="With --model: " + QUANTIZE_HELP)]
+PostprocessOpt = Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())]
+OrphanOpt = Annotated[
+    Orphan, typer.Option("--orphan", help="With --postprocess: repair or drop runs that start with I-.")
+]
+InvalidSymbolsOpt = Annotated[str, typer.Option(help="With --postprocess: characters that invalidate an entity.")]
+
+CorpusFormatOpt = Annotated[CorpusFormat, typer.Option("--format", help=INPUT_FORMAT_HELP)]

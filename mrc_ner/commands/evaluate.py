@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
+from mrc_ner.commands import _options as opt
 from mrc_ner.commands._common import (
-    DISCONTINUOUS_HELP,
     INPUT_FORMAT_HELP,
     NESTED_HELP,
-    QUANTIZE_HELP,
     QUERY_HELP,
     THRESHOLD_HELP,
     TYPES_HELP,
     configure_prediction,
     console,
     handles_input_errors,
-    postprocess_option_help,
     print_json,
     print_skipped,
     run_postprocess,
@@ -64,14 +62,14 @@ def evaluate(
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Prediction batch size (with --model).")] = 32,
     device: Annotated[str, typer.Option("--device", help="With --model: " + DEVICE_HELP)] = "auto",
-    format: Annotated[str, typer.Option("--format", help=INPUT_FORMAT_HELP + " Applies to GOLD and PRED.")] = "auto",
-    discontinuous: Annotated[str, typer.Option("--discontinuous", help=DISCONTINUOUS_HELP)] = "error",
-    quantize: Annotated[str, typer.Option(help="With --model: " + QUANTIZE_HELP)] = "none",
-    postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
-    orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
-    invalid_symbols: Annotated[
-        str, typer.Option(help="With --postprocess: characters that invalidate an entity.")
-    ] = "?~˜。",
+    format: Annotated[
+        opt.CorpusFormat, typer.Option("--format", help=INPUT_FORMAT_HELP + " Applies to GOLD and PRED.")
+    ] = opt.CorpusFormat.auto,
+    discontinuous: opt.DiscontinuousOpt = opt.Discontinuous.error,
+    quantize: opt.ModelQuantizeOpt = opt.Quantize.none,
+    postprocess: opt.PostprocessOpt = False,
+    orphan: opt.OrphanOpt = opt.Orphan.repair,
+    invalid_symbols: opt.InvalidSymbolsOpt = "?~˜。",
     types: Annotated[Optional[str], typer.Option("--types", help="With --model: " + TYPES_HELP)] = None,
     query: Annotated[list[str], typer.Option("--query", help="With --model: " + QUERY_HELP)] = [],  # noqa: B006
     nested: Annotated[bool, typer.Option("--nested", help="With --model: " + NESTED_HELP)] = False,
@@ -86,7 +84,7 @@ def evaluate(
 ) -> None:
     """Precision, recall and F1 per type and micro/macro/weighted (strict match = seqeval's figures)."""
     report = ReadReport()
-    gold_corpus = read_corpus(gold, format=format, discontinuous=discontinuous, report=report)
+    gold_corpus = read_corpus(gold, format=format.value, discontinuous=discontinuous.value, report=report)
     gold_sents = gold_corpus.sentences
     if model is None and (types or query or nested or threshold is not None or sweep):
         raise InputError("--types, --query, --nested, --threshold and --sweep need --model")
@@ -96,7 +94,7 @@ def evaluate(
         from mrc_ner.inference import load_model
 
         tagger = configure_prediction(
-            load_model(model, device=device, quantize=quantize),
+            load_model(model, device=device, quantize=quantize.value),
             types=types,
             query=query,
             nested=nested,
@@ -111,7 +109,7 @@ def evaluate(
             raise InputError(
                 "missing PRED: give the predictions to score, e.g. `mrc-ner evaluate gold.bio pred.bio`, or --model DIR"
             )
-        pred_corpus = read_corpus(pred, format=format, discontinuous=discontinuous, report=report)
+        pred_corpus = read_corpus(pred, format=format.value, discontinuous=discontinuous.value, report=report)
         pred_sents = pred_corpus.sentences
         if _same_documents_split_differently(gold_corpus, pred_corpus):
             gold_sents = [document_as_sentence(d) for d in gold_corpus]
@@ -122,8 +120,8 @@ def evaluate(
             raise InputError(f"{e.message} (gold: {gold})", path=pred) from None
     print_skipped(report)
     if postprocess:
-        pred_sents = run_postprocess(pred_sents, orphan=orphan, invalid_symbols=invalid_symbols)
-    match = "partial" if partial else "strict"
+        pred_sents = run_postprocess(pred_sents, orphan=orphan.value, invalid_symbols=invalid_symbols)
+    match: Literal["strict", "partial"] = "partial" if partial else "strict"
     scores = score_sentences(gold_sents, pred_sents, match=match)
     if json_:
         print_json(scores.to_dict())

@@ -13,9 +13,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from mrc_ner.commands import _options as opt
 from mrc_ner.commands._common import (
     NESTED_HELP,
-    QUANTIZE_HELP,
     QUERY_HELP,
     THRESHOLD_HELP,
     TYPES_HELP,
@@ -114,7 +114,7 @@ def extract(
     ] = 2000,
     top: Annotated[int, typer.Option("--top", min=0, help="Most frequent mentions listed per type.")] = 10,
     cpu: Annotated[bool, typer.Option("--cpu", help="Run on the CPU even when a GPU is present.")] = False,
-    quantize: Annotated[str, typer.Option("--quantize", help=QUANTIZE_HELP)] = "none",
+    quantize: opt.QuantizeOpt = opt.Quantize.none,
     flat_memory: Annotated[
         bool,
         typer.Option(
@@ -163,7 +163,7 @@ def extract(
 
     def load(path):
         return configure_prediction(
-            load_model(path, quantize=quantize, device=str(state.device)),
+            load_model(path, quantize=quantize.value, device=str(state.device)),
             types=types,
             query=query,
             nested=nested,

@@ -10,10 +10,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from mrc_ner.commands import _options as opt
 from mrc_ner.commands._common import (
-    DISCONTINUOUS_HELP,
     NESTED_HELP,
-    QUANTIZE_HELP,
     QUERY_HELP,
     THRESHOLD_HELP,
     TYPES_HELP,
@@ -21,7 +20,6 @@ from mrc_ner.commands._common import (
     console,
     err_console,
     handles_input_errors,
-    postprocess_option_help,
     print_skipped,
     run_postprocess,
 )
@@ -101,24 +99,22 @@ def predict(
             help="Input format: auto (by suffix and content), conll, jsonl, brat, pubtator, bioc-xml, bioc-json, text.",
         ),
     ] = "auto",
-    discontinuous: Annotated[str, typer.Option(help=DISCONTINUOUS_HELP)] = "error",
+    discontinuous: opt.DiscontinuousOpt = opt.Discontinuous.error,
     plain: Annotated[
         Optional[bool], typer.Option("--plain/--columns", help="Force plain-text or column reading (default: by file).")
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Sentences' features per batch.")] = 32,
     device: Annotated[str, typer.Option("--device", help=DEVICE_HELP)] = "auto",
-    quantize: Annotated[str, typer.Option(help=QUANTIZE_HELP)] = "none",
+    quantize: opt.QuantizeOpt = opt.Quantize.none,
     backend: Annotated[
         str,
         typer.Option(
             help="torch, onnx (an `export --format onnx` directory, run by onnxruntime) or auto (onnx when --model holds model.onnx)."
         ),
     ] = "auto",
-    postprocess: Annotated[bool, typer.Option("--postprocess", help=postprocess_option_help())] = False,
-    orphan: Annotated[str, typer.Option(help="With --postprocess: repair or drop runs that start with I-.")] = "repair",
-    invalid_symbols: Annotated[
-        str, typer.Option(help="With --postprocess: characters that invalidate an entity.")
-    ] = "?~˜。",
+    postprocess: opt.PostprocessOpt = False,
+    orphan: opt.OrphanOpt = opt.Orphan.repair,
+    invalid_symbols: opt.InvalidSymbolsOpt = "?~˜。",
     types: Annotated[Optional[str], typer.Option("--types", help=TYPES_HELP)] = None,
     query: Annotated[list[str], typer.Option("--query", help=QUERY_HELP)] = [],  # noqa: B006
     nested: Annotated[bool, typer.Option("--nested", help=NESTED_HELP)] = False,
@@ -148,7 +144,7 @@ def predict(
             "--nested needs JSONL output (--out FILE.jsonl): IOB tags cannot hold overlapping spans", path=out
         )
     tagger = configure_prediction(
-        load_predictor(model, backend=backend, device=device, quantize=quantize),
+        load_predictor(model, backend=backend, device=device, quantize=quantize.value),
         types=types,
         query=query,
         nested=nested,
@@ -158,14 +154,16 @@ def predict(
     corpus = (
         read_stdin(tagger, plain=plain)
         if str(input) == "-"
-        else read_inputs(input, tagger, plain=plain, format=input_format, discontinuous=discontinuous, report=report)
+        else read_inputs(
+            input, tagger, plain=plain, format=input_format, discontinuous=discontinuous.value, report=report
+        )
     )
     print_skipped(report)
     sentences = corpus.sentences
     preds = tagger.predict(sentences, batch_size=batch_size)
     predicted = [s.with_spans(p) for s, p in zip(sentences, preds)]
     if postprocess:
-        predicted = run_postprocess(predicted, orphan=orphan, invalid_symbols=invalid_symbols)
+        predicted = run_postprocess(predicted, orphan=orphan.value, invalid_symbols=invalid_symbols)
         preds = [s.spans for s in predicted]
     docs = [replace(d, sentences=predicted[k : k + len(d.sentences)]) for d, k in _offsets(corpus)]
     n = sum(len(p) for p in preds)

@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
+from mrc_ner.commands import _options as opt
 from mrc_ner.commands._common import (
-    DISCONTINUOUS_HELP,
-    INPUT_FORMAT_HELP,
     console,
     handles_input_errors,
     print_json,
@@ -34,12 +33,12 @@ def stats(
     top: Annotated[
         int, typer.Option("--top", min=0, help="How many of the most frequent mentions to list per type.")
     ] = 10,
-    format: Annotated[str, typer.Option("--format", help=INPUT_FORMAT_HELP)] = "auto",
-    discontinuous: Annotated[str, typer.Option("--discontinuous", help=DISCONTINUOUS_HELP)] = "error",
+    format: opt.CorpusFormatOpt = opt.CorpusFormat.auto,
+    discontinuous: opt.DiscontinuousOpt = opt.Discontinuous.error,
 ) -> None:
     """Count documents, sentences, tokens, mentions and unique mentions per type."""
     report = ReadReport()
-    corpus = read_corpus(paths, format=format, discontinuous=discontinuous, report=report)
+    corpus = read_corpus(paths, format=format.value, discontinuous=discontinuous.value, report=report)
     print_skipped(report)
     result = corpus_stats(corpus, top=top)
     if json_:

@@ -12,8 +12,6 @@ import typer
 
 from mrc_ner.commands import _options as opt
 from mrc_ner.commands._common import (
-    DISCONTINUOUS_HELP,
-    INPUT_FORMAT_HELP,
     handles_input_errors,
     print_json,
     print_skipped,
@@ -69,8 +67,8 @@ def train(
         Optional[str],
         typer.Option("--corpus", help="Documents directory for a fold .info file (default: <folds>/../documents)."),
     ] = None,
-    format: Annotated[str, typer.Option("--format", help=INPUT_FORMAT_HELP)] = "auto",
-    discontinuous: Annotated[str, typer.Option("--discontinuous", help=DISCONTINUOUS_HELP)] = "error",
+    format: opt.CorpusFormatOpt = opt.CorpusFormat.auto,
+    discontinuous: opt.DiscontinuousOpt = opt.Discontinuous.error,
     encoder: opt.EncoderOpt = DEFAULT_ENCODER,
     epochs: opt.EpochsOpt = 3,
     batch_size: opt.BatchSizeOpt = 16,
@@ -123,7 +121,14 @@ def train(
 
     report = ReadReport()
     splits = load_joint_splits(
-        train, dev, test, corpus=corpus, seed=seed, format=format, discontinuous=discontinuous, report=report
+        train,
+        dev,
+        test,
+        corpus=corpus,
+        seed=seed,
+        format=format.value,
+        discontinuous=discontinuous.value,
+        report=report,
     )
     print_skipped(report)
     say(

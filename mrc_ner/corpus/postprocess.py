@@ -64,7 +64,7 @@ class PostprocessReport:
     def __radd__(self, other: object) -> PostprocessReport:
         if other == 0:  # sum() starts from 0
             return self
-        return NotImplemented  # type: ignore[return-value]
+        return NotImplemented
 
     @property
     def removed(self) -> int:

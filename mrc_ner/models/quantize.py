@@ -78,7 +78,7 @@ def load_for_inference(directory: str | Path, *, quantize: str = "none", device:
         raise InputError(f"--quantize must be one of {', '.join(QUANTIZE_CHOICES)}, not {quantize!r}")
     if quantize == "int8" and str(device).startswith("cuda"):
         raise InputError("--quantize int8 is CPU-only (torch dynamic quantization); add --cpu or drop --quantize")
-    tagger = cast("Tagger", load_tagger(directory).to(device))
+    tagger = load_tagger(directory).to(device)
     if quantize == "int8":
         tagger = quantize_dynamic_int8(tagger)
     elif quantize == "bf16":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -133,7 +133,7 @@ class MaskedLMObjective(nn.Module):
     @property
     def encoder(self) -> nn.Module:
         """The base encoder (what is saved)."""
-        return cast(nn.Module, self.mlm.base_model)
+        return self.mlm.base_model
 
     def head_parameters(self) -> list[nn.Parameter]:
         """Parameters outside the encoder: the MLM transform and the decoder bias."""
