@@ -104,8 +104,8 @@ def train_args(args, *, epochs: int | None = None, out_dir: Path | None = None):
     )
 
 
-def new_tagger(method: str, train: Sequence, args):
-    """A fresh tagger as ``mrc-ner train`` builds it (its types are those of ``train``)."""
+def new_tagger(method: str, train: Sequence, args, *, init_from: Path | None = None):
+    """A tagger as ``mrc-ner train`` builds it (its types are those of ``train``; ``init_from``: a trained model's)."""
     from mrc_ner.models.building import build_tagger
 
     train = list(train)
@@ -119,6 +119,7 @@ def new_tagger(method: str, train: Sequence, args):
         overlap=64,
         query_options={"query_kind": args.query_kind},
         seed=args.seed,
+        init_from=init_from,
     )
 
 
@@ -228,7 +229,6 @@ def _f1(r: dict[str, Any] | None) -> str:
 def run_new_type(args, work: Path, results: Results) -> list[list[str]]:
     from mrc_ner.corpus.joint import corpus_types
     from mrc_ner.models import load_tagger
-    from mrc_ner.models.building import build_tagger
 
     base, new = corpus_sets(args.base, args), corpus_sets(args.new, args)
     new_type = args.new_type
@@ -274,18 +274,7 @@ def run_new_type(args, work: Path, results: Results) -> list[list[str]]:
 
     def init_from(n: int) -> dict[str, Any]:
         train = mark(pool[:n], [new_type])
-        tagger = build_tagger(
-            "mrc",
-            args.encoder,
-            sorted({sp.label for s in train for sp in s.spans}),
-            train,
-            align="auto",
-            max_length=args.max_length,
-            overlap=64,
-            query_options={"query_kind": args.query_kind},
-            seed=args.seed,
-            init_from=base_dir,
-        )
+        tagger = new_tagger("mrc", train, args, init_from=base_dir)
         seconds = fit(tagger, train, [], args, work, f"init-{n}", epochs=args.curve_epochs)
         return {
             "train_seconds": round(seconds, 1),

@@ -74,6 +74,26 @@ DEFAULTS = {"sentences": 1000, "steps": 20, "warmup_steps": 2, "batch_size": 16,
 PHASES = ("collate", "forward", "backward", "optimizer")
 
 
+#: the settings every worker gets and the report records
+RUN_SETTINGS = (
+    "encoder",
+    "threads",
+    "seed",
+    "steps",
+    "warmup_steps",
+    "batch_size",
+    "max_length",
+    "freeze_embeddings",
+    "fused",
+    "negative_ratio",
+)
+
+
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The :data:`RUN_SETTINGS` of the parsed command line."""
+    return {k: getattr(args, k) for k in RUN_SETTINGS}
+
+
 def split_row(text: str) -> tuple[str, dict[str, Any]]:
     """``"softmax:fused=false:head_lr=0.01"`` → (``"softmax:head_lr=0.01"``, ``{"fused": False}``)."""
     name, *parts = [p.strip() for p in text.split(":")]
@@ -387,21 +407,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
             f"{len(sentences)} sentences ({sum(len(s.text) for s in sentences):,} chars), types {', '.join(labels)}"
         )
         for row in rows:
-            spec = {
-                "row": row,
-                "encoder": args.encoder,
-                "sentences_file": str(file),
-                "labels": labels,
-                "threads": args.threads,
-                "seed": args.seed,
-                "steps": args.steps,
-                "warmup_steps": args.warmup_steps,
-                "batch_size": args.batch_size,
-                "max_length": args.max_length,
-                "freeze_embeddings": args.freeze_embeddings,
-                "fused": args.fused,
-                "negative_ratio": args.negative_ratio,
-            }
+            spec = {"row": row, "sentences_file": str(file), "labels": labels, **run_settings(args)}
             console.print(f"training {row} …")
             try:
                 results[row] = run_worker(
@@ -414,21 +420,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         "benchmark": "train_speed",
         "command": shlex.join(["python", "bench/train_speed.py", *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine,
-        "settings": {
-            "encoder": args.encoder,
-            "corpus": args.corpus,
-            "sentences": len(sentences),
-            "types": labels,
-            "steps": args.steps,
-            "warmup_steps": args.warmup_steps,
-            "batch_size": args.batch_size,
-            "max_length": args.max_length,
-            "freeze_embeddings": args.freeze_embeddings,
-            "fused": args.fused,
-            "negative_ratio": args.negative_ratio,
-            "threads": args.threads,
-            "seed": args.seed,
-        },
+        "settings": {"corpus": args.corpus, "sentences": len(sentences), "types": labels, **run_settings(args)},
         "methods": results,
         "ratios": {
             "baseline": rows[0],
