@@ -23,6 +23,7 @@ DASH = "—"
 def scores_from_dict(d: dict[str, Any]) -> Scores:
     """The inverse of :meth:`Scores.to_dict`.
 
+    >>> from mrc_ner.evaluation import score_spans
     >>> s = score_spans([[]], [[]]); scores_from_dict(s.to_dict()) == s
     True
     """
