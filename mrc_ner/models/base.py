@@ -12,6 +12,9 @@ heads. The pipeline for every method is the same three steps, each testable alon
 3. *decoder* – :meth:`Tagger.decode_sentence`: per-feature outputs, merged back over windows
    to one output per unit, → character spans.
 
+Running the three steps over many sentences (prediction settings, batching) is
+:mod:`mrc_ner.models.prediction`, the base class of :class:`Tagger`.
+
 A saved model is a directory: ``config.json`` (method, labels, options, the
 encoder's config), ``model.safetensors``, the tokenizer files, ``README.md`` (model
 card) and, after training, ``training_args.json`` and ``dev_scores.json``.
@@ -22,8 +25,7 @@ restores it offline in one call (:mod:`mrc_ner.models.loading`). The method regi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
@@ -35,23 +37,14 @@ from mrc_ner.corpus.model import Sentence, Span, word_sentence
 from mrc_ner.encoding.alignment import Aligned, AlignMode, align, sentence_mode
 from mrc_ner.encoding.windows import plan_windows
 from mrc_ner.errors import InputError
-from mrc_ner.models.features import (
-    Feature,
-    FeatureOutputs,
-    collate_features,
-    merge_windows,
-    outputs_by_sentence,
-    unit_rows,
-)
+from mrc_ner.models.features import Feature, collate_features, merge_windows, unit_rows
+from mrc_ner.models.prediction import PredictingModule
 from mrc_ner.models.saving import FORMAT_VERSION, write_model_dir
 from mrc_ner.models.settings import PredictSettings
 
 if TYPE_CHECKING:
     from mrc_ner.evaluation.metrics import Match, Scores
     from mrc_ner.training import LoopState, TrainArgs
-
-#: what :meth:`Tagger.predict` calls with the number of features done after each batch
-Progress = Callable[[int], object]
 
 _REGISTRY: dict[str, type[Tagger]] = {}
 T = TypeVar("T", bound="Tagger")
@@ -86,11 +79,13 @@ def tagger_class(method: str) -> type[Tagger]:
     return _REGISTRY[method]
 
 
-class Tagger(nn.Module):
+class Tagger(PredictingModule):
     """Base class: an encoder plus heads, with the shared predict/evaluate/save/load logic.
 
     Subclasses set ``method`` (via :func:`register`), implement :meth:`build_heads`,
-    :meth:`sentence_features`, :meth:`forward` and :meth:`decode_sentence`.
+    :meth:`sentence_features`, :meth:`forward` and :meth:`decode_sentence`. The prediction
+    side (``configure``, ``using``, ``predict``) is inherited from
+    :class:`~mrc_ner.models.prediction.PredictingModule`.
     """
 
     method: ClassVar[str] = ""
@@ -239,122 +234,6 @@ class Tagger(nn.Module):
     ) -> list[Span]:
         """Spans of one sentence from the outputs of its features."""
         raise NotImplementedError
-
-    # ------------------------------------------------------------------ public surface
-    def configure(
-        self,
-        *,
-        types: Sequence[str] | None = None,
-        queries: dict[str, str] | None = None,
-        nested: bool | None = None,
-        threshold: float | None = None,
-    ) -> Tagger:
-        """Set the defaults of later :meth:`predict` calls (see :mod:`mrc_ner.models.settings`); returns self."""
-        settings = self.predict_defaults.merged(types=types, queries=queries, nested=nested, threshold=threshold)
-        settings.check(self.labels, method=self.method, takes_queries=self.takes_queries)
-        self.predict_defaults = self.settings = settings
-        self.apply_settings(settings)
-        return self
-
-    def apply_settings(self, settings: PredictSettings) -> None:
-        """Make ``settings`` the ones features and decoding use (query methods rebuild their queries)."""
-        self.settings = settings
-
-    @contextmanager
-    def using(self, **overrides: Any) -> Iterator[PredictSettings]:
-        """Within the block, features and decoding use the defaults with ``overrides`` (checked) applied."""
-        settings = self.predict_defaults.merged(**overrides)
-        settings.check(self.labels, method=self.method, takes_queries=self.takes_queries)
-        if settings != self.settings:
-            self.apply_settings(settings)
-        try:
-            yield settings
-        finally:
-            if self.settings != self.predict_defaults:
-                self.apply_settings(self.predict_defaults)
-
-    def as_sentences(self, items: Sequence[Sentence | str]) -> list[Sentence]:
-        """Sentences as given, and each string as :meth:`make_sentence` of it; InputError otherwise."""
-        out: list[Sentence] = []
-        for i, item in enumerate(items):
-            if isinstance(item, str):
-                out.append(self.make_sentence(item))
-            elif isinstance(item, Sentence):
-                out.append(item)
-            else:
-                raise InputError(f"item {i} is a {type(item).__name__}, not a string or a Sentence: {item!r:.80}")
-        return out
-
-    def predict(
-        self,
-        sentences: Sequence[Sentence | str] | Sentence | str,
-        *,
-        batch_size: int = 32,
-        progress: Progress | None = None,
-        types: Sequence[str] | None = None,
-        queries: dict[str, str] | None = None,
-        nested: bool | None = None,
-        threshold: float | None = None,
-    ) -> list[list[Span]] | list[Span]:
-        """Predicted spans for every sentence (character offsets, end exclusive).
-
-        Features are batched by length with dynamic padding; long sentences are
-        windowed and merged, so every sentence gets an output and nothing is truncated.
-        ``progress`` is an optional callable taking the number of features done.
-
-        ``types`` (a subset of the trained types), ``queries`` (``{"TYPE": "question"}``,
-        also for types the model was not trained on), ``nested`` and ``threshold``
-        (MRC start/end probability) override :meth:`configure`'s defaults for this call;
-        see :mod:`mrc_ner.models.settings`. A string is a sentence made by
-        :meth:`make_sentence` (offsets into the string); one sentence or string alone
-        gives that sentence's spans, not a list of lists.
-        """
-        single = isinstance(sentences, (str, Sentence))
-        if not single and not isinstance(sentences, Sequence):
-            raise InputError(f"predict takes a string, a Sentence or a list of them, not a {type(sentences).__name__}")
-        items = [sentences] if isinstance(sentences, (str, Sentence)) else sentences
-        sentences = self.as_sentences(items)
-        with self.using(types=types, queries=queries, nested=nested, threshold=threshold) as settings:
-            result = self.predict_with_settings(sentences, batch_size=batch_size, progress=progress)
-        if settings.types is not None:
-            keep = set(settings.types)
-            result = [[sp for sp in spans if sp.label in keep] for spans in result]
-        return result[0] if single else result
-
-    @torch.inference_mode()
-    def run_features(
-        self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress: Progress | None = None
-    ) -> tuple[list[Aligned], list[list[FeatureOutputs]]]:
-        """Each sentence's alignment and its features' outputs (over their context positions)."""
-        was_training = self.training
-        self.eval()
-        feats, aligned = self.features(sentences, with_labels=False)
-        device = next(self.parameters()).device
-
-        def run_batch(chunk: list[Feature]) -> dict[str, torch.Tensor]:
-            batch = {k: v.to(device) for k, v in self.collate(chunk).items()}
-            dtype = self.autocast_dtype or torch.bfloat16
-            with torch.autocast(device.type, dtype=dtype, enabled=self.autocast_dtype is not None):
-                return self(batch)
-
-        by_sentence = outputs_by_sentence(feats, len(sentences), run_batch, batch_size=batch_size, progress=progress)
-        self.train(was_training)
-        return aligned, by_sentence
-
-    def predict_with_settings(
-        self, sentences: Sequence[Sentence], *, batch_size: int = 32, progress: Progress | None = None
-    ) -> list[list[Span]]:
-        """:meth:`predict` under the current :attr:`settings`."""
-        aligned, by_sentence = self.run_features(sentences, batch_size=batch_size, progress=progress)
-        return [
-            self.decode_sentence(s, al, outs) if al.units else []
-            for s, al, outs in zip(sentences, aligned, by_sentence)
-        ]
-
-    def predict_sentences(self, sentences: Sequence[Sentence | str], **kw: Any) -> list[Sentence]:
-        """Copies of the sentences (strings made into sentences) carrying predicted spans."""
-        sentences = self.as_sentences(sentences)
-        return [s.with_spans(sp) for s, sp in zip(sentences, cast("list[list[Span]]", self.predict(sentences, **kw)))]
 
     def evaluate(
         self, sentences: Sequence[Sentence], *, batch_size: int = 32, match: Match = "strict", **settings: Any
