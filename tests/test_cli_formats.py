@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from _cli import train_args
 from conftest import REPO
 from typer.testing import CliRunner
 
@@ -195,25 +196,8 @@ def test_evaluate_brat_against_brat_with_other_sentence_splits(tmp_path):
 
 def test_train_on_brat_and_pubtator(tmp_path, tiny_encoder):
     out = tmp_path / "m"
-    r = run(
-        "train",
-        "--method",
-        "softmax",
-        "--train",
-        INPUTS["pubtator"],
-        "--dev",
-        INPUTS["brat"],
-        "--discontinuous",
-        "join",
-        "--encoder",
-        tiny_encoder,
-        "--out",
-        out,
-        "--epochs",
-        "1",
-        "--max-length",
-        "32",
-    )
+    extra = ("--dev", INPUTS["brat"], "--discontinuous", "join")
+    r = run(*train_args(INPUTS["pubtator"], tiny_encoder, out, *extra, method="softmax", max_length="32"))
     assert r.exit_code == 0, r.output
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["align_mode"] == "word" and set(cfg["labels"]) >= {"Chemical", "Disease", "Gene"}
