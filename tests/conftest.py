@@ -42,6 +42,15 @@ def input_error(read: Callable[[Path], object], path: Path, content: str) -> Inp
     return e.value
 
 
+def random_softmax_model(root: Path, encoder: Path, labels: list[str], max_length: int = 64, **options: str) -> Path:
+    """Save an untrained softmax tagger over ``encoder`` (random heads, deterministic output) to ``root/model``."""
+    from mrc_ner.models import tagger_class
+
+    model = root / "model"
+    tagger_class("softmax").create(str(encoder), labels, max_length=max_length, **options).save(model)
+    return model
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data``. Missing data is a failure, never a skip: CI must not pass by skipping."""

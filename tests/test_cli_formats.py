@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from _cli import train_args
-from conftest import REPO
+from conftest import REPO, random_softmax_model
 from typer.testing import CliRunner
 
 from mrc_ner.cli import app
@@ -44,11 +44,9 @@ def run(*args):
 
 @pytest.fixture(scope="module")
 def word_model(tmp_path_factory, tiny_encoder) -> Path:
-    from mrc_ner.models import tagger_class
-
-    d = tmp_path_factory.mktemp("fmt_model") / "model"
-    tagger_class("softmax").create(str(tiny_encoder), ["disease", "gene"], max_length=64, align_mode="word").save(d)
-    return d
+    return random_softmax_model(
+        tmp_path_factory.mktemp("fmt_model"), tiny_encoder, ["disease", "gene"], align_mode="word"
+    )
 
 
 @pytest.fixture()
