@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from mrc_ner.errors import InputError
 from mrc_ner.testing import build_tiny_encoder  # one definition, shared with the doctests
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,6 +32,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if slow:
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+def input_error(read: Callable[[Path], object], path: Path, content: str) -> InputError:
+    """Write ``content`` to ``path`` and return the InputError that ``read(path)`` raises (failing if none)."""
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read(path)
+    return e.value
+
+
+def random_softmax_model(root: Path, encoder: Path, labels: list[str], max_length: int = 64, **options: str) -> Path:
+    """Save an untrained softmax tagger over ``encoder`` (random heads, deterministic output) to ``root/model``."""
+    from mrc_ner.models import tagger_class
+
+    model = root / "model"
+    tagger_class("softmax").create(str(encoder), labels, max_length=max_length, **options).save(model)
+    return model
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,17 @@ import pytest
 from conftest import REPO, SAMPLE_CBP, SAMPLE_EN
 
 LABELS = ["disease", "gene", "protein"]
+SCORED_VARIANTS = (  # every extract_speed variant but the hf-pipeline reference
+    "softmax",
+    "softmax-int8",
+    "softmax-bf16",
+    "mrc",
+    "mrc-int8",
+    "mrc-bf16",
+    "mrc-packed",
+    "mrc-packed-int8",
+    "mrc-packed-bf16",
+)
 
 
 def run_script(name: str, *args) -> subprocess.CompletedProcess:
@@ -23,6 +34,12 @@ def run_script(name: str, *args) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
+
+
+def run_report(name: str, out, *args) -> tuple[str, dict]:
+    """Run a benchmark script on one thread with ``--json-out out``: its stdout and the report it wrote."""
+    proc = run_script(name, *args, "--threads", 1, "--json-out", out)
+    return proc.stdout, json.loads(out.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -53,45 +70,14 @@ def test_extract_speed_smoke(tmp_path, models):
 
     softmax, mrc, packed = models
     hf = export_model(softmax, tmp_path / "hf").path  # given, so the script's parent need not load torch
-    out = tmp_path / "extract.json"
-    proc = run_script(
-        "extract_speed.py",
-        "--tiny",
-        "--softmax-model",
-        softmax,
-        "--mrc-model",
-        mrc,
-        "--packed-model",
-        packed,
-        "--hf-model",
-        hf,
-        "--corpus",
-        SAMPLE_CBP,
-        "--english",
-        SAMPLE_EN,
-        "--threads",
-        1,
-        "--bf16",
-        "--json-out",
-        out,
-    )
-    assert "sentences/s" in proc.stdout
-    report = json.loads(out.read_text())
+    given = ("--softmax-model", softmax, "--mrc-model", mrc, "--packed-model", packed, "--hf-model", hf)
+    inputs = ("--corpus", SAMPLE_CBP, "--english", SAMPLE_EN)
+    stdout, report = run_report("extract_speed.py", tmp_path / "extract.json", "--tiny", *given, *inputs, "--bf16")
+    assert "sentences/s" in stdout
     assert set(report) >= {"machine", "settings", "sets", "variants", "ratios", "command"}
     assert report["machine"]["torch_threads"] == 1 and report["machine"]["torch"]
     assert report["sets"]["cbp"]["sentences"] == 20 and report["sets"]["english"]["sentences"] == 6
-    assert set(report["variants"]) == {
-        "hf-pipeline",
-        "softmax",
-        "softmax-int8",
-        "softmax-bf16",
-        "mrc",
-        "mrc-int8",
-        "mrc-bf16",
-        "mrc-packed",
-        "mrc-packed-int8",
-        "mrc-packed-bf16",
-    }
+    assert set(report["variants"]) == {"hf-pipeline", *SCORED_VARIANTS}
     for v in report["variants"].values():
         assert v["peak_rss_mb"] >= v["rss_after_imports_mb"] > 0 and v["torch_threads"] == 1
         for set_name in ("cbp", "english"):
@@ -101,17 +87,7 @@ def test_extract_speed_smoke(tmp_path, models):
     assert set(report["variants"]["hf-pipeline"]["sets"]["cbp"]["by_batch_size"]) == {"1", "8"}
     assert report["variants"]["mrc-packed"]["sets"]["cbp"]["model"] == str(packed)
     assert report["variants"]["softmax-bf16"]["sets"]["cbp"]["model"] == str(softmax)
-    for v in (
-        "softmax",
-        "softmax-int8",
-        "softmax-bf16",
-        "mrc",
-        "mrc-int8",
-        "mrc-bf16",
-        "mrc-packed",
-        "mrc-packed-int8",
-        "mrc-packed-bf16",
-    ):
+    for v in SCORED_VARIANTS:
         assert 0 <= report["variants"][v]["sets"]["cbp"]["micro_f1"] <= 1  # same types as the gold: scored
         assert report["variants"][v]["sets"]["english"]["micro_f1"] is None  # gold "Disease" is not a model type
         assert report["ratios"]["cbp"][f"{v}/hf-pipeline"] > 0
@@ -131,23 +107,9 @@ def test_extract_speed_variant_selection():
 
 
 def test_train_speed_smoke(tmp_path, tiny_encoder):
-    out = tmp_path / "train.json"
     rows = ["mrc", "crf", "softmax:fused=false"]
-    run_script(
-        "train_speed.py",
-        "--tiny",
-        "--encoder",
-        tiny_encoder,
-        "--corpus",
-        SAMPLE_CBP,
-        "--methods",
-        ",".join(rows),
-        "--threads",
-        1,
-        "--json-out",
-        out,
-    )
-    report = json.loads(out.read_text())
+    args = ("--tiny", "--encoder", tiny_encoder, "--corpus", SAMPLE_CBP, "--methods", ",".join(rows))
+    _, report = run_report("train_speed.py", tmp_path / "train.json", *args)
     assert set(report) >= {"machine", "settings", "methods", "ratios", "command"}
     assert list(report["methods"]) == rows and report["ratios"]["baseline"] == "mrc"
     for r in report["methods"].values():
@@ -183,29 +145,10 @@ def test_train_speed_rejects_bad_rows(tiny_encoder):
 
 def test_extract_memory_smoke(tmp_path, models):
     softmax, _, _ = models
-    out = tmp_path / "memory.json"
-    proc = run_script(
-        "extract_memory.py",
-        "--model",
-        softmax,
-        "--corpus",
-        SAMPLE_CBP,
-        "--sizes",
-        "40,12",
-        "--doc-sentences",
-        5,
-        "--buffer-sentences",
-        8,
-        "--threads",
-        1,
-        "--sample-every",
-        0.2,
-        "--network",
-        "--json-out",
-        out,
-    )
-    assert "peak RSS" in proc.stdout
-    report = json.loads(out.read_text())
+    sizes = ("--sizes", "40,12", "--doc-sentences", 5, "--buffer-sentences", 8, "--sample-every", 0.2)
+    args = ("--model", softmax, "--corpus", SAMPLE_CBP, *sizes, "--network")
+    stdout, report = run_report("extract_memory.py", tmp_path / "memory.json", *args)
+    assert "peak RSS" in stdout
     assert report["baseline"] == "12 sentences" and list(report["sizes"]) == ["12", "40"]
     for n, r in report["sizes"].items():
         assert r["sentences"] == int(n) and r["characters"] > 0 and r["samples"] and r["network"] is True
@@ -215,24 +158,9 @@ def test_extract_memory_smoke(tmp_path, models):
 
 def test_profile_predict_smoke(tmp_path, models):
     _, mrc, _ = models
-    out = tmp_path / "profile.json"
-    proc = run_script(
-        "profile_predict.py",
-        "--model",
-        mrc,
-        "--corpus",
-        SAMPLE_CBP,
-        "--sentences",
-        10,
-        "--threads",
-        1,
-        "--top",
-        5,
-        "--json-out",
-        out,
-    )
-    assert "predict phases" in proc.stdout
-    report = json.loads(out.read_text())
+    args = ("--model", mrc, "--corpus", SAMPLE_CBP, "--sentences", 10, "--top", 5)
+    stdout, report = run_report("profile_predict.py", tmp_path / "profile.json", *args)
+    assert "predict phases" in stdout
     assert report["sentences"] == 10 and report["method"] == "mrc" and len(report["ops"]) == 5
     assert set(report["phases_s"]) == {"features", "forward", "decode", "other (collate, batching, copies)"}
     assert abs(sum(report["phase_share"].values()) - 1.0) < 1e-6 and report["phases_s"]["forward"] > 0

@@ -71,31 +71,14 @@ def test_joint_and_new_type_smoke(tmp_path, tiny_encoder):
         4,
     ]
     out = tmp_path / "joint.json"
-    proc = run_bench(
-        "joint",
-        "--corpora",
-        "NCBI-disease,BC2GM",
-        "--rows",
-        "single-mrc,joint-mrc,union-softmax",
-        "--json-out",
-        out,
-        *common,
-    )
+    joint = ("joint", "--corpora", "NCBI-disease,BC2GM", "--rows", "single-mrc,joint-mrc,union-softmax")
+    proc = run_bench(*joint, "--json-out", out, *common)
     cells = json.loads(out.read_text())["cells"]
     assert set(cells) == {"single-mrc/NCBI-disease", "single-mrc/BC2GM", "joint-mrc", "union-softmax"}
     assert set(cells["joint-mrc"]["tests"]) == {"NCBI-disease", "BC2GM"}
     assert cells["joint-mrc"]["tests"]["BC2GM"]["support"] == 2  # BRCA1 in 2 of the first 4 test sentences
     assert "joint-mrc" in proc.stdout and "union-softmax" in proc.stdout
-    again = run_bench(
-        "joint",
-        "--corpora",
-        "NCBI-disease,BC2GM",
-        "--rows",
-        "single-mrc,joint-mrc,union-softmax",
-        "--json-out",
-        out,
-        *common,
-    )
+    again = run_bench(*joint, "--json-out", out, *common)
     assert " … " not in again.stderr and "joint-mrc …" not in again.stderr  # every cell reused
     out2 = tmp_path / "new.json"
     proc = run_bench("new-type", "--sizes", "2,4", "--curve-epochs", 1, "--json-out", out2, *common)

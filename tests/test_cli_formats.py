@@ -8,7 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from _cli import train_args
+from conftest import REPO, random_softmax_model
 from typer.testing import CliRunner
 
 from mrc_ner.cli import app
@@ -43,11 +44,9 @@ def run(*args):
 
 @pytest.fixture(scope="module")
 def word_model(tmp_path_factory, tiny_encoder) -> Path:
-    from mrc_ner.models import tagger_class
-
-    d = tmp_path_factory.mktemp("fmt_model") / "model"
-    tagger_class("softmax").create(str(tiny_encoder), ["disease", "gene"], max_length=64, align_mode="word").save(d)
-    return d
+    return random_softmax_model(
+        tmp_path_factory.mktemp("fmt_model"), tiny_encoder, ["disease", "gene"], align_mode="word"
+    )
 
 
 @pytest.fixture()
@@ -195,25 +194,8 @@ def test_evaluate_brat_against_brat_with_other_sentence_splits(tmp_path):
 
 def test_train_on_brat_and_pubtator(tmp_path, tiny_encoder):
     out = tmp_path / "m"
-    r = run(
-        "train",
-        "--method",
-        "softmax",
-        "--train",
-        INPUTS["pubtator"],
-        "--dev",
-        INPUTS["brat"],
-        "--discontinuous",
-        "join",
-        "--encoder",
-        tiny_encoder,
-        "--out",
-        out,
-        "--epochs",
-        "1",
-        "--max-length",
-        "32",
-    )
+    extra = ("--dev", INPUTS["brat"], "--discontinuous", "join")
+    r = run(*train_args(INPUTS["pubtator"], tiny_encoder, out, *extra, method="softmax", max_length="32"))
     assert r.exit_code == 0, r.output
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["align_mode"] == "word" and set(cfg["labels"]) >= {"Chemical", "Disease", "Gene"}

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from _cli import train_args
 from conftest import REPO
 from typer.testing import CliRunner
 
@@ -56,33 +57,15 @@ def corpora(tmp_path_factory):
     )
 
 
-COMMON = ("--epochs", "1", "--max-length", "48", "--query-kind", "simple", "--batch-size", "4")
+SMALL_MRC = ("--query-kind", "simple", "--batch-size", "4")  # with train_args' one epoch and 48 tokens
 
 
 @pytest.mark.parametrize("method", ["mrc", "mrc-packed"])
 def test_joint_training_scores_each_corpus_on_its_own_types(tmp_path, tiny_encoder, corpora, method):
     disease, gene = corpora
     out = tmp_path / "joint"
-    r = run(
-        "train",
-        "--method",
-        method,
-        "--train",
-        disease,
-        "--train",
-        gene,
-        "--dev",
-        "0.25",
-        "--test",
-        disease,
-        "--test",
-        gene,
-        "--encoder",
-        tiny_encoder,
-        "--out",
-        out,
-        *COMMON,
-    )
+    extra = ("--train", gene, "--dev", "0.25", "--test", disease, "--test", gene, *SMALL_MRC)
+    r = run(*train_args(disease, tiny_encoder, out, *extra, method=method))
     assert r.exit_code == 0, r.output
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["labels"] == ["Disease", "Gene"] and 0 < cfg["options"]["threshold"] < 1
@@ -122,25 +105,7 @@ def test_softmax_naive_union_trains_on_both(tmp_path, tiny_encoder, corpora):
     disease, gene = corpora
     out = tmp_path / "union"
     r = run(
-        "train",
-        "--method",
-        "softmax",
-        "--train",
-        disease,
-        "--train",
-        gene,
-        "--test",
-        disease,
-        "--test",
-        gene,
-        "--encoder",
-        tiny_encoder,
-        "--out",
-        out,
-        "--epochs",
-        "1",
-        "--max-length",
-        "48",
+        *train_args(disease, tiny_encoder, out, "--train", gene, "--test", disease, "--test", gene, method="softmax")
     )
     assert r.exit_code == 0, r.output
     assert json.loads((out / "config.json").read_text())["labels"] == ["Disease", "Gene"]
@@ -166,20 +131,7 @@ def SAMPLE_TXT(tmp_path: Path) -> Path:
 def test_init_from_adds_a_new_type_and_predict_chooses_types(tmp_path, tiny_encoder, corpora):
     disease, gene = corpora
     first = tmp_path / "disease_only"
-    r = run(
-        "train",
-        "--method",
-        "mrc",
-        "--train",
-        disease,
-        "--encoder",
-        tiny_encoder,
-        "--out",
-        first,
-        *COMMON,
-        "--max-steps",
-        "1",
-    )
+    r = run(*train_args(disease, tiny_encoder, first, *SMALL_MRC, "--max-steps", "1"))
     assert r.exit_code == 0, r.output
     assert json.loads((first / "config.json").read_text())["labels"] == ["Disease"]
     # zero-shot: ask the disease model for genes with a free-text question
@@ -206,22 +158,7 @@ def test_init_from_adds_a_new_type_and_predict_chooses_types(tmp_path, tiny_enco
     assert r.exit_code == 2 and "not trained" in r.output
     # fine-tune onto the new type: the model keeps Disease and learns Gene
     second = tmp_path / "disease_gene"
-    r = run(
-        "train",
-        "--method",
-        "mrc",
-        "--train",
-        gene,
-        "--init-from",
-        first,
-        "--encoder",
-        tiny_encoder,
-        "--out",
-        second,
-        *COMMON,
-        "--max-steps",
-        "1",
-    )
+    r = run(*train_args(gene, tiny_encoder, second, "--init-from", first, *SMALL_MRC, "--max-steps", "1"))
     assert r.exit_code == 0, r.output
     assert "kept from --init-from: Disease" in r.output
     cfg = json.loads((second / "config.json").read_text())
@@ -240,21 +177,7 @@ def test_init_from_adds_a_new_type_and_predict_chooses_types(tmp_path, tiny_enco
 def test_threshold_sweep_and_nested_from_the_cli(tmp_path, tiny_encoder, corpora):
     disease, _ = corpora
     out = tmp_path / "m"
-    r = run(
-        "train",
-        "--method",
-        "mrc",
-        "--train",
-        disease,
-        "--encoder",
-        tiny_encoder,
-        "--out",
-        out,
-        *COMMON,
-        "--max-steps",
-        "1",
-        "--no-calibrate",
-    )
+    r = run(*train_args(disease, tiny_encoder, out, *SMALL_MRC, "--max-steps", "1", "--no-calibrate"))
     assert r.exit_code == 0, r.output
     assert json.loads((out / "config.json").read_text())["options"]["threshold"] == 0.5
     r = run("evaluate", disease, "--model", out, "--sweep", "--json")
@@ -277,55 +200,15 @@ def test_threshold_sweep_and_nested_from_the_cli(tmp_path, tiny_encoder, corpora
 def test_extract_takes_types_and_queries(tmp_path, tiny_encoder, corpora):
     disease, _ = corpora
     out = tmp_path / "m"
-    r = run(
-        "train",
-        "--method",
-        "mrc",
-        "--train",
-        disease,
-        "--encoder",
-        tiny_encoder,
-        "--out",
-        out,
-        *COMMON,
-        "--max-steps",
-        "1",
-    )
+    r = run(*train_args(disease, tiny_encoder, out, *SMALL_MRC, "--max-steps", "1"))
     assert r.exit_code == 0, r.output
     ext = tmp_path / "ext"
-    r = run(
-        "extract",
-        SAMPLE_TXT(tmp_path),
-        "--model",
-        out,
-        "--out",
-        ext,
-        "--no-network",
-        "--types",
-        "Gene",
-        "--query",
-        "Gene=Which genes?",
-        "--threshold",
-        "0.01",
-        "--min-length",
-        "1",
-    )
+    extract = ("extract", SAMPLE_TXT(tmp_path), "--model", out, "--out", ext, "--no-network", "--min-length", "1")
+    r = run(*extract, "--types", "Gene", "--query", "Gene=Which genes?", "--threshold", "0.01")
     assert r.exit_code == 0, r.output
     ents = [json.loads(x) for x in (ext / "entities.jsonl").read_text().splitlines()]
     assert ents and {e["label"] for e in ents} == {"Gene"}
-    r = run(
-        "extract",
-        SAMPLE_TXT(tmp_path),
-        "--model",
-        out,
-        "--out",
-        ext,
-        "--no-network",
-        "--types",
-        "Disease",
-        "--min-length",
-        "1",
-    )
+    r = run(*extract, "--types", "Disease")
     assert r.exit_code == 2 and "prediction differ" in r.output  # a resumed extract never mixes settings
     r = run("predict", SAMPLE_TXT(tmp_path), "--model", out, "--out", tmp_path / "p.bio", "--nested")
     assert r.exit_code == 2 and "JSONL" in r.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from _cli import train_args
 from conftest import REPO, SAMPLE_CBP, SAMPLE_EN
 from typer.testing import CliRunner
 
@@ -20,29 +21,9 @@ def run(*args):
 @pytest.mark.slow
 def test_train_predict_evaluate_mrc(tmp_path, tiny_encoder):
     out = tmp_path / "model"
-    r = run(
-        "train",
-        "--method",
-        "mrc",
-        "--train",
-        SAMPLE_CBP,
-        "--dev",
-        "0.34",
-        "--test",
-        SAMPLE_CBP / "S1-2021-03-15-CN000000001A.bio",
-        "--encoder",
-        tiny_encoder,
-        "--out",
-        out,
-        "--epochs",
-        "1",
-        "--max-length",
-        "64",
-        "--query-kind",
-        "simple",
-        "--end-head",
-        "linear",
-    )
+    test = SAMPLE_CBP / "S1-2021-03-15-CN000000001A.bio"
+    extra = ("--dev", "0.34", "--test", test, "--query-kind", "simple", "--end-head", "linear")
+    r = run(*train_args(SAMPLE_CBP, tiny_encoder, out, *extra, max_length="64"))
     assert r.exit_code == 0, r.output
     cfg = json.loads((out / "config.json").read_text())
     assert (
@@ -67,21 +48,7 @@ def test_train_predict_evaluate_mrc(tmp_path, tiny_encoder):
 @pytest.mark.slow
 def test_train_softmax_english_word_level_and_iob_output(tmp_path, tiny_encoder):
     out = tmp_path / "m"
-    r = run(
-        "train",
-        "--method",
-        "softmax",
-        "--train",
-        SAMPLE_EN,
-        "--encoder",
-        tiny_encoder,
-        "--out",
-        out,
-        "--epochs",
-        "1",
-        "--max-length",
-        "32",
-    )
+    r = run(*train_args(SAMPLE_EN, tiny_encoder, out, method="softmax", max_length="32"))
     assert r.exit_code == 0, r.output
     assert json.loads((out / "config.json").read_text())["align_mode"] == "word"
     pred = tmp_path / "p.bio"
@@ -92,48 +59,12 @@ def test_train_softmax_english_word_level_and_iob_output(tmp_path, tiny_encoder)
 
 
 def test_bad_inputs_exit_2_with_one_line(tmp_path, tiny_encoder):
-    r = runner.invoke(
-        app,
-        [
-            "train",
-            "--train",
-            str(tmp_path / "missing.bio"),
-            "--out",
-            str(tmp_path / "o"),
-            "--encoder",
-            str(tiny_encoder),
-        ],
-    )
+    out_and_encoder = ["--out", str(tmp_path / "o"), "--encoder", str(tiny_encoder)]
+    r = runner.invoke(app, ["train", "--train", str(tmp_path / "missing.bio"), *out_and_encoder])
     assert r.exit_code == 2 and "missing.bio" in r.output and "Traceback" not in r.output
-    r = runner.invoke(
-        app,
-        [
-            "train",
-            "--method",
-            "nope",
-            "--train",
-            str(SAMPLE_EN),
-            "--out",
-            str(tmp_path / "o"),
-            "--encoder",
-            str(tiny_encoder),
-        ],
-    )
+    r = runner.invoke(app, ["train", "--method", "nope", "--train", str(SAMPLE_EN), *out_and_encoder])
     assert r.exit_code == 2 and "unknown method" in r.output
-    r = runner.invoke(
-        app,
-        [
-            "train",
-            "--train",
-            str(SAMPLE_EN),
-            "--out",
-            str(tmp_path / "o"),
-            "--encoder",
-            str(tiny_encoder),
-            "--dev",
-            "1.5",
-        ],
-    )
+    r = runner.invoke(app, ["train", "--train", str(SAMPLE_EN), *out_and_encoder, "--dev", "1.5"])
     assert r.exit_code == 2 and "fraction" in r.output
     r = runner.invoke(app, ["predict", "--model", str(tmp_path), str(SAMPLE_EN), "--out", str(tmp_path / "x.jsonl")])
     assert r.exit_code == 2 and "config.json" in r.output

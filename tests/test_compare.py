@@ -296,32 +296,16 @@ def test_lm_mixed_pretrains_once_per_fold_and_settings(tiny_encoder, tmp_path: P
     assert [r.name for r in report.rows] == ["lm-mixed", "lm-mixed:dropout=0.2"]
 
 
+def compare_k3_args(methods: str, out: Path, *extra: str) -> list[str]:
+    """``mrc-ner compare`` arguments: the given methods over three folds of the Chinese sample, then ``extra``."""
+    return ["compare", "--corpus", str(SAMPLE_CBP), "--folds", "k=3", "--methods", methods, "--out", str(out), *extra]
+
+
 @pytest.mark.slow
 def test_cli_end_to_end_k3(tiny_encoder, tmp_path: Path) -> None:
     out = tmp_path / "cli"
-    args = [
-        "compare",
-        "--corpus",
-        str(SAMPLE_CBP),
-        "--folds",
-        "k=3",
-        "--methods",
-        "crf,mrc:query=simple",
-        "--encoder",
-        str(tiny_encoder),
-        "--out",
-        str(out),
-        "--max-steps",
-        "2",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "8",
-        "--max-length",
-        "40",
-        "--overlap",
-        "4",
-    ]
+    budget = ("--max-steps", "2", "--epochs", "1", "--batch-size", "8", "--max-length", "40", "--overlap", "4")
+    args = compare_k3_args("crf,mrc:query=simple", out, "--encoder", str(tiny_encoder), *budget)
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
@@ -333,20 +317,7 @@ def test_cli_end_to_end_k3(tiny_encoder, tmp_path: Path) -> None:
 
 
 def test_cli_bad_method_is_one_error_line(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "compare",
-            "--corpus",
-            str(SAMPLE_CBP),
-            "--folds",
-            "k=3",
-            "--methods",
-            "softmax,sofmax",
-            "--out",
-            str(tmp_path / "x"),
-        ],
-    )
+    result = runner.invoke(app, compare_k3_args("softmax,sofmax", tmp_path / "x"))
     assert result.exit_code == 2, result.output
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "sofmax" in lines[0], result.stderr

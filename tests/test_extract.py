@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import random_softmax_model
 from typer.testing import CliRunner
 
 from mrc_ner.cli import app
@@ -69,21 +70,14 @@ def ok(*args: str):
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory, tiny_encoder) -> Path:
     """A tiny character-level softmax tagger (random weights: random but deterministic predictions)."""
-    from mrc_ner.models import tagger_class
-
-    d = tmp_path_factory.mktemp("extract_model") / "model"
-    tagger_class("softmax").create(str(tiny_encoder), ["gene", "protein", "disease"], max_length=64).save(d)
-    return d
+    return random_softmax_model(tmp_path_factory.mktemp("extract_model"), tiny_encoder, ["gene", "protein", "disease"])
 
 
 @pytest.fixture(scope="session")
 def word_model_dir(tmp_path_factory, tiny_encoder) -> Path:
     """The same, word-level (as a model trained on English column files)."""
-    from mrc_ner.models import tagger_class
-
-    d = tmp_path_factory.mktemp("extract_word_model") / "model"
-    tagger_class("softmax").create(str(tiny_encoder), ["gene", "disease"], max_length=64, align_mode="word").save(d)
-    return d
+    root = tmp_path_factory.mktemp("extract_word_model")
+    return random_softmax_model(root, tiny_encoder, ["gene", "disease"], align_mode="word")
 
 
 @pytest.fixture()

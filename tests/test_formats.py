@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, input_error
 
 from mrc_ner.corpus.documents import ReadReport, document_mentions
 from mrc_ner.corpus.model import Document, Sentence, Span
@@ -270,29 +270,26 @@ def test_brat_errors(tmp_path):
         "Q1\tsomething\n": (1, "not a brat annotation line"),
     }
     for ann, (line, message) in cases.items():
-        (tmp_path / "d.ann").write_text(ann, encoding="utf-8")
-        with pytest.raises(InputError) as e:
-            read_corpus(tmp_path / "d.ann")
-        assert (e.value.line, e.value.path) == (line, str(tmp_path / "d.ann")) and message in e.value.message
+        error = input_error(read_corpus, tmp_path / "d.ann", ann)
+        assert (error.line, error.path) == (line, str(tmp_path / "d.ann")) and message in error.message
     (tmp_path / "d.ann").unlink()
     with pytest.raises(InputError, match="missing"):
         read_corpus(tmp_path / "d.txt", format="brat")
 
 
-def test_pubtator_errors(tmp_path):
-    p = tmp_path / "x.pubtator"
-    cases = {
-        "1|t|BRCA1 is here\n1|a|Nothing.\n1\t0\t5\tBRCA2\tGene\t672\n": (3, "differs"),
-        "1|t|BRCA1\n2|a|Other.\n": (2, "without a blank line"),
-        "1|t|BRCA1\n1|a|x\n1\t0\n": (3, "expected a mention line"),
-        "1|t|BRCA1\n1|a|x\n2\t0\t5\tBRCA1\tGene\t1\n": (3, "outside its document"),
-        "1|a|Only an abstract\n": (1, "no title line"),
-    }
-    for content, (line, message) in cases.items():
-        p.write_text(content, encoding="utf-8")
-        with pytest.raises(InputError) as e:
-            read_corpus(p)
-        assert e.value.line == line and message in e.value.message, e.value
+@pytest.mark.parametrize(
+    "content, line, message",
+    [
+        pytest.param("1|t|BRCA1 is here\n1|a|Nothing.\n1\t0\t5\tBRCA2\tGene\t672\n", 3, "differs", id="mention-text"),
+        pytest.param("1|t|BRCA1\n2|a|Other.\n", 2, "without a blank line", id="no-blank-line"),
+        pytest.param("1|t|BRCA1\n1|a|x\n1\t0\n", 3, "expected a mention line", id="short-mention"),
+        pytest.param("1|t|BRCA1\n1|a|x\n2\t0\t5\tBRCA1\tGene\t1\n", 3, "outside its document", id="other-doc"),
+        pytest.param("1|a|Only an abstract\n", 1, "no title line", id="no-title"),
+    ],
+)
+def test_pubtator_errors(tmp_path, content, line, message):
+    error = input_error(read_corpus, tmp_path / "x.pubtator", content)
+    assert error.line == line and message in error.message, error
 
 
 def test_bioc_errors(tmp_path):
@@ -321,6 +318,11 @@ def test_bioc_errors(tmp_path):
     assert len(read_corpus(tmp_path / "t.json", discontinuous="skip", report=report)) == 2 and len(report.skipped) == 1
 
 
+def bioc_gene(text: str, offset: int, length: int) -> dict:
+    """A BioC JSON annotation ``a`` of type Gene with one location and only the required keys."""
+    return {"id": "a", "infons": {"type": "Gene"}, "text": text, "locations": [{"offset": offset, "length": length}]}
+
+
 def test_bioc_json_without_optional_keys_and_as_a_document_list(tmp_path):
     docs = [
         {
@@ -329,14 +331,7 @@ def test_bioc_json_without_optional_keys_and_as_a_document_list(tmp_path):
                 {
                     "offset": 0,
                     "text": "TP53 in São Paulo.",
-                    "annotations": [
-                        {
-                            "id": "a",
-                            "infons": {"type": "Gene"},
-                            "text": "TP53",
-                            "locations": [{"offset": 0, "length": 4}],
-                        }
-                    ],
+                    "annotations": [bioc_gene("TP53", 0, 4)],
                 }
             ],
         }
@@ -360,14 +355,7 @@ def test_mention_across_passages_is_an_error(tmp_path):
                     {
                         "offset": 11,
                         "text": "mutations",
-                        "annotations": [
-                            {
-                                "id": "a",
-                                "infons": {"type": "Gene"},
-                                "text": "gene\nmutations",
-                                "locations": [{"offset": 6, "length": 14}],
-                            }
-                        ],
+                        "annotations": [bioc_gene("gene\nmutations", 6, 14)],
                     },
                 ],
             }

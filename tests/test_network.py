@@ -11,6 +11,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from conftest import input_error
 
 from mrc_ner.corpus.readers import read_corpus
 from mrc_ner.errors import InputError
@@ -235,24 +236,24 @@ def test_read_entities_jsonl(tmp_path):
     assert read_mentions(f) == read_entities_jsonl(f)  # sniffed as entities, not as a JSONL corpus
 
 
-@pytest.mark.parametrize(
-    "line, needle",
-    [
-        ('{"doc": "p1", "sentence": 0, "label": "gene"', "invalid JSON"),
-        ('{"doc": "p1", "label": "gene", "text": "X"}', "'sentence'"),
-        ('{"doc": "p1", "sentence": -1, "label": "gene", "text": "X"}', "sentence index"),
-        ('{"doc": "p1", "sentence": 0, "start": 5, "end": 2, "label": "gene", "text": "X"}', "0 ≤ start < end"),
-        ('{"doc": "p1", "sentence": 0, "label": "gene", "text": "X", "score": "high"}', "score"),
-        ("[1, 2]", "JSON object"),
-    ],
-)
+ENTITY_LINE_ERRORS = {  # a bad second line of entities.jsonl → what its error names
+    '{"doc": "p1", "sentence": 0, "label": "gene"': "invalid JSON",
+    '{"doc": "p1", "label": "gene", "text": "X"}': "'sentence'",
+    '{"doc": "p1", "sentence": -1, "label": "gene", "text": "X"}': "sentence index",
+    '{"doc": "p1", "sentence": 0, "start": 5, "end": 2, "label": "gene", "text": "X"}': "0 ≤ start < end",
+    '{"doc": "p1", "sentence": 0, "label": "gene", "text": "X", "score": "high"}': "score",
+    "[1, 2]": "JSON object",
+}
+
+
+@pytest.mark.parametrize("line, needle", ENTITY_LINE_ERRORS.items())
 def test_read_entities_jsonl_errors(tmp_path, line, needle):
     f = tmp_path / "entities.jsonl"
-    f.write_text('{"doc": "p1", "sentence": 0, "label": "gene", "text": "BRCA1"}\n' + line + "\n", encoding="utf-8")
-    with pytest.raises(InputError) as e:
-        read_entities_jsonl(f)
-    assert e.value.line == 2 and needle in e.value.message
-    assert e.value.location_message().startswith(f"{f}:2: ")
+    error = input_error(
+        read_entities_jsonl, f, '{"doc": "p1", "sentence": 0, "label": "gene", "text": "BRCA1"}\n' + line + "\n"
+    )
+    assert error.line == 2 and needle in error.message
+    assert error.location_message().startswith(f"{f}:2: ")
 
 
 # ----------------------------------------------------------------------------- outputs

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import input_error
 from typer.testing import CliRunner
 
 from mrc_ner.cli import app
@@ -55,10 +56,8 @@ def one_line(result, code: int = 2) -> str:
 )
 def test_jsonl_shape_and_gold_are_checked_with_path_and_line(tmp_path, line, needle):
     f = tmp_path / "c.jsonl"
-    f.write_text('{"id": "ok", "text": "abc", "entities": []}\n' + line + "\n", encoding="utf-8")
-    with pytest.raises(InputError) as e:
-        read_jsonl(f)
-    assert e.value.line == 2 and needle in e.value.message and e.value.location_message().startswith(f"{f}:2: ")
+    error = input_error(read_jsonl, f, '{"id": "ok", "text": "abc", "entities": []}\n' + line + "\n")
+    assert error.line == 2 and needle in error.message and error.location_message().startswith(f"{f}:2: ")
 
 
 def test_valid_gold_still_reads(tmp_path):
