@@ -6,7 +6,12 @@ Each run directory under ``benchmarks/<set>/`` holds what ``mrc-ner train`` wrot
 encoder's). This prints one markdown row per run: method, the options and training
 settings that differ from the set's first run, steps, dev micro F1 after each epoch.
 
+A set of ``mrc-ner compare`` cells instead (``benchmarks/<set>/<fold>/<method>.json``,
+each a copy of a cell's ``result.json``) prints compare's own report: mean ± std over
+folds, pooled micro F1, paired t-tests against the best row, and the per-cell table.
+
     python bench/tables.py benchmarks/ncbi_slice300
+    python bench/tables.py benchmarks/cbp_k5_e1
 """
 
 from __future__ import annotations
@@ -72,12 +77,30 @@ def table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def load_cells(directory: Path) -> list[dict[str, Any]]:
+    """The compare cells of a set: every ``<fold>/<method>.json`` that holds a cell's scores."""
+    cells = []
+    for path in sorted(directory.glob("*/*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(record, dict) and "scores" in record and "fold" in record and "method" in record:
+            cells.append(record)
+    return cells
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("set", type=Path, help="a benchmarks/<set> directory of run directories")
+    ap.add_argument("set", type=Path, help="a benchmarks/<set> directory of run directories or compare cells")
     a = ap.parse_args()
     runs = [load_run(d) for d in sorted(a.set.iterdir()) if (d / "train_log.jsonl").is_file()]
-    print(table(runs))
+    if runs:
+        print(table(runs))
+    cells = load_cells(a.set)
+    if cells:
+        from mrc_ner.experiments.compare import build_report, markdown
+
+        print(markdown(build_report(cells)))
+    if not runs and not cells:
+        raise SystemExit(f"{a.set}: no run directories and no compare cells in it")
 
 
 if __name__ == "__main__":

@@ -164,3 +164,20 @@ def test_profile_predict_smoke(tmp_path, models):
     assert report["sentences"] == 10 and report["method"] == "mrc" and len(report["ops"]) == 5
     assert set(report["phases_s"]) == {"features", "forward", "decode", "other (collate, batching, copies)"}
     assert abs(sum(report["phase_share"].values()) - 1.0) < 1e-6 and report["phases_s"]["forward"] > 0
+
+
+def test_tables_rebuilds_committed_records() -> None:
+    """bench/tables.py prints the BENCHMARKS.md tables from the committed records, to the digit."""
+    runs = run_script("tables.py", REPO / "benchmarks" / "ncbi_slice300").stdout
+    row = next(line for line in runs.splitlines() if line.startswith("| mrc_prior |"))
+    assert row.endswith("| 2.90 | 15.27 |")
+    cells = run_script("tables.py", REPO / "benchmarks" / "cbp_k5_e1").stdout
+    row = next(line for line in cells.splitlines() if line.startswith("| softmax:align=mixed | 42.55"))
+    assert "| 10.49 | 20.79 | 10.49 |" in row  # micro, macro, pooled micro F1
+
+
+def test_tables_refuses_an_empty_set(tmp_path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "tables.py"), str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode != 0 and "no run directories and no compare cells" in proc.stderr

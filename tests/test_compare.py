@@ -78,11 +78,15 @@ def test_report_maths_against_hand_computed_figures(fabricated: Path) -> None:
         "protein F1",
         "micro F1",
         "macro F1",
+        "pooled micro F1",
         "p (vs best)",
         "folds",
         "time/cell (s)",
     ]
     by = {r[0]: r for r in rows}
+    # pooled: every type has 10 gold and 10 predicted mentions per fold, correct = F1 x 10.
+    # A: gene 9+8+10 of 30, protein 5+7 of 20 -> micro 39 / 50 = 78.00
+    assert [by[m].pop(5) for m in "ABC"] == ["78.00", "50.00", "50.00"]
     # A: micro [.8 .7 .9] → 80 ± 10; macro [.7 .6 .8] → 70 ± 10; gene [.9 .8 1] → 90 ± 10;
     # protein only in folds 0 and 2: [.5 .7] → 60 ± 14.14; time [10 20 30] → 20 ± 10
     assert by["A"] == ["A", "90.00 ± 10.00", "60.00 ± 14.14", "80.00 ± 10.00", "70.00 ± 10.00", "best", "3", "20 ± 10"]
@@ -104,6 +108,9 @@ def test_report_maths_against_hand_computed_figures(fabricated: Path) -> None:
         "80.00 ± 10.00",
         "70.00 ± 10.00",
     ]
+    _, ph, prows = cmp.pooled_table(report)
+    assert ph == ["method", "gene F1", "protein F1", "micro P", "micro R", "micro F1", "macro F1", "mentions"]
+    assert prows[1] == ["A", "90.00", "60.00", "78.00", "78.00", "78.00", "75.00", "50"]
     _, ch, crows = cmp.cells_table(report)
     assert ch == ["method", "f0", "f1", "f2"] and crows[2] == ["C", "50.00 (1 s)", "—", "—"]
 

@@ -12,6 +12,7 @@ from mrc_ner.evaluation.aggregate import (
     format_mean_std,
     mean_std,
     paired_ttest,
+    pool,
 )
 from mrc_ner.evaluation.metrics import (
     Match,
@@ -39,6 +40,7 @@ __all__ = [
     "mean_std",
     "mutual_f1",
     "paired_ttest",
+    "pool",
     "score_sentences",
     "score_spans",
     "scores_table",

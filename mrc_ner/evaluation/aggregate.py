@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mrc_ner.errors import InputError
-from mrc_ner.evaluation.metrics import Scores, TypeScore
+from mrc_ner.evaluation.metrics import Scores, TypeScore, scores_from_counts
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,31 @@ def aggregate(folds: Sequence[Scores]) -> FoldSummary:
         macro=summarize_rows([f.macro for f in folds]),
         weighted=summarize_rows([f.weighted for f in folds]),
     )
+
+
+def pool(folds: Sequence[Scores]) -> Scores:
+    """Scores of all folds' test documents taken together: the counts summed, then divided.
+
+    Where folds differ in size this weighs each mention once, unlike the mean over
+    folds, which weighs each fold once. Cross-validation test sets are disjoint, so
+    the pooled figure is the score over the whole corpus.
+
+    >>> s1 = Scores({"a": TypeScore.from_counts(correct=1, predicted=1, support=1)}, *[TypeScore(1.0, 1.0, 1.0, 1, 1, 1)] * 3)
+    >>> s2 = Scores({"a": TypeScore.from_counts(correct=0, predicted=3, support=3)}, *[TypeScore(0.0, 0.0, 0.0, 3, 3, 0)] * 3)
+    >>> pool([s1, s2]).micro.f1
+    0.25
+    """
+    if not folds:
+        raise InputError("nothing to pool: no folds")
+    correct: dict[str, int] = {}
+    predicted: dict[str, int] = {}
+    support: dict[str, int] = {}
+    for fold in folds:
+        for t, s in fold.per_type.items():
+            correct[t] = correct.get(t, 0) + s.correct
+            predicted[t] = predicted.get(t, 0) + s.predicted
+            support[t] = support.get(t, 0) + s.support
+    return scores_from_counts(correct, predicted, support)
 
 
 def paired_ttest(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:

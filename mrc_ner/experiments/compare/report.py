@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mrc_ner.evaluation.aggregate import FoldSummary, aggregate, format_mean_std, mean_std, paired_ttest
+from mrc_ner.evaluation.aggregate import FoldSummary, aggregate, format_mean_std, mean_std, paired_ttest, pool
 from mrc_ner.evaluation.metrics import Scores, TypeScore
 from mrc_ner.io import atomic_write_json, atomic_write_text
 
@@ -40,6 +40,7 @@ class MethodRow:
     summary: FoldSummary
     micro_f1: list[float]
     wall_seconds: list[float]
+    pooled: Scores
     t: float | None = None
     p_value: float | None = None
     best: bool = False
@@ -50,6 +51,7 @@ class MethodRow:
             "method": self.name,
             "folds": self.folds,
             "summary": self.summary.to_dict(),
+            "pooled": self.pooled.to_dict(),
             "micro_f1_per_fold": self.micro_f1,
             "wall_seconds_per_fold": self.wall_seconds,
             "wall_seconds": {"mean": wall.mean, "std": wall.std, "n": wall.n},
@@ -86,7 +88,7 @@ class Report:
 
 
 def build_report(cells: Sequence[dict[str, Any]], order: Sequence[str] | None = None) -> Report:
-    """Aggregate finished cells by method (mean ± std over folds) and test against the best.
+    """Aggregate finished cells by method (mean ± std over folds, and pooled) and test against the best.
 
     The best method has the highest mean micro F1. Every other method is compared to it
     with a paired t-test on micro F1 over the folds both have; with fewer than two such
@@ -107,6 +109,7 @@ def build_report(cells: Sequence[dict[str, Any]], order: Sequence[str] | None = 
                 aggregate(scores),
                 [s.micro.f1 for s in scores],
                 [float(c.get("wall_seconds", 0.0)) for c in mine],
+                pool(scores),
             )
         )
     best = max(rows, key=lambda r: r.summary.micro.f1.mean) if rows else None
@@ -148,6 +151,7 @@ def main_table(report: Report) -> Table:
         *[f"{t} F1" for t in report.types],
         "micro F1",
         "macro F1",
+        "pooled micro F1",
         "p (vs best)",
         "folds",
         "time/cell (s)",
@@ -163,12 +167,25 @@ def main_table(report: Report) -> Table:
                 *per_type,
                 _pct(r.summary.micro.f1),
                 _pct(r.summary.macro.f1),
+                f"{100 * r.pooled.micro.f1:.2f}",
                 p,
                 str(r.summary.n_folds),
                 format_mean_std(wall.mean, wall.std, digits=0, n=wall.n),
             ]
         )
-    return "F1 (%) over folds, mean ± std", headers, rows
+    return "F1 (%) over folds, mean ± std; pooled: counts of all test documents summed", headers, rows
+
+
+def pooled_table(report: Report) -> Table:
+    """Every fold's test documents scored as one set: per-type F1, micro P/R/F1 and macro F1 (%)."""
+    headers = ["method", *[f"{t} F1" for t in report.types], "micro P", "micro R", "micro F1", "macro F1", "mentions"]
+    rows = []
+    for r in report.rows:
+        s = r.pooled
+        per_type = [f"{100 * s.per_type[t].f1:.2f}" if t in s.per_type else DASH for t in report.types]
+        micro = [f"{100 * getattr(s.micro, k):.2f}" for k in ("precision", "recall", "f1")]
+        rows.append([r.name, *per_type, *micro, f"{100 * s.macro.f1:.2f}", str(s.micro.support)])
+    return "pooled over all folds' test documents (%)", headers, rows
 
 
 def detail_table(report: Report) -> Table:
@@ -201,8 +218,13 @@ def cells_table(report: Report) -> Table:
 
 
 def all_tables(report: Report) -> dict[str, Table]:
-    """The three tables by name: ``main``, ``detail``, ``cells``."""
-    return {"main": main_table(report), "detail": detail_table(report), "cells": cells_table(report)}
+    """The tables by name: ``main``, ``detail``, ``pooled``, ``cells``."""
+    return {
+        "main": main_table(report),
+        "detail": detail_table(report),
+        "pooled": pooled_table(report),
+        "cells": cells_table(report),
+    }
 
 
 def report_tables(report: Report) -> list[RichTable]:
@@ -221,7 +243,7 @@ def report_tables(report: Report) -> list[RichTable]:
 
 
 def markdown(report: Report) -> str:
-    """``results.md``: the three tables as GitHub markdown, with a line on the test."""
+    """``results.md``: the tables as GitHub markdown, with a line on the test."""
     parts = ["# mrc-ner compare", ""]
     if report.best:
         parts += [
@@ -249,7 +271,13 @@ def csv_text(report: Report) -> str:
     for scope in scopes:
         for metric in ("precision", "recall", "f1"):
             header += [f"{scope}_{metric}_mean", f"{scope}_{metric}_std"]
-    header += ["wall_seconds_mean", "wall_seconds_std"]
+    header += [
+        "wall_seconds_mean",
+        "wall_seconds_std",
+        "pooled_micro_precision",
+        "pooled_micro_recall",
+        "pooled_micro_f1",
+    ]
     w.writerow(header)
     for r in report.rows:
         row: list[Any] = [
@@ -264,7 +292,7 @@ def csv_text(report: Report) -> str:
             for metric in ("precision", "recall", "f1"):
                 row += ["", ""] if m is None else [getattr(m, metric).mean, getattr(m, metric).std]
         wall = mean_std(r.wall_seconds)
-        row += [wall.mean, wall.std]
+        row += [wall.mean, wall.std, r.pooled.micro.precision, r.pooled.micro.recall, r.pooled.micro.f1]
         w.writerow(row)
     return buf.getvalue()
 
