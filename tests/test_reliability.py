@@ -170,6 +170,23 @@ def test_compare_refuses_a_finished_cell_made_with_other_settings(tmp_path):
                 runner=fake,
             )
         assert "delete" in e.value.message
+    # a setting added to mrc-ner after the cell was recorded: no difference while None, one when set
+    import json
+
+    recorded = tmp_path / "cells" / "f0" / "softmax" / "settings.json"
+    old = json.loads(recorded.read_text(encoding="utf-8"))
+    del old["settings"]["train.attention_dropout"]
+    old["fingerprint"] = "recorded-before-the-field"
+    recorded.write_text(json.dumps(old), encoding="utf-8")
+    run_comparison([fold], methods, Settings(encoder="e", train=TrainArgs(epochs=1)), tmp_path, runner=fake)
+    with pytest.raises(InputError, match=r"train\.attention_dropout None → 0\.0"):
+        run_comparison(
+            [fold],
+            methods,
+            Settings(encoder="e", train=TrainArgs(epochs=1, attention_dropout=0.0)),
+            tmp_path,
+            runner=fake,
+        )
     other = FoldData("f0", sents[:3], [], sents, ["Disease"])
     with pytest.raises(InputError, match="fold's data"):
         run_comparison([other], methods, Settings(encoder="e", train=TrainArgs(epochs=1)), tmp_path, runner=fake)

@@ -14,8 +14,10 @@ from mrc_ner.training import (
     build_optimizer,
     build_scheduler,
     freeze_word_embeddings,
+    prepare_for_training,
     sample_negatives,
     select_best,
+    set_attention_dropout,
 )
 
 
@@ -42,6 +44,31 @@ def test_optimizer_groups_use_head_lr_and_skip_frozen(tiny_encoder):
         assert all(p.requires_grad for p in g["params"])
     emb = t.encoder.get_input_embeddings().weight
     assert all(emb is not p for g in opt.param_groups for p in g["params"])
+
+
+def test_attention_dropout_changes_only_the_attention_probabilities(tiny_encoder):
+    t = tagger(tiny_encoder)
+    layers = t.encoder.config.num_hidden_layers
+    hidden = {n: m.p for n, m in t.encoder.named_modules() if isinstance(m, torch.nn.Dropout) and ".self." not in n}
+    assert set_attention_dropout(t, 0.0) == layers
+    attention = [m for n, m in t.encoder.named_modules() if n.endswith("attention.self.dropout")]
+    assert len(attention) == layers and all(m.p == 0.0 for m in attention)
+    after = {n: m.p for n, m in t.encoder.named_modules() if isinstance(m, torch.nn.Dropout) and ".self." not in n}
+    assert after == hidden and t.encoder.config.attention_probs_dropout_prob == 0.0
+    # in train mode the forward pass is random only through dropout: with the hidden dropout off,
+    # two passes agree when the attention dropout is 0 and differ when it is 0.5
+    for m in t.encoder.modules():
+        if isinstance(m, torch.nn.Dropout) and m not in attention:
+            m.p = 0.0
+    t.train()
+    batch = {"input_ids": torch.tensor([[2, 5, 6, 7, 3]]), "attention_mask": torch.ones(1, 5, dtype=torch.long)}
+    batch["token_type_ids"] = torch.zeros_like(batch["input_ids"])
+    assert torch.equal(t.encode(batch), t.encode(batch))
+    prepare_for_training(t, TrainArgs(attention_dropout=0.5, freeze_embeddings=False))
+    assert all(m.p == 0.5 for m in attention)
+    assert not torch.equal(t.encode(batch), t.encode(batch))
+    with pytest.raises(Exception, match=r"attention dropout must be in \[0, 1\)"):
+        set_attention_dropout(t, 1.0)
 
 
 def test_scheduler_warms_up_then_decays(tiny_encoder):

@@ -54,6 +54,13 @@ GradientCheckpointingOpt = Annotated[
         help="Recompute encoder activations in the backward pass: much less memory for about a third more time.",
     ),
 ]
+AttentionDropoutOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        help="Dropout on the encoder's attention probabilities while training (default: the encoder's own; "
+        "0 makes a CPU step about twice as fast)."
+    ),
+]
 Bf16Opt = Annotated[bool, typer.Option(help="bf16 autocast.")]
 QueryKindOpt = Annotated[str, typer.Option(help="MRC queries: examples, simple or none.")]
 QueryTemplateOpt = Annotated[Optional[str], typer.Option(help="MRC query template: en, zh, cbp or a JSON path.")]

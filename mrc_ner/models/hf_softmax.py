@@ -6,7 +6,7 @@ word's first sub-token — for a character corpus every character is a word), th
 ``*ForTokenClassification`` head (dropout at the encoder's ``classifier_dropout`` or
 ``hidden_dropout_prob``, a linear layer initialised ``N(0, initializer_range)`` with a
 zero bias), cross-entropy, and the usual recipe: every window kept, embeddings
-trained, 10 % warmup then linear decay (:attr:`HFSoftmaxTagger.train_recipe`).
+trained, the encoder's own attention dropout, 10 % warmup then linear decay (:attr:`HFSoftmaxTagger.train_recipe`).
 
 It shares the training loop, windowing and evaluator with every other method, so
 ``compare`` measures mrc-ner's own choices against it instead of remembering a figure.
@@ -33,7 +33,12 @@ class HFSoftmaxTagger(SoftmaxTagger):
         TokenClassificationTagger.default_options
     )  # the dropout comes from the encoder's config
     #: training settings of the reference recipe; they override the shared ones for this method
-    train_recipe: ClassVar[dict[str, Any]] = {"freeze_embeddings": False, "negative_ratio": 1.0, "warmup_ratio": 0.1}
+    train_recipe: ClassVar[dict[str, Any]] = {
+        "freeze_embeddings": False,
+        "negative_ratio": 1.0,
+        "warmup_ratio": 0.1,
+        "attention_dropout": None,  # the encoder's own, as transformers trains it
+    }
 
     def mode_for(self, sentence: Sentence) -> AlignMode:
         """Always the tokenizer's own handling of words (characters, in a character corpus)."""

@@ -23,6 +23,7 @@ from mrc_ner.training.preparation import (
     enable_gradient_checkpointing,
     freeze_word_embeddings,
     prepare_for_training,
+    set_attention_dropout,
     set_seed,
 )
 
@@ -48,6 +49,7 @@ __all__ = [
     "sample_negatives",
     "save_checkpoint",
     "select_best",
+    "set_attention_dropout",
     "set_seed",
     "train",
     "train_epoch",

@@ -28,6 +28,8 @@ class TrainArgs:
     max_steps: int | None = None
     freeze_embeddings: bool = True
     gradient_checkpointing: bool = False
+    #: dropout on the encoder's attention probabilities while training (None: the encoder's own, 0.1 for BERTs)
+    attention_dropout: float | None = None
     negative_ratio: float = 1.0
     max_tokens: int | None = None
     out_dir: str | None = None

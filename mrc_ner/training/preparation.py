@@ -59,12 +59,44 @@ def disable_gradient_checkpointing(tagger: Trainable) -> None:
         enc.gradient_checkpointing_disable()
 
 
+_QUERY_PROJECTIONS = ("query", "q_proj", "q_lin")
+_ATTENTION_CONFIG_KEYS = ("attention_probs_dropout_prob", "attention_dropout")
+
+
+def set_attention_dropout(model: Trainable, p: float) -> int:
+    """Set the dropout on ``model.encoder``'s attention probabilities to ``p``; returns how many
+    attention modules it changed.
+
+    On a CPU that dropout is not cheap: it draws a random mask of batch × heads × length²
+    per layer, and measured on multilingual-e5-small (16 windows of 256 tokens, 2 cores) it
+    doubles the time of a forward and backward pass (BENCHMARKS.md, "Training speed").
+    The attention modules are those with a query projection and a ``dropout`` child; the
+    dropout after each sub-layer's output (``hidden_dropout_prob``) is left alone. The
+    encoder's config is updated too, so a saved model says what it was trained with.
+    """
+    if not 0.0 <= p < 1.0:
+        raise InputError(f"attention dropout must be in [0, 1), got {p}")
+    changed = 0
+    for module in model.encoder.modules():
+        drop = getattr(module, "dropout", None)
+        if isinstance(drop, torch.nn.Dropout) and any(hasattr(module, q) for q in _QUERY_PROJECTIONS):
+            drop.p = p
+            changed += 1
+    for key in _ATTENTION_CONFIG_KEYS:
+        if hasattr(model.encoder.config, key):
+            setattr(model.encoder.config, key, p)
+    return changed
+
+
 def prepare_for_training(tagger: Trainable, args: TrainArgs) -> None:
-    """Apply the memory settings of ``args`` to the tagger: frozen embeddings, checkpointing."""
+    """Apply the settings of ``args`` that change the model for training: frozen embeddings,
+    checkpointing, attention dropout."""
     if args.freeze_embeddings:
         freeze_word_embeddings(tagger)
     if args.gradient_checkpointing:
         enable_gradient_checkpointing(tagger)
+    if args.attention_dropout is not None:
+        set_attention_dropout(tagger, args.attention_dropout)
 
 
 def build_optimizer(tagger: Trainable, args: TrainArgs) -> torch.optim.Optimizer:

@@ -88,7 +88,8 @@ def check_cell(directory: Path, values: dict[str, Any], *, finished: bool) -> st
 
     A finished cell from before settings were recorded is reused with a note (its
     result is kept); any recorded difference is an :class:`InputError` naming the
-    settings that differ.
+    settings that differ. A setting added to mrc-ner after the cell was recorded is no
+    difference while its value is ``None`` (it then means "as before").
     """
     path = directory / SETTINGS_NAME
     if not path.is_file():
@@ -100,7 +101,13 @@ def check_cell(directory: Path, values: dict[str, Any], *, finished: bool) -> st
     if not isinstance(old, dict) or old.get("fingerprint") == fingerprint(values):
         return None
     before = old.get("settings", {}) if isinstance(old.get("settings"), dict) else {}
-    changed = sorted(k for k in set(before) | set(values) if before.get(k) != values.get(k))
+    changed = sorted(
+        k
+        for k in set(before) | set(values)
+        if before.get(k) != values.get(k) and not (k not in before and values.get(k) is None)
+    )
+    if not changed:
+        return None
     shown = ", ".join(
         f"{k} {before.get(k)!r} → {values.get(k)!r}" if k != "data" else "the fold's data" for k in changed[:4]
     )
