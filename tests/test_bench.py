@@ -181,3 +181,23 @@ def test_tables_refuses_an_empty_set(tmp_path) -> None:
         [sys.executable, str(REPO / "bench" / "tables.py"), str(tmp_path)], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode != 0 and "no run directories and no compare cells" in proc.stderr
+
+
+def test_collect_cells_copies_finished_cells_only(tmp_path) -> None:
+    """Finished cells' records (no weights) land in benchmarks/<set>/<fold>/, and tables.py reads them back."""
+    committed = REPO / "benchmarks" / "cbp_k5_e1" / "k5-0" / "softmax_align=mixed.json"
+    done = tmp_path / "run" / "cells" / "k5-0" / "softmax"
+    done.mkdir(parents=True)
+    (done / "result.json").write_bytes(committed.read_bytes())
+    (done / "train_log.jsonl").write_text('{"epoch": 1}\n', encoding="utf-8")
+    (done / "model.safetensors").write_bytes(b"weights")
+    half = tmp_path / "run" / "cells" / "k5-1" / "softmax"
+    half.mkdir(parents=True)
+    (half / "settings.json").write_text("{}", encoding="utf-8")
+    dest = tmp_path / "set"
+    run_script("collect_cells.py", tmp_path / "run", dest)
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()) == [
+        "k5-0/softmax.json",
+        "k5-0/softmax.train_log.jsonl",
+    ]
+    assert "| 10.49 (2975 s) |" in run_script("tables.py", dest).stdout
