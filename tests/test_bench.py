@@ -143,6 +143,18 @@ def test_train_speed_rejects_bad_rows(tiny_encoder):
     assert proc.returncode == 2 and "unknown method" in proc.stderr
 
 
+def test_train_speed_reports_the_other_rows_when_one_fails(tmp_path, tiny_encoder):
+    rows = ["softmax", "softmax:attention_dropout=1.5", "crf"]  # the middle row fails inside its worker
+    out = tmp_path / "train.json"
+    cmd = [sys.executable, str(REPO / "bench" / "train_speed.py"), "--tiny", "--encoder", str(tiny_encoder)]
+    cmd += ["--corpus", str(SAMPLE_CBP), "--methods", ",".join(rows), "--threads", "1", "--json-out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert proc.returncode == 2 and "attention dropout must be in [0, 1)" in proc.stderr
+    report = json.loads(out.read_text())
+    assert list(report["methods"]) == ["softmax", "crf"] and list(report["failed"]) == [rows[1]]
+    assert "| crf " in proc.stdout.replace("│", "|")
+
+
 def test_extract_memory_smoke(tmp_path, models):
     softmax, _, _ = models
     sizes = ("--sizes", "40,12", "--doc-sentences", 5, "--buffer-sentences", 8, "--sample-every", 0.2)
