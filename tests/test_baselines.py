@@ -131,6 +131,7 @@ def test_hf_softmax_uses_the_tokenizers_word_handling_and_its_recipe(tiny_encode
     enc = tagger.tokenizer(s.words, is_split_into_words=True, add_special_tokens=False)
     assert tagger.align(s).input_ids == enc["input_ids"]
     assert tagger.train_recipe["freeze_embeddings"] is False and tagger.train_recipe["negative_ratio"] == 1.0
+    assert tagger.train_recipe["attention_dropout"] is None  # the encoder's own, unlike mrc-ner's default 0
     assert float(tagger.classifier.bias.detach().abs().sum()) == 0.0
     assert (
         0.0 < float(tagger.classifier.weight.detach().std()) < 0.05

@@ -50,7 +50,11 @@ def test_train_softmax_english_word_level_and_iob_output(tmp_path, tiny_encoder)
     out = tmp_path / "m"
     r = run(*train_args(SAMPLE_EN, tiny_encoder, out, method="softmax", max_length="32"))
     assert r.exit_code == 0, r.output
-    assert json.loads((out / "config.json").read_text())["align_mode"] == "word"
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["align_mode"] == "word"
+    # the default trains without attention-probability dropout, and the saved encoder config says so
+    assert json.loads((out / "training_args.json").read_text())["attention_dropout"] == 0.0
+    assert cfg["encoder_config"]["attention_probs_dropout_prob"] == 0.0
     pred = tmp_path / "p.bio"
     r = run("predict", "--model", out, SAMPLE_EN, "--out", pred)
     assert r.exit_code == 0, r.output

@@ -178,15 +178,10 @@ def test_compare_refuses_a_finished_cell_made_with_other_settings(tmp_path):
     del old["settings"]["train.attention_dropout"]
     old["fingerprint"] = "recorded-before-the-field"
     recorded.write_text(json.dumps(old), encoding="utf-8")
-    run_comparison([fold], methods, Settings(encoder="e", train=TrainArgs(epochs=1)), tmp_path, runner=fake)
-    with pytest.raises(InputError, match=r"train\.attention_dropout None → 0\.0"):
-        run_comparison(
-            [fold],
-            methods,
-            Settings(encoder="e", train=TrainArgs(epochs=1, attention_dropout=0.0)),
-            tmp_path,
-            runner=fake,
-        )
+    before = Settings(encoder="e", train=TrainArgs(epochs=1, attention_dropout=None))
+    run_comparison([fold], methods, before, tmp_path, runner=fake)
+    with pytest.raises(InputError, match=r"train\.attention_dropout None → 0\.0"):  # today's default
+        run_comparison([fold], methods, Settings(encoder="e", train=TrainArgs(epochs=1)), tmp_path, runner=fake)
     other = FoldData("f0", sents[:3], [], sents, ["Disease"])
     with pytest.raises(InputError, match="fold's data"):
         run_comparison([other], methods, Settings(encoder="e", train=TrainArgs(epochs=1)), tmp_path, runner=fake)

@@ -75,7 +75,7 @@ def compare(
     patience: opt.PatienceOpt = 3,
     freeze_embeddings: Annotated[bool, typer.Option(help="Freeze the word embeddings.")] = True,
     gradient_checkpointing: opt.GradientCheckpointingOpt = False,
-    attention_dropout: opt.AttentionDropoutOpt = None,
+    attention_dropout: opt.AttentionDropoutOpt = 0.0,
     negative_ratio: Annotated[
         float,
         typer.Option(

@@ -84,7 +84,7 @@ def train(
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimizer steps.")] = None,
     freeze_embeddings: Annotated[bool, typer.Option(help="Freeze the word embeddings (saves memory and time).")] = True,
     gradient_checkpointing: opt.GradientCheckpointingOpt = False,
-    attention_dropout: opt.AttentionDropoutOpt = None,
+    attention_dropout: opt.AttentionDropoutOpt = 0.0,
     negative_ratio: Annotated[float, typer.Option(help="Share of entity-free training features kept (1 = all).")] = 1.0,
     bf16: opt.Bf16Opt = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from OUT/checkpoint.")] = False,

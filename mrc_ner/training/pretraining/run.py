@@ -99,6 +99,7 @@ def _training_args(settings: PretrainSettings, total_steps: int, *, new_head: bo
         seed=settings.seed,
         max_steps=total_steps,
         freeze_embeddings=settings.freeze_embeddings,
+        attention_dropout=None,  # masked-LM training keeps the encoder's own dropout
     )
 
 
