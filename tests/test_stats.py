@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mrc_ner.cli import app
 from mrc_ner.corpus.model import Corpus, Document, Sentence, Span
-from mrc_ner.corpus.stats import corpus_stats, stats_tables, top_mentions
+from mrc_ner.corpus.stats import corpus_stats, mention_overlap, overlap_table, stats_tables, top_mentions
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -92,3 +92,48 @@ def test_cli_stats_several_paths_and_sample_en() -> None:
 def test_cli_stats_negative_top_rejected() -> None:
     result = runner.invoke(app, ["stats", str(REPO / "data" / "sample_en.tsv"), "--top", "-1"])
     assert result.exit_code == 2
+
+
+def test_mention_overlap_counts_seen_other_type_and_unseen() -> None:
+    train = [
+        Sentence.from_text("BRCA1与乳腺癌和HER2", [Span(0, 5, "gene"), Span(6, 9, "disease"), Span(10, 14, "protein")])
+    ]
+    test = [
+        Sentence.from_text("BRCA1、BRCA1、TP53", [Span(0, 5, "gene"), Span(6, 11, "gene"), Span(12, 16, "gene")]),
+        Sentence.from_text("HER2和肺癌", [Span(0, 4, "gene"), Span(5, 7, "disease")]),
+    ]
+    assert mention_overlap(train, test) == {
+        "disease": {"mentions": 1, "unique": 1, "seen": 0, "seen_other_type": 0},
+        "gene": {"mentions": 4, "unique": 3, "seen": 2, "seen_other_type": 1},
+    }
+    assert mention_overlap([], test)["gene"]["seen"] == 0
+    assert mention_overlap(train, []) == {}
+
+
+def test_overlap_table_pools_folds() -> None:
+    rows = {"gene": {"mentions": 4, "unique": 3, "seen": 1, "seen_other_type": 0}}
+    console = Console(width=140, record=True)
+    console.print(overlap_table({"f0": rows, "f1": rows}, title="t"))
+    text = console.export_text()
+    assert "25.0 %" in text and "all folds" in text and "   8 " in text
+
+
+def test_cli_stats_folds_json_partition_the_test_mentions() -> None:
+    """k=3 over the three sample patents: every mention is a test mention exactly once."""
+    sample = REPO / "data" / "sample_cbp"
+    result = runner.invoke(app, ["stats", str(sample), "--folds", "k=3", "--json"])
+    assert result.exit_code == 0, result.output
+    st = json.loads(result.stdout)
+    assert sorted(st["folds"]) == ["k3-0", "k3-1", "k3-2"]
+    for t, n in st["mentions"].items():
+        assert sum(fold.get(t, {}).get("mentions", 0) for fold in st["folds"].values()) == n
+    tables = runner.invoke(app, ["stats", str(sample), "--folds", "k=3", "--top", "0"])
+    assert tables.exit_code == 0 and "test mentions seen in training, folds k=3" in tables.stdout
+
+
+def test_cli_stats_folds_needs_one_documents_directory() -> None:
+    en = REPO / "data" / "sample_en.tsv"
+    result = runner.invoke(app, ["stats", str(en), str(en), "--folds", "k=2"])
+    assert result.exit_code == 2 and "needs one PATH" in result.output
+    bad = runner.invoke(app, ["stats", str(REPO / "data" / "sample_cbp"), "--folds", "k=3", "--dev-docs", "x"])
+    assert bad.exit_code == 2 and "--dev-docs" in bad.output

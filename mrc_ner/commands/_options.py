@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from mrc_ner.commands._common import DISCONTINUOUS_HELP, INPUT_FORMAT_HELP, QUANTIZE_HELP, postprocess_option_help
+from mrc_ner.errors import InputError
 
 if TYPE_CHECKING:
     from mrc_ner.training import TrainArgs
@@ -74,6 +75,19 @@ QuerySelectOpt = Annotated[str, typer.Option(help="MRC: frequency or random exam
 EndHeadOpt = Annotated[str, typer.Option(help="MRC end head: start_aware (eq. 6) or linear (eq. 5).")]
 LambdaOpt = Annotated[float, typer.Option("--lambda", help="MRC loss weight of the end head.")]
 JSON_HELP = "Print {} as JSON on stdout instead of tables; messages go to stderr, no progress bar."
+FoldSeedOpt = Annotated[int, typer.Option(help="Shuffle seed of k=N folds.")]
+DevDocsOpt = Annotated[str, typer.Option(help="k=N folds: dev documents per fold, a count or a fraction.")]
+
+
+def dev_docs_value(text: str) -> int | float:
+    """``--dev-docs`` as a count (``"1"``) or a fraction (``"0.1"``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"--dev-docs must be a count or a fraction, got {text!r}") from None
+    return int(value) if value >= 1 and value.is_integer() else value
+
+
 ThreadsOpt = Annotated[Optional[int], typer.Option(help="torch CPU threads (default: all cores).")]
 
 

@@ -17,14 +17,6 @@ DEFAULT_METHODS = "mrc,softmax,crf,partbert-crf"
 JsonOpt = Annotated[bool, typer.Option("--json", help=opt.JSON_HELP.format("the report (results.json)"))]
 
 
-def _dev_docs(text: str) -> int | float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"--dev-docs must be a count or a fraction, got {text!r}") from None
-    return int(value) if value >= 1 and value.is_integer() else value
-
-
 @handles_input_errors
 def compare(
     out: Annotated[
@@ -94,8 +86,8 @@ def compare(
         Optional[list[str]],
         typer.Option("--fold", help="Run only this fold (repeatable), e.g. to split the work across machines."),
     ] = None,
-    fold_seed: Annotated[int, typer.Option(help="Shuffle seed of k=N folds.")] = 0,
-    dev_docs: Annotated[str, typer.Option(help="k=N folds: dev documents per fold, a count or a fraction.")] = "1",
+    fold_seed: opt.FoldSeedOpt = 0,
+    dev_docs: opt.DevDocsOpt = "1",
     lm_text: Annotated[
         Optional[Path],
         typer.Option(help="lm-mixed: pretrain on this text file/directory instead of each fold's training documents."),
@@ -122,7 +114,9 @@ def compare(
         report = cmp.evaluate_models(models, test, out, log=say)
     else:
         specs = cmp.parse_methods(methods)  # before reading anything: a typo fails at once
-        fold_data = cmp.load_folds(folds, corpus, seed=fold_seed, dev_docs=_dev_docs(dev_docs), only=fold or ())
+        fold_data = cmp.load_folds(
+            folds, corpus, seed=fold_seed, dev_docs=opt.dev_docs_value(dev_docs), only=fold or ()
+        )
         lm = {k: v for k, v in {"epochs": lm_epochs, "max_steps": lm_max_steps, "lr": lm_lr}.items() if v is not None}
         args = opt.train_args(locals())
         settings = cmp.Settings(

@@ -13,11 +13,12 @@ per type holding its most frequent mentions, side by side).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich.table import Table
 
-from mrc_ner.corpus.model import Corpus
+from mrc_ner.corpus.model import Corpus, Sentence
 
 
 def top_mentions(counts: dict[str, int], k: int) -> list[list[Any]]:
@@ -49,6 +50,69 @@ def corpus_stats(corpus: Corpus, *, top: int = 10) -> dict[str, Any]:
         "unique": {t: len(counts[t]) for t in types},
         "top": {t: top_mentions(counts[t], top) for t in types},
     }
+
+
+def mention_overlap(train: Iterable[Sentence], test: Iterable[Sentence]) -> dict[str, dict[str, int]]:
+    """Per type of the ``test`` mentions: how many could be recalled from memory of ``train``.
+
+    ``mentions`` and ``unique`` count the test mentions of the type and their distinct
+    strings; ``seen`` counts the test mentions whose exact string ``train`` annotates with
+    the same type, ``seen_other_type`` those whose string ``train`` annotates only with
+    other types. What is neither is a name the model never saw as a mention: recognising it
+    is generalisation, not recall. Types sorted by name.
+
+    >>> from mrc_ner.corpus.model import Span
+    >>> tr = [Sentence.from_text("BRCA1与乳腺癌", [Span(0, 5, "gene"), Span(6, 9, "disease")])]
+    >>> te = [Sentence.from_text("BRCA1和TP53", [Span(0, 5, "gene"), Span(6, 10, "gene")]),
+    ...       Sentence.from_text("乳腺癌", [Span(0, 3, "protein")])]
+    >>> mention_overlap(tr, te)["gene"]
+    {'mentions': 2, 'unique': 2, 'seen': 1, 'seen_other_type': 0}
+    >>> mention_overlap(tr, te)["protein"]["seen_other_type"]
+    1
+    """
+    known: dict[str, set[str]] = {}
+    for s in train:
+        for sp in s.spans:
+            known.setdefault(s.mention(sp), set()).add(sp.label)
+    out: dict[str, dict[str, Any]] = {}
+    for s in test:
+        for sp in s.spans:
+            row = out.setdefault(sp.label, {"mentions": 0, "unique": set(), "seen": 0, "seen_other_type": 0})
+            text = s.mention(sp)
+            labels = known.get(text, set())
+            row["mentions"] += 1
+            row["unique"].add(text)
+            row["seen"] += sp.label in labels
+            row["seen_other_type"] += bool(labels) and sp.label not in labels
+    return {t: {**out[t], "unique": len(out[t]["unique"])} for t in sorted(out)}
+
+
+def overlap_table(per_fold: dict[str, dict[str, dict[str, int]]], *, title: str | None = None) -> Table:
+    """One row per fold and type of :func:`mention_overlap`, then the folds pooled per type."""
+    table = Table(title=title, title_justify="left")
+    for name, justify in [("fold", "left"), ("type", "left"), ("test mentions", "right"), ("unique", "right")]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("seen as this type", justify="right")
+    table.add_column("only as another type", justify="right")
+    pooled: dict[str, dict[str, int]] = {}
+
+    def add(fold: str, label: str, row: dict[str, int]) -> None:
+        n = row["mentions"]
+        seen, other = (f"{100 * row[k] / n:.1f} %" if n else "–" for k in ("seen", "seen_other_type"))
+        table.add_row(fold, label, f"{n:,}", f"{row['unique']:,}", seen, other)
+
+    for fold, rows in per_fold.items():
+        for label, row in rows.items():
+            add(fold, label, row)
+            total = pooled.setdefault(label, dict.fromkeys(row, 0))
+            for key, value in row.items():
+                total[key] += value
+    if len(per_fold) > 1:
+        table.add_section()
+        for label in sorted(pooled):
+            add("all folds", label, pooled[label])
+        table.caption = "all folds: the test sets pooled (unique strings summed over folds)"
+    return table
 
 
 def corpus_summary_table(stats: dict[str, Any], *, title: str | None = None) -> Table:
