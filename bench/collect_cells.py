@@ -2,8 +2,8 @@
 
 Each ``OUT/cells/<fold>/<method>/`` that has a ``result.json`` becomes
 ``DEST/<fold>/<method>.json`` (the cell's result), ``DEST/<fold>/<method>.settings.json``
-(what it was computed with) and ``DEST/<fold>/<method>.train_log.jsonl`` (dev scores per
-epoch). ``python bench/tables.py DEST`` then rebuilds compare's tables from them, on any
+(what it was computed with), ``DEST/<fold>/<method>.train_log.jsonl`` (dev scores per
+epoch) and ``DEST/<fold>/<method>.test_predictions.jsonl`` (the test spans, where the cell wrote them). ``python bench/tables.py DEST`` then rebuilds compare's tables from them, on any
 machine, and a run can continue elsewhere from the same settings.
 
     python bench/collect_cells.py runs/cbp_k5_e1 benchmarks/cbp_k5_e1
@@ -16,7 +16,12 @@ import json
 import sys
 from pathlib import Path
 
-COPIED = {"result.json": ".json", "settings.json": ".settings.json", "train_log.jsonl": ".train_log.jsonl"}
+COPIED = {
+    "result.json": ".json",
+    "settings.json": ".settings.json",
+    "train_log.jsonl": ".train_log.jsonl",
+    "test_predictions.jsonl": ".test_predictions.jsonl",
+}
 
 
 def collect(out: Path, dest: Path) -> list[Path]:

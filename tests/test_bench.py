@@ -202,6 +202,7 @@ def test_collect_cells_copies_finished_cells_only(tmp_path) -> None:
     done.mkdir(parents=True)
     (done / "result.json").write_bytes(committed.read_bytes())
     (done / "train_log.jsonl").write_text('{"epoch": 1}\n', encoding="utf-8")
+    (done / "test_predictions.jsonl").write_text('{"id": "s1", "spans": []}\n', encoding="utf-8")
     (done / "model.safetensors").write_bytes(b"weights")
     half = tmp_path / "run" / "cells" / "k5-1" / "softmax"
     half.mkdir(parents=True)
@@ -210,6 +211,7 @@ def test_collect_cells_copies_finished_cells_only(tmp_path) -> None:
     run_script("collect_cells.py", tmp_path / "run", dest)
     assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()) == [
         "k5-0/softmax.json",
+        "k5-0/softmax.test_predictions.jsonl",
         "k5-0/softmax.train_log.jsonl",
     ]
     assert "| 10.49 (2975 s) |" in run_script("tables.py", dest).stdout

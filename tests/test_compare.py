@@ -329,3 +329,51 @@ def test_cli_bad_method_is_one_error_line(tmp_path: Path) -> None:
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "sofmax" in lines[0], result.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_cell_records_memory_and_test_predictions(tiny_run) -> None:
+    """result.json splits recall by seen / new names; the saved predictions rescore to the same figures."""
+    from mrc_ner.corpus.model import Span
+    from mrc_ner.corpus.stats import mention_overlap
+    from mrc_ner.evaluation import score_spans
+
+    out, folds, methods, _ = tiny_run
+    fold = folds[0]
+    overlap = mention_overlap(fold.train, fold.test)
+    for m in methods:
+        cell_path = cmp.cell_dir(out, "k3-0", m)
+        cell = json.loads((cell_path / "result.json").read_text(encoding="utf-8"))
+        lines = (cell_path / cmp.PREDICTIONS_NAME).read_text(encoding="utf-8").splitlines()
+        assert len(lines) == len(fold.test)
+        records = [json.loads(line) for line in lines]
+        assert [r["id"] for r in records] == [s.id for s in fold.test]
+        pred = [[Span(a, b, label) for a, b, label in r["spans"]] for r in records]
+        assert score_spans([s.spans for s in fold.test], pred).to_dict() == cell["scores"]
+        for label, halves in cell["memory"].items():
+            assert halves["seen"]["support"] == overlap[label]["seen"]
+            assert halves["seen"]["support"] + halves["unseen"]["support"] == overlap[label]["mentions"]
+            found = sum(h["found"] for h in halves.values())
+            assert found == cell["scores"]["per_type"][label]["correct"]
+
+
+def test_memory_table_pools_counts_and_marks_old_cells(fabricated: Path) -> None:
+    cells = read_all_cells(fabricated)
+    half = lambda n, k: {"support": n, "found": k}  # noqa: E731
+    for c in cells:
+        if c["method"] == "A":
+            c["memory"] = {"gene": {"seen": half(2, 2), "unseen": half(4, 1)}}
+    report = cmp.build_report(cells, ["A", "B", "C"])
+    assert "memory" in cmp.all_tables(report)
+    _, headers, rows = cmp.memory_table(report)
+    assert headers == [
+        "method",
+        "gene seen R (n)",
+        "gene new R (n)",
+        "protein seen R (n)",
+        "protein new R (n)",
+        "folds",
+    ]
+    assert rows[0] == ["A", "100.00 (6)", "25.00 (12)", "—", "—", "3"]
+    assert rows[1] == ["B", "—", "—", "—", "—", "0"]
+    assert report.rows[0].to_dict()["memory"]["recall"]["gene"] == {"seen": 1.0, "unseen": 0.25}
+    assert "memory" not in cmp.all_tables(cmp.build_report(read_all_cells(fabricated)))

@@ -52,6 +52,20 @@ def corpus_stats(corpus: Corpus, *, top: int = 10) -> dict[str, Any]:
     }
 
 
+def annotated_strings(sentences: Iterable[Sentence]) -> dict[str, set[str]]:
+    """Every mention string of ``sentences`` and the types it is annotated with.
+
+    >>> from mrc_ner.corpus.model import Span
+    >>> annotated_strings([Sentence.from_text("HER2和HER2", [Span(0, 4, "gene"), Span(5, 9, "protein")])])
+    {'HER2': {'gene', 'protein'}}
+    """
+    known: dict[str, set[str]] = {}
+    for s in sentences:
+        for sp in s.spans:
+            known.setdefault(s.mention(sp), set()).add(sp.label)
+    return known
+
+
 def mention_overlap(train: Iterable[Sentence], test: Iterable[Sentence]) -> dict[str, dict[str, int]]:
     """Per type of the ``test`` mentions: how many could be recalled from memory of ``train``.
 
@@ -70,10 +84,7 @@ def mention_overlap(train: Iterable[Sentence], test: Iterable[Sentence]) -> dict
     >>> mention_overlap(tr, te)["protein"]["seen_other_type"]
     1
     """
-    known: dict[str, set[str]] = {}
-    for s in train:
-        for sp in s.spans:
-            known.setdefault(s.mention(sp), set()).add(sp.label)
+    known = annotated_strings(train)
     out: dict[str, dict[str, Any]] = {}
     for s in test:
         for sp in s.spans:

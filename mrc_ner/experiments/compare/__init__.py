@@ -8,7 +8,9 @@ Flow
    (:func:`~mrc_ner.models.building.build_tagger`),
    fit on train selecting on dev (the cell directory is the training output, so it
    ends up holding the best model), predict test, score with
-   :func:`~mrc_ner.evaluation.score_spans`, and write ``cells/<fold>/<method>/result.json``
+   :func:`~mrc_ner.evaluation.score_spans` (and, per type, recall on test mentions seen in
+   training and on new names: :mod:`mrc_ner.evaluation.memory`), and write
+   ``cells/<fold>/<method>/result.json`` and ``test_predictions.jsonl`` (spans only)
    atomically as soon as the cell is done. A cell with a ``result.json`` is skipped
    (resume); a cell interrupted during training continues from its last epoch
    checkpoint. Cells are keyed by fold and row name only: resuming assumes the same
@@ -56,6 +58,7 @@ Figures in the tables are percentages (2 decimals); the JSON keeps fractions.
 from mrc_ner.experiments.compare.cell_settings import cell_settings, check_cell, data_hash, record_cell
 from mrc_ner.experiments.compare.cells import (
     CELL_FORMAT,
+    PREDICTIONS_NAME,
     RESULT_NAME,
     Settings,
     cell_dir,
@@ -87,6 +90,7 @@ from mrc_ner.experiments.compare.report import (
     format_p,
     main_table,
     markdown,
+    memory_table,
     pooled_table,
     report_tables,
     scores_from_dict,
@@ -98,6 +102,7 @@ __all__ = [
     "ALIASES",
     "CELL_FORMAT",
     "LM_MIXED",
+    "PREDICTIONS_NAME",
     "RECIPES",
     "RESULT_NAME",
     "FoldData",
@@ -122,6 +127,7 @@ __all__ = [
     "load_folds",
     "main_table",
     "markdown",
+    "memory_table",
     "model_row_names",
     "parse_method",
     "parse_methods",

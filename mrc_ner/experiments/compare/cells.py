@@ -11,8 +11,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
-from mrc_ner.corpus.model import Span
+from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.corpus.stats import annotated_strings
 from mrc_ner.errors import InputError
+from mrc_ner.evaluation.memory import recall_by_memory
 from mrc_ner.evaluation.metrics import annotated_only, score_spans
 from mrc_ner.experiments.compare.folds import FoldData
 from mrc_ner.experiments.compare.methods import MethodSpec, slugify
@@ -22,6 +24,7 @@ from mrc_ner.models.building import build_tagger
 from mrc_ner.training import TrainArgs, find_checkpoint
 
 RESULT_NAME = "result.json"
+PREDICTIONS_NAME = "test_predictions.jsonl"
 CELL_FORMAT = 1
 Log = Callable[[str], None]
 
@@ -135,6 +138,18 @@ def lm_encoder(spec: MethodSpec, fold: FoldData, settings: Settings, out: Path, 
     return enc_dir, time.perf_counter() - t0
 
 
+def write_predictions(path: Path, test: list[Sentence], pred: list[list[Span]]) -> None:
+    """The test predictions, one JSON line per test sentence in fold order: its id and ``[start, end, label]`` spans.
+
+    Small (no text: the corpus has it) and enough to rescore a cell any other way later.
+    """
+    lines = (
+        json.dumps({"id": s.id, "spans": [[p.start, p.end, p.label] for p in spans]}, ensure_ascii=False)
+        for s, spans in zip(test, pred)
+    )
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+
+
 def run_cell(
     spec: MethodSpec,
     fold: FoldData,
@@ -167,6 +182,8 @@ def run_cell(
         fold.test, cast("list[list[Span]]", tagger.predict(fold.test, batch_size=args.eval_batch_size))
     )
     scores = score_spans([s.spans for s in fold.test], pred)
+    memory = recall_by_memory(fold.test, pred, annotated_strings(fold.train))
+    write_predictions(directory / PREDICTIONS_NAME, fold.test, pred)
     test_seconds = time.perf_counter() - t2
     per_corpus, k = {}, 0
     for name, sentences in fold.corpora:
@@ -179,6 +196,7 @@ def run_cell(
         "base_method": spec.method,
         "scores": scores.to_dict(),
         **({"corpora": per_corpus} if per_corpus else {}),
+        "memory": memory,
         "wall_seconds": round(time.perf_counter() - t0, 3),
         "train_seconds": round(train_seconds, 3),
         "test_seconds": round(test_seconds, 3),

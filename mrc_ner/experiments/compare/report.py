@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mrc_ner.evaluation.aggregate import FoldSummary, aggregate, format_mean_std, mean_std, paired_ttest, pool
+from mrc_ner.evaluation.memory import HALVES, Counts, memory_recall, pool_memory
 from mrc_ner.evaluation.metrics import Scores, TypeScore
 from mrc_ner.io import atomic_write_json, atomic_write_text
 
@@ -44,6 +45,9 @@ class MethodRow:
     t: float | None = None
     p_value: float | None = None
     best: bool = False
+    #: recall on test mentions seen / not seen in training, counts pooled over the cells that recorded it
+    memory: Counts | None = None
+    memory_folds: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         wall = mean_std(self.wall_seconds)
@@ -56,6 +60,9 @@ class MethodRow:
             "wall_seconds_per_fold": self.wall_seconds,
             "wall_seconds": {"mean": wall.mean, "std": wall.std, "n": wall.n},
             "ttest_vs_best": None if self.p_value is None else {"t": _finite(self.t), "p": self.p_value},
+            "memory": None
+            if self.memory is None
+            else {"folds": self.memory_folds, "counts": self.memory, "recall": memory_recall(self.memory)},
             "best": self.best,
         }
 
@@ -102,6 +109,7 @@ def build_report(cells: Sequence[dict[str, Any]], order: Sequence[str] | None = 
     for name in names:
         mine = by_method[name]
         scores = [scores_from_dict(c["scores"]) for c in mine]
+        remembered = [c for c in mine if c.get("memory") is not None]  # cells from before it was recorded have none
         rows.append(
             MethodRow(
                 name,
@@ -110,6 +118,8 @@ def build_report(cells: Sequence[dict[str, Any]], order: Sequence[str] | None = 
                 [s.micro.f1 for s in scores],
                 [float(c.get("wall_seconds", 0.0)) for c in mine],
                 pool(scores),
+                memory=pool_memory(c["memory"] for c in remembered) if remembered else None,
+                memory_folds=[c["fold"] for c in remembered] if remembered else None,
             )
         )
     best = max(rows, key=lambda r: r.summary.micro.f1.mean) if rows else None
@@ -217,14 +227,38 @@ def cells_table(report: Report) -> Table:
     return "micro F1 (%) and wall time per cell", headers, rows
 
 
+def memory_table(report: Report) -> Table:
+    """Recall (%) of the test mentions whose string training annotates with their type, and of new names.
+
+    Counts pooled over the folds whose cells recorded them (cells written before
+    ``memory`` was recorded have none); ``n`` is the number of test mentions in each half.
+    """
+    headers = ["method", *[f"{t} {h} R (n)" for t in report.types for h in ("seen", "new")], "folds"]
+    rows = []
+    for r in report.rows:
+        if r.memory is None:
+            rows.append([r.name, *[DASH] * (2 * len(report.types)), "0"])
+            continue
+        cells = []
+        for t in report.types:
+            for h in HALVES:
+                c = r.memory.get(t, {}).get(h, {"support": 0, "found": 0})
+                cells.append(f"{100 * c['found'] / c['support']:.2f} ({c['support']})" if c["support"] else DASH)
+        rows.append([r.name, *cells, str(len(r.memory_folds or []))])
+    return "recall (%) of test mentions seen in training as that type, and of new names; pooled", headers, rows
+
+
 def all_tables(report: Report) -> dict[str, Table]:
-    """The tables by name: ``main``, ``detail``, ``pooled``, ``cells``."""
-    return {
+    """The tables by name: ``main``, ``detail``, ``pooled``, ``cells``, and ``memory`` when cells recorded it."""
+    tables = {
         "main": main_table(report),
         "detail": detail_table(report),
         "pooled": pooled_table(report),
         "cells": cells_table(report),
     }
+    if any(r.memory is not None for r in report.rows):
+        tables["memory"] = memory_table(report)
+    return tables
 
 
 def report_tables(report: Report) -> list[RichTable]:
