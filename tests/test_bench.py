@@ -215,3 +215,38 @@ def test_collect_cells_copies_finished_cells_only(tmp_path) -> None:
         "k5-0/softmax.train_log.jsonl",
     ]
     assert "| 10.49 (2975 s) |" in run_script("tables.py", dest).stdout
+
+
+@pytest.mark.slow
+def test_cell_memory_adds_records_to_old_cells_and_refuses_a_wrong_model(tmp_path, tiny_encoder) -> None:
+    """An old cell (no memory, no spans) gets the same records a new cell writes; a mismatch writes nothing."""
+    from mrc_ner.experiments import compare as cmp
+    from mrc_ner.training import TrainArgs
+
+    out = tmp_path / "run"
+    folds = cmp.load_folds("k=3", SAMPLE_CBP, only=["k3-1"])
+    settings = cmp.Settings(
+        encoder=str(tiny_encoder), train=TrainArgs(epochs=1, max_steps=2, batch_size=8), max_length=32, overlap=4
+    )
+    cmp.run_comparison(folds, cmp.parse_methods("softmax"), settings, out)
+    cell = cmp.cell_dir(out, "k3-1", "softmax")
+    new = json.loads((cell / "result.json").read_text(encoding="utf-8"))
+    spans = (cell / cmp.PREDICTIONS_NAME).read_text(encoding="utf-8")
+    old = {k: v for k, v in new.items() if k != "memory"}
+    (cell / "result.json").write_text(json.dumps(old), encoding="utf-8")
+    (cell / cmp.PREDICTIONS_NAME).unlink()
+    args = ("--corpus", SAMPLE_CBP, "--folds", "k=3", "--threads", "1")
+    assert "memory and test spans added" in run_script("cell_memory.py", out, *args).stdout
+    assert json.loads((cell / "result.json").read_text(encoding="utf-8")) == new
+    assert (cell / cmp.PREDICTIONS_NAME).read_text(encoding="utf-8") == spans
+    assert "already recorded" in run_script("cell_memory.py", out, *args).stdout
+    wrong = {**old, "scores": {**old["scores"], "micro": {**old["scores"]["micro"], "f1": 0.123}}}
+    (cell / "result.json").write_text(json.dumps(wrong), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "cell_memory.py"), out, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert proc.returncode != 0 and "recorded; not the model or fold" in proc.stderr
+    assert "memory" not in json.loads((cell / "result.json").read_text(encoding="utf-8"))
