@@ -250,3 +250,42 @@ def test_cell_memory_adds_records_to_old_cells_and_refuses_a_wrong_model(tmp_pat
     )
     assert proc.returncode != 0 and "recorded; not the model or fold" in proc.stderr
     assert "memory" not in json.loads((cell / "result.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_restored_cells_let_compare_continue_elsewhere(tmp_path, tiny_encoder, monkeypatch) -> None:
+    """collect_cells → restore_cells into a fresh --out: compare trains nothing again, reports the same, still checks settings."""
+    from dataclasses import replace
+
+    from mrc_ner.errors import InputError
+    from mrc_ner.experiments import compare as cmp
+    from mrc_ner.models.base import Tagger
+    from mrc_ner.training import TrainArgs
+
+    folds = cmp.load_folds("k=3", SAMPLE_CBP, only=["k3-2"])
+    methods = cmp.parse_methods("softmax,crf")
+    settings = cmp.Settings(
+        encoder=str(tiny_encoder), train=TrainArgs(epochs=1, max_steps=2, batch_size=8), max_length=32, overlap=4
+    )
+    first = cmp.run_comparison(folds, methods, settings, tmp_path / "here")
+    run_script("collect_cells.py", tmp_path / "here", tmp_path / "set")
+    elsewhere = tmp_path / "elsewhere"
+    out = run_script("restore_cells.py", tmp_path / "set", elsewhere).stdout
+    assert out.count("restored ") == 2
+    assert "kept " in run_script("restore_cells.py", tmp_path / "set", elsewhere).stdout  # never overwritten
+    cell = cmp.cell_dir(elsewhere, "k3-2", "softmax")
+    assert sorted(p.name for p in cell.iterdir()) == [
+        "result.json",
+        "settings.json",
+        "test_predictions.jsonl",
+        "train_log.jsonl",
+    ]
+
+    def no_training(self, *a, **kw):
+        raise AssertionError("a restored cell was trained again")
+
+    monkeypatch.setattr(Tagger, "fit", no_training)
+    again = cmp.run_comparison(folds, methods, settings, elsewhere)
+    assert cmp.markdown(again) == cmp.markdown(first)
+    with pytest.raises(InputError, match="other settings"):
+        cmp.run_comparison(folds, methods, replace(settings, max_length=64), elsewhere)
