@@ -269,6 +269,19 @@ def test_restored_cells_let_compare_continue_elsewhere(tmp_path, tiny_encoder, m
     )
     first = cmp.run_comparison(folds, methods, settings, tmp_path / "here")
     run_script("collect_cells.py", tmp_path / "here", tmp_path / "set")
+    # the committed spans explain every gold mention, one category each, pooled per method
+    breakdown = tmp_path / "breakdown.json"
+    table = run_script(
+        "error_breakdown.py", tmp_path / "set", "--corpus", SAMPLE_CBP, "--folds", "k=3", "--json-out", breakdown
+    ).stdout
+    assert "| softmax | " in table and "| crf | " in table
+    pooled = json.loads(breakdown.read_text(encoding="utf-8"))
+    for row in first.rows:
+        for label, b in pooled[row.name]["breakdown"].items():
+            assert b["correct"] == row.pooled.per_type[label].correct
+            assert b["mentions"] == sum(
+                b[k] for k in ("correct", "wrong_type", "boundary", "boundary_and_type", "missed")
+            )
     elsewhere = tmp_path / "elsewhere"
     out = run_script("restore_cells.py", tmp_path / "set", elsewhere).stdout
     assert out.count("restored ") == 2

@@ -370,3 +370,35 @@ def test_summary_table_rows():
     summary = aggregate([fold(0.4, {"gene": 0.2}), fold(0.6, {"gene": 0.6})])
     text = render(summary_table(summary))
     assert "0.50 ± 0.14" in text and "0.40 ± 0.28" in text
+
+
+def test_error_breakdown_categories_partition_gold_and_agree_with_strict_scores() -> None:
+    from mrc_ner.evaluation.breakdown import CATEGORIES, error_breakdown, spurious
+
+    gold = [
+        [Span(0, 5, "gene"), Span(0, 5, "gene"), Span(8, 12, "protein")],  # a duplicate counts once, as in scoring
+        [Span(0, 3, "disease"), Span(5, 9, "gene")],
+        [],
+    ]
+    pred = [
+        [Span(0, 5, "protein"), Span(0, 5, "gene"), Span(9, 12, "protein")],  # exact beats a same-span slip
+        [Span(1, 3, "gene"), Span(10, 12, "gene")],
+        [Span(0, 2, "disease")],
+    ]
+    b = error_breakdown(gold, pred)
+    assert b["gene"] == {
+        "mentions": 2,
+        "correct": 1,
+        "wrong_type": 0,
+        "boundary": 0,
+        "boundary_and_type": 0,
+        "missed": 1,
+        "as_type": {},
+    }
+    assert b["protein"]["boundary"] == 1 and b["disease"]["boundary_and_type"] == 1
+    for label, row in b.items():
+        assert row["mentions"] == sum(row[c] for c in CATEGORIES)
+        assert row["correct"] == score_spans(gold, pred).per_type[label].correct
+    assert spurious(gold, pred) == {"disease": 1, "gene": 1}
+    with pytest.raises(ValueError, match="2 sentences"):
+        error_breakdown(gold[:2], pred)
