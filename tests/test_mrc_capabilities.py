@@ -175,3 +175,18 @@ def test_configure_sets_defaults_and_calls_override_them(tiny_encoder):
     with t.using(types=["disease", "gene"]):
         assert t.asked_types == ["disease", "gene"] and t.settings.threshold == 0.2
     assert t.asked_types == ["gene"]
+
+
+def test_using_blocks_nest_and_predict_inside_keeps_them(tiny_encoder):
+    """``with t.using(threshold=...)`` then ``t.predict(x)`` predicts as ``t.predict(x, threshold=...)``."""
+    s = word_sentence("BRCA1 causes breast cancer")
+    t = make(tiny_encoder, sentences=[s])
+    t.configure(threshold=0.99)
+    low, default = t.predict([s], threshold=0.001), t.predict([s])
+    assert low != default  # the check below can tell the two apart
+    with t.using(threshold=0.001):
+        assert t.predict([s]) == low
+        with t.using(nested=True):
+            assert t.settings.nested and t.settings.threshold == 0.001
+        assert not t.settings.nested and t.settings.threshold == 0.001
+    assert t.settings.threshold == 0.99 and t.predict([s]) == default

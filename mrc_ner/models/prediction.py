@@ -78,16 +78,21 @@ class PredictingModule(nn.Module):
 
     @contextmanager
     def using(self, **overrides: Any) -> Iterator[PredictSettings]:
-        """Within the block, features and decoding use the defaults with ``overrides`` (checked) applied."""
-        settings = self.predict_defaults.merged(**overrides)
+        """Within the block, features and decoding use the current settings with ``overrides`` (checked) applied.
+
+        Blocks nest, and :meth:`predict` inside a block keeps the block's settings (its own
+        keyword arguments apply on top); leaving a block restores the settings it found.
+        """
+        previous = self.settings
+        settings = previous.merged(**overrides)
         settings.check(self.labels, method=self.method, takes_queries=self.takes_queries)
         if settings != self.settings:
             self.apply_settings(settings)
         try:
             yield settings
         finally:
-            if self.settings != self.predict_defaults:
-                self.apply_settings(self.predict_defaults)
+            if self.settings != previous:
+                self.apply_settings(previous)
 
     def as_sentences(self, items: Sequence[Sentence | str]) -> list[Sentence]:
         """Sentences as given, and each string as :meth:`make_sentence` of it; InputError otherwise."""
