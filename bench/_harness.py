@@ -264,3 +264,24 @@ def fmt(x: float | None, digits: int = 1) -> str:
     if x is None:
         return "—"
     return f"{x:,.{digits}f}"
+
+
+def add_fold_arguments(ap) -> None:
+    """``--corpus``, ``--folds``, ``--fold-seed`` and ``--dev-docs``: the folds of the compare run a script reads."""
+    ap.add_argument("--corpus", type=Path, required=True, help="the documents directory the run used")
+    ap.add_argument("--folds", required=True, help="the run's --folds spec (published or k=N)")
+    ap.add_argument("--fold-seed", type=int, default=0, help="the run's --fold-seed")
+    ap.add_argument("--dev-docs", default="1", help="the run's --dev-docs")
+
+
+def folds_by_name(args) -> dict[str, Any]:
+    """The run's folds by name, built as ``mrc-ner compare`` builds them from the arguments above."""
+    from mrc_ner.commands._options import dev_docs_value
+    from mrc_ner.errors import InputError
+    from mrc_ner.experiments.compare import load_folds
+
+    try:
+        folds = load_folds(args.folds, args.corpus, seed=args.fold_seed, dev_docs=dev_docs_value(args.dev_docs))
+    except InputError as e:
+        fail(str(e))
+    return {f.name: f for f in folds}

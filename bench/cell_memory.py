@@ -20,7 +20,7 @@ from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import default_threads, fail, set_threads
+from _harness import add_fold_arguments, default_threads, fail, folds_by_name, set_threads
 
 
 def add_memory(cell: Path, fold, *, batch_size: int) -> str:
@@ -57,23 +57,17 @@ def add_memory(cell: Path, fold, *, batch_size: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path, help="the compare --out directory")
-    ap.add_argument("--corpus", type=Path, required=True, help="the documents directory the run used")
-    ap.add_argument("--folds", required=True, help="the run's --folds spec (published or k=N)")
-    ap.add_argument("--fold-seed", type=int, default=0)
-    ap.add_argument("--dev-docs", type=float, default=1)
+    add_fold_arguments(ap)
     ap.add_argument("--threads", type=int, default=default_threads())
     a = ap.parse_args()
     set_threads(a.threads)
-    from mrc_ner.experiments.compare import load_folds
-
-    dev_docs = int(a.dev_docs) if a.dev_docs >= 1 else a.dev_docs
-    folds = {f.name: f for f in load_folds(a.folds, a.corpus, seed=a.fold_seed, dev_docs=dev_docs)}
+    folds = folds_by_name(a)
     cells = sorted(a.out.glob("cells/*/*/result.json"))
     if not cells:
         fail(f"no finished cells under {a.out}/cells")
     for result in cells:
         cell = result.parent
-        fold = next((f for name, f in folds.items() if cell.parent.name == name), None)
+        fold = folds.get(cell.parent.name)
         if fold is None:
             fail(f"{cell}: no fold {cell.parent.name!r} in --folds {a.folds}")
         batch = json.loads(result.read_text(encoding="utf-8"))["args"]["train"].get("eval_batch_size", 32)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import fail
+from _harness import add_fold_arguments, fail, folds_by_name
 
 PREDICTIONS_SUFFIX = ".test_predictions.jsonl"
 
@@ -89,15 +89,10 @@ def markdown(results: dict[str, dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("records", type=Path, help="a benchmarks/<set> directory of compare cell records")
-    ap.add_argument("--corpus", type=Path, required=True, help="the documents directory the run used")
-    ap.add_argument("--folds", required=True, help="the run's --folds spec (published or k=N)")
-    ap.add_argument("--fold-seed", type=int, default=0)
+    add_fold_arguments(ap)
     ap.add_argument("--json-out", type=Path, help="also write the pooled counts as JSON")
     a = ap.parse_args()
-    from mrc_ner.experiments.compare import load_folds
-
-    folds = {f.name: f for f in load_folds(a.folds, a.corpus, seed=a.fold_seed)}
-    results = breakdowns(a.records, folds)
+    results = breakdowns(a.records, folds_by_name(a))
     if not results:
         fail(f"{a.records}: no <fold>/<method>{PREDICTIONS_SUFFIX} files")
     print(markdown(results))
