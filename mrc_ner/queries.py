@@ -3,8 +3,8 @@
 Three kinds, as in the BioBERT-MRC paper's ablation:
 
 * ``examples`` – "Can you detect gene entities like BRCA1 or HER2 or p53?", the
-  examples drawn from the training set (``k`` most frequent, or ``k`` at random
-  with the seed);
+  examples drawn from the training set (``k`` most frequent, ``k`` at random
+  with the seed, or ``k`` ``distinct`` ones: unambiguous and from different documents);
 * ``simple`` – "Can you detect gene entities?";
 * ``none`` – the literal query "none".
 
@@ -70,12 +70,49 @@ def guess_language(sentences: Sequence[Sentence]) -> str:
     return "zh" if text and cjk > 0.2 * len(text) else "en"
 
 
+EXAMPLE_SELECTIONS = ("frequency", "random", "distinct")
+
+
+def _document_of(sentence: Sentence) -> str:
+    """The document part of a sentence id (``doc:7`` → ``doc``); the whole id when it has none."""
+    return sentence.id.rsplit(":", 1)[0]
+
+
+def _distinct_examples(sentences: Sequence[Sentence], label: str, counts: Counter[str], k: int) -> list[str]:
+    """Unambiguous, widespread examples: no other type annotates the string (ignoring case);
+    ranked by how many documents mention it, then frequency; one per document while others remain."""
+    other = {s.mention(sp).casefold() for s in sentences for sp in s.spans if sp.label != label}
+    docs: dict[str, set[str]] = {}
+    for s in sentences:
+        for sp in s.spans:
+            if sp.label == label:
+                docs.setdefault(s.mention(sp), set()).add(_document_of(s))
+    ranked = sorted((m for m in counts if m.casefold() not in other), key=lambda m: (-len(docs[m]), -counts[m], m))
+    picked: list[str] = []
+    used: set[str] = set()
+    for m in ranked:  # first pass: each example from documents not yet represented
+        if len(picked) < k and not docs[m] & used:
+            picked.append(m)
+            used |= docs[m]
+    picked += [m for m in ranked if m not in picked][: k - len(picked)]
+    return picked
+
+
 def pick_examples(
     sentences: Sequence[Sentence], label: str, *, k: int = 3, select: str = "frequency", seed: int = 0
 ) -> list[str]:
     """``k`` mention strings of ``label`` from the training sentences.
 
-    ``frequency``: the most frequent (ties by text); ``random``: a seeded sample of distinct mentions.
+    ``frequency``: the most frequent (ties by text); ``random``: a seeded sample of distinct mentions;
+    ``distinct``: strings no other type annotates (case-insensitive), mentioned in the most
+    documents, each from a document the others do not come from while there are such — so that
+    one patent's names, or a name another type shares (``ksdA`` gene, ``KsdA`` protein), do not
+    make the query.
+
+    >>> from mrc_ner.corpus.model import Span
+    >>> s = [Sentence.from_text("ksdA KsdA TP53", [Span(0, 4, "gene"), Span(5, 9, "protein"), Span(10, 14, "gene")])]
+    >>> pick_examples(s, "gene", k=2, select="frequency"), pick_examples(s, "gene", k=2, select="distinct")
+    (['TP53', 'ksdA'], ['TP53'])
     """
     counts = Counter(s.mention(sp) for s in sentences for sp in s.spans if sp.label == label)
     if select == "frequency":
@@ -83,7 +120,9 @@ def pick_examples(
     if select == "random":
         pool = sorted(counts)
         return random.Random(seed).sample(pool, min(k, len(pool)))
-    raise InputError(f"unknown example selection {select!r}; choose frequency or random")
+    if select == "distinct":
+        return _distinct_examples(sentences, label, counts, k)
+    raise InputError(f"unknown example selection {select!r}; choose {', '.join(EXAMPLE_SELECTIONS)}")
 
 
 def build_queries(

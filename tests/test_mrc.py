@@ -32,6 +32,30 @@ def test_queries_three_kinds(sample_cbp_corpus):
         build_queries(["gene"], sents, kind="bogus")
 
 
+def test_distinct_examples_skip_shared_strings_and_spread_over_documents():
+    def sent(doc: str, words: list[str], label: str = "gene") -> Sentence:
+        text, spans = " ".join(words), []
+        for w in words:
+            start = text.index(w, spans[-1].end if spans else 0)
+            spans.append(Span(start, start + len(w), label))
+        return Sentence.from_text(text, spans, id=f"{doc}:0")
+
+    sents = [
+        sent("A", ["ksdA", "ksdA", "ksdA", "OMG", "OMG", "GPR17", "GPR17"]),
+        sent("A", ["KsdA"], "protein"),
+        sent("B", ["PFN2"]),
+        sent("C", ["TP53"]),
+        sent("D", ["TP53"]),
+    ]
+    assert pick_examples(sents, "gene", k=3) == ["ksdA", "GPR17", "OMG"]
+    # ksdA is also a protein's name (case aside); TP53 is in the most documents; GPR17 shares OMG's document
+    assert pick_examples(sents, "gene", k=3, select="distinct") == ["TP53", "GPR17", "PFN2"]
+    # more examples than documents: the rest by rank, never an ambiguous one
+    assert pick_examples(sents, "gene", k=9, select="distinct") == ["TP53", "GPR17", "PFN2", "OMG"]
+    with pytest.raises(InputError, match="distinct"):
+        pick_examples(sents, "gene", select="bogus")
+
+
 def test_cbp_template_uses_descriptions(sample_cbp_corpus):
     q = build_queries(["disease"], sample_cbp_corpus.sentences, kind="simple", template="cbp")
     assert "疾病、病症" in q["disease"]

@@ -71,7 +71,12 @@ Bf16Opt = Annotated[
 QueryKindOpt = Annotated[str, typer.Option(help="MRC queries: examples, simple or none.")]
 QueryTemplateOpt = Annotated[Optional[str], typer.Option(help="MRC query template: en, zh, cbp or a JSON path.")]
 QueryKOpt = Annotated[int, typer.Option(help="MRC: examples per query.")]
-QuerySelectOpt = Annotated[str, typer.Option(help="MRC: frequency or random examples.")]
+QuerySelectOpt = Annotated[
+    str,
+    typer.Option(
+        help="MRC examples: frequency, random, or distinct (no other type shares the string; from different documents)."
+    ),
+]
 EndHeadOpt = Annotated[str, typer.Option(help="MRC end head: start_aware (eq. 6) or linear (eq. 5).")]
 LambdaOpt = Annotated[float, typer.Option("--lambda", help="MRC loss weight of the end head.")]
 JSON_HELP = "Print {} as JSON on stdout instead of tables; messages go to stderr, no progress bar."
