@@ -81,12 +81,14 @@ def _document_of(sentence: Sentence) -> str:
 def _distinct_examples(sentences: Sequence[Sentence], label: str, counts: Counter[str], k: int) -> list[str]:
     """Unambiguous, widespread examples: no other type annotates the string (ignoring case);
     ranked by how many documents mention it, then frequency; one per document while others remain."""
-    other = {s.mention(sp).casefold() for s in sentences for sp in s.spans if sp.label != label}
-    docs: dict[str, set[str]] = {}
+    other: set[str] = set()  # strings (casefolded) annotated with another type
+    docs: dict[str, set[str]] = {}  # this type's strings → the documents mentioning them
     for s in sentences:
         for sp in s.spans:
             if sp.label == label:
                 docs.setdefault(s.mention(sp), set()).add(_document_of(s))
+            else:
+                other.add(s.mention(sp).casefold())
     ranked = sorted((m for m in counts if m.casefold() not in other), key=lambda m: (-len(docs[m]), -counts[m], m))
     picked: list[str] = []
     used: set[str] = set()
