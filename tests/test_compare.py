@@ -244,6 +244,40 @@ def test_cells_and_resume(tiny_run, monkeypatch) -> None:
     assert (out / "results.json").is_file() and (out / "results.csv").is_file() and (out / "results.md").is_file()
 
 
+@pytest.mark.slow
+def test_interrupted_cell_resumes_and_counts_its_earlier_epochs(tiny_encoder, tmp_path: Path, monkeypatch) -> None:
+    """A cell killed after epoch 1 continues from its checkpoint, and its time includes epoch 1."""
+    import mrc_ner.training.loop as training
+
+    out = tmp_path / "run"
+    folds = cmp.load_folds("k=3", SAMPLE_CBP, only=["k3-0"])
+    methods = cmp.parse_methods("softmax")
+    settings = tiny_settings(tiny_encoder)
+    settings.train = TrainArgs(epochs=2, batch_size=8)
+    real_save = training.save_checkpoint
+
+    def crash_after_first(*a, **k):
+        real_save(*a, **k)
+        raise KeyboardInterrupt  # killed once epoch 1 is checkpointed
+
+    monkeypatch.setattr(training, "save_checkpoint", crash_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        cmp.run_comparison(folds, methods, settings, out)
+    monkeypatch.setattr(training, "save_checkpoint", real_save)
+    cell = cmp.cell_dir(out, "k3-0", "softmax")
+    first = json.loads((cell / "checkpoint" / "loop_state.json").read_text(encoding="utf-8"))
+    assert first["epoch"] == 1 and first["seconds"] > 0 and not (cell / "result.json").exists()
+
+    lines: list[str] = []
+    cmp.run_comparison(folds, methods, settings, out, log=lines.append)
+    assert any("continuing from the cell's checkpoint" in line for line in lines)
+    result = json.loads((cell / "result.json").read_text(encoding="utf-8"))
+    assert result["resumed"]["earlier_seconds"] == pytest.approx(first["seconds"], abs=1e-3)
+    assert result["train_seconds"] > first["seconds"] and result["wall_seconds"] > result["train_seconds"]
+    epochs = [json.loads(x)["epoch"] for x in (cell / "train_log.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert epochs == [1, 2]
+
+
 def test_models_mode(tiny_run, tmp_path: Path) -> None:
     out, *_ = tiny_run
     models = [cmp.cell_dir(out, "k3-0", "softmax"), cmp.cell_dir(out, "k3-0", "crf")]

@@ -154,7 +154,10 @@ def test_resume_continues_where_it_stopped(tmp_path, tiny_encoder, sample_cbp_co
     assert state["epoch"] == 2  # 16 sentences / 4 = 4 steps an epoch
     resumed = tagger(tiny_encoder)
     assert encoder_moved(resumed.state_dict(), straight.state_dict())  # the runs compared did train
-    resumed.fit(sents, None, TrainArgs(epochs=4, resume=True, out_dir=str(tmp_path / "b"), **kw), progress=False)
+    final = resumed.fit(
+        sents, None, TrainArgs(epochs=4, resume=True, out_dir=str(tmp_path / "b"), **kw), progress=False
+    )
+    assert 0 < state["seconds"] < final.seconds  # the resumed run's time adds to the checkpoint's
     for k, v in straight.state_dict().items():
         assert torch.allclose(v, resumed.state_dict()[k], atol=1e-5), (
             k,

@@ -169,9 +169,12 @@ def train(
     if tagger.train_recipe:
         args = replace(args, **tagger.train_recipe)
         say(f"{method} trains with its own recipe: " + ", ".join(f"{k}={v}" for k, v in tagger.train_recipe.items()))
+    from mrc_ner.training import checkpoint_seconds
+
+    earlier = checkpoint_seconds(out) if resume else 0.0  # a resumed run reports the whole training's time
     t0 = time.perf_counter()
     state = tagger.fit(splits.train, splits.dev or None, args, log=say, progress=not json_)
-    wall = time.perf_counter() - t0
+    wall = time.perf_counter() - t0 + earlier
     summary: dict[str, Any] = {
         "method": method,
         "encoder": encoder,

@@ -50,6 +50,9 @@ class LoopState:
     best_epoch: int = -1
     bad_epochs: int = 0
     history: list[dict] = field(default_factory=list)
+    # seconds spent training and scoring the epochs done so far, over every run that resumed
+    # this loop, so a resumed run can report what the whole training cost
+    seconds: float = 0.0
 
 
 class Trainable(Protocol):

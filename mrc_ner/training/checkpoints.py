@@ -56,6 +56,16 @@ def find_checkpoint(out: Path) -> Path | None:
     return None
 
 
+def checkpoint_seconds(out: Path) -> float:
+    """Training seconds the checkpoint in ``out`` already holds: what a resumed run adds its own time to.
+
+    0.0 without a checkpoint, and for checkpoints written before the loop counted its time.
+    """
+    ckpt = find_checkpoint(out)
+    state = _loop_state(ckpt) if ckpt is not None else None
+    return state.seconds if state is not None else 0.0
+
+
 def load_checkpoint(accelerator: Accelerator, out: Path) -> LoopState:
     """Restore ``out/checkpoint``; returns the loop state to continue from."""
     ckpt = find_checkpoint(out)

@@ -168,6 +168,7 @@ def train(
         for epoch in range(state.epoch, args.epochs):
             if args.max_steps is not None and state.step >= args.max_steps:
                 break
+            epoch_start = time.perf_counter()
             loader = accelerator.prepare(make_loader(tagger, feats, args, epoch))
             task = bar.add_task("train", total=len(loader), epoch=epoch + 1, loss=0.0, rate=0.0)
             t0, seen = time.perf_counter(), [0]
@@ -195,6 +196,7 @@ def train(
             improved = select_best(state, f1, epoch + 1)
             record["best"] = improved
             state.epoch = epoch + 1
+            state.seconds += time.perf_counter() - epoch_start
             state.history.append(
                 {k: v for k, v in record.items() if k != "dev"} | ({"dev_micro_f1": f1} if dev_sentences else {})
             )

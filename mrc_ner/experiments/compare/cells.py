@@ -21,7 +21,7 @@ from mrc_ner.experiments.compare.methods import MethodSpec, slugify
 from mrc_ner.io import atomic_write_json, atomic_write_text
 from mrc_ner.models.base import Tagger
 from mrc_ner.models.building import build_tagger
-from mrc_ner.training import TrainArgs, find_checkpoint
+from mrc_ner.training import TrainArgs, checkpoint_seconds, find_checkpoint
 
 RESULT_NAME = "result.json"
 PREDICTIONS_NAME = "test_predictions.jsonl"
@@ -171,9 +171,10 @@ def run_cell(
         encoder = str(enc_dir)
     tagger = cell_tagger(spec, fold, settings, encoder=encoder)
     resume = find_checkpoint(directory) is not None
+    earlier = checkpoint_seconds(directory) if resume else 0.0  # the interrupted runs' epochs count too
     args = replace(settings.train, **{**tagger.train_recipe, **spec.train}, out_dir=str(directory), resume=resume)
     if resume:
-        say("  continuing from the cell's checkpoint")
+        say(f"  continuing from the cell's checkpoint ({earlier:.0f} s of training so far)")
     t1 = time.perf_counter()
     state = tagger.fit(fold.train, fold.dev or None, args, progress=settings.progress, log=lambda m: say(f"  {m}"))
     train_seconds = time.perf_counter() - t1
@@ -197,13 +198,14 @@ def run_cell(
         "scores": scores.to_dict(),
         **({"corpora": per_corpus} if per_corpus else {}),
         "memory": memory,
-        "wall_seconds": round(time.perf_counter() - t0, 3),
-        "train_seconds": round(train_seconds, 3),
+        "wall_seconds": round(time.perf_counter() - t0 + earlier, 3),
+        "train_seconds": round(train_seconds + earlier, 3),
         "test_seconds": round(test_seconds, 3),
         "pretrain_seconds": round(pretrain_seconds, 3),
         "best_epoch": state.best_epoch,
         "best_dev_micro_f1": state.best_f1 if fold.dev else None,
         "steps": state.step,
+        **({"resumed": {"earlier_seconds": round(earlier, 3)}} if resume else {}),
         "sentences": {"train": len(fold.train), "dev": len(fold.dev), "test": len(fold.test)},
         "args": {
             "encoder": encoder or settings.encoder,
