@@ -285,3 +285,10 @@ def folds_by_name(args) -> dict[str, Any]:
     except InputError as e:
         fail(str(e))
     return {f.name: f for f in folds}
+
+
+def fold_of_cell(folds: dict[str, Any], run: str) -> Any:
+    """The fold of a cell's run directory name (``k5-0``, or ``k5-0.seed7`` under ``--seeds``); None if unknown."""
+    from mrc_ner.experiments.compare import fold_of_run
+
+    return folds.get(fold_of_run(run))

@@ -20,7 +20,7 @@ from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import add_fold_arguments, default_threads, fail, folds_by_name, set_threads
+from _harness import add_fold_arguments, default_threads, fail, fold_of_cell, folds_by_name, set_threads
 
 
 def add_memory(cell: Path, fold, *, batch_size: int) -> str:
@@ -67,7 +67,7 @@ def main() -> None:
         fail(f"no finished cells under {a.out}/cells")
     for result in cells:
         cell = result.parent
-        fold = folds.get(cell.parent.name)
+        fold = fold_of_cell(folds, cell.parent.name)
         if fold is None:
             fail(f"{cell}: no fold {cell.parent.name!r} in --folds {a.folds}")
         batch = json.loads(result.read_text(encoding="utf-8"))["args"]["train"].get("eval_batch_size", 32)

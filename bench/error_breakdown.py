@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import add_fold_arguments, fail, folds_by_name
+from _harness import add_fold_arguments, fail, fold_of_cell, folds_by_name
 
 PREDICTIONS_SUFFIX = ".test_predictions.jsonl"
 
@@ -41,7 +41,7 @@ def breakdowns(records: Path, folds: dict) -> dict[str, dict]:
 
     per_method: dict[str, dict] = {}
     for path in sorted(records.glob(f"*/*{PREDICTIONS_SUFFIX}")):
-        fold = folds.get(path.parent.name)
+        fold = fold_of_cell(folds, path.parent.name)
         if fold is None:
             fail(f"{path}: no fold {path.parent.name!r} in the --folds spec")
         name = path.name[: -len(PREDICTIONS_SUFFIX)]
@@ -51,7 +51,7 @@ def breakdowns(records: Path, folds: dict) -> dict[str, dict]:
         if score_spans(gold, pred).to_dict() != cell["scores"]:
             fail(f"{path}: the spans do not rescore to the scores recorded in {name}.json")
         mine = per_method.setdefault(cell["method"], {"folds": [], "breakdowns": [], "spurious": []})
-        mine["folds"].append(fold.name)
+        mine["folds"].append(path.parent.name)
         mine["breakdowns"].append(error_breakdown(gold, pred))
         mine["spurious"].append(spurious(gold, pred))
     out = {}

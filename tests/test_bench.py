@@ -267,7 +267,7 @@ def test_restored_cells_let_compare_continue_elsewhere(tmp_path, tiny_encoder, m
     settings = cmp.Settings(
         encoder=str(tiny_encoder), train=TrainArgs(epochs=1, max_steps=2, batch_size=8), max_length=32, overlap=4
     )
-    first = cmp.run_comparison(folds, methods, settings, tmp_path / "here")
+    first = cmp.run_comparison(folds, methods, settings, tmp_path / "here", seeds=[42, 7])
     run_script("collect_cells.py", tmp_path / "here", tmp_path / "set")
     # the committed spans explain every gold mention, one category each, pooled per method
     breakdown = tmp_path / "breakdown.json"
@@ -276,6 +276,7 @@ def test_restored_cells_let_compare_continue_elsewhere(tmp_path, tiny_encoder, m
     ).stdout
     assert "| softmax | " in table and "| crf | " in table
     pooled = json.loads(breakdown.read_text(encoding="utf-8"))
+    assert pooled["softmax"]["folds"] == ["k3-2", "k3-2.seed7"]  # a seed's run is read against its fold
     for row in first.rows:
         for label, b in pooled[row.name]["breakdown"].items():
             assert b["correct"] == row.pooled.per_type[label].correct
@@ -284,7 +285,7 @@ def test_restored_cells_let_compare_continue_elsewhere(tmp_path, tiny_encoder, m
             )
     elsewhere = tmp_path / "elsewhere"
     out = run_script("restore_cells.py", tmp_path / "set", elsewhere).stdout
-    assert out.count("restored ") == 2
+    assert out.count("restored ") == 4
     assert "kept " in run_script("restore_cells.py", tmp_path / "set", elsewhere).stdout  # never overwritten
     cell = cmp.cell_dir(elsewhere, "k3-2", "softmax")
     assert sorted(p.name for p in cell.iterdir()) == [
@@ -298,7 +299,7 @@ def test_restored_cells_let_compare_continue_elsewhere(tmp_path, tiny_encoder, m
         raise AssertionError("a restored cell was trained again")
 
     monkeypatch.setattr(Tagger, "fit", no_training)
-    again = cmp.run_comparison(folds, methods, settings, elsewhere)
+    again = cmp.run_comparison(folds, methods, settings, elsewhere, seeds=[42, 7])
     assert cmp.markdown(again) == cmp.markdown(first)
     with pytest.raises(InputError, match="other settings"):
         cmp.run_comparison(folds, methods, replace(settings, max_length=64), elsewhere)

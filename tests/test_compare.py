@@ -186,6 +186,51 @@ def test_explicit_split_folds(tmp_path: Path) -> None:
         cmp.load_folds("k=3")
 
 
+def test_seeds_make_runs_of_each_fold_and_reuse_the_base_seed_cells(tmp_path: Path) -> None:
+    """--seeds: one run per (fold, seed), the base seed under the fold's own name, every run a unit of the t-test."""
+    folds = [cmp.FoldData(f"f{i}", [], [], [], ["gene"]) for i in range(2)]
+    methods = cmp.parse_methods("softmax,crf")
+    calls: list[tuple[str, str, int]] = []
+    f1 = {"softmax": 0.6, "crf": 0.7}
+
+    def fake_runner(spec, fold, settings, directory, *, out, log):
+        calls.append((fold.name, spec.name, settings.train.seed))
+        x = f1[spec.name] + 0.01 * len(calls)  # every run a different score
+        s = ts(x, x, x)
+        cell = {
+            "fold": fold.name,
+            "method": spec.name,
+            "scores": {"per_type": {"gene": s}, "micro": s, "macro": s, "weighted": s},
+            "wall_seconds": 1.0,
+        }
+        atomic_write_json(directory / "result.json", cell)
+        return cell
+
+    out = tmp_path / "seeded"
+    settings = cmp.Settings(encoder="tiny", train=TrainArgs(seed=42))
+    report = cmp.run_comparison(folds, methods, settings, out, runner=fake_runner, seeds=[42, 7])
+    assert [(f, s) for f, m, s in calls if m == "crf"] == [("f0", 42), ("f0.seed7", 7), ("f1", 42), ("f1.seed7", 7)]
+    assert all(r.folds == ["f0", "f0.seed7", "f1", "f1.seed7"] for r in report.rows)
+    assert report.rows[0].summary.n_folds == 4 and any(r.p_value is not None for r in report.rows)
+    recorded = json.loads((cmp.cell_dir(out, "f0.seed7", "crf") / "settings.json").read_text(encoding="utf-8"))
+    assert recorded["settings"]["train.seed"] == 7
+    # a single-seed re-run reuses the base seed's cells; a new seed trains only its own runs
+    calls.clear()
+    cmp.run_comparison(folds, methods, settings, out, runner=fake_runner)
+    assert calls == []
+    cmp.run_comparison(folds, methods, settings, out, runner=fake_runner, seeds=[42, 7, 3])
+    assert sorted(calls) == sorted((f"f{i}.seed3", m, 3) for i in range(2) for m in ("softmax", "crf"))
+    assert cmp.fold_of_run("f1.seed3") == "f1"
+
+
+@pytest.mark.parametrize("bad", ["42,x", "1,1", "-3", "4,,5"])
+def test_cli_bad_seeds_is_one_error_line(tmp_path: Path, bad: str) -> None:
+    result = runner.invoke(app, compare_k3_args("softmax", tmp_path / "x", "--seeds", bad))
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "--seeds" in lines[0], result.stderr
+
+
 # --------------------------------------------------------------------------- real tiny runs
 
 
@@ -355,6 +400,26 @@ def test_cli_end_to_end_k3(tiny_encoder, tmp_path: Path) -> None:
     assert len(data["cells"]) == 6 and data["tables"]["main"]["headers"][0] == "method"
     assert (out / "cells" / "k3-1" / "mrc_query=simple" / "result.json").is_file()
     assert "micro F1" in result.output and "mrc:query=simple" in (out / "results.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_cli_seeds_train_each_fold_once_per_seed(tiny_encoder, tmp_path: Path) -> None:
+    """--seeds 42,7 on one fold: two cells per row, trained with their own seed (other weights), both in the mean."""
+    out = tmp_path / "seeds"
+    budget = ("--max-steps", "2", "--epochs", "1", "--batch-size", "8", "--max-length", "40", "--overlap", "4")
+    args = compare_k3_args("softmax", out, "--encoder", str(tiny_encoder), "--fold", "k3-1", "--seeds", "42,7", *budget)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert data["methods"][0]["folds"] == ["k3-1", "k3-1.seed7"]
+    cells = {f: cmp.cell_dir(out, f, "softmax") for f in ("k3-1", "k3-1.seed7")}
+    seeds = {
+        f: json.loads((d / "result.json").read_text(encoding="utf-8"))["args"]["train"]["seed"]
+        for f, d in cells.items()
+    }
+    assert seeds == {"k3-1": 42, "k3-1.seed7": 7}
+    weights = {f: (d / "model.safetensors").read_bytes() for f, d in cells.items()}
+    assert weights["k3-1"] != weights["k3-1.seed7"]
 
 
 def test_cli_bad_method_is_one_error_line(tmp_path: Path) -> None:

@@ -59,6 +59,12 @@ def compare(
     warmup_ratio: opt.WarmupRatioOpt = 0.1,
     grad_accum: opt.GradAccumOpt = 1,
     seed: Annotated[int, typer.Option(help="Training seed (the same for every cell: paired comparison).")] = 42,
+    seeds: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Train every fold once per seed, comma-separated (42,43,44): each (fold, seed) run counts in the mean ± std and the paired t-test, so one TRAIN,DEV,TEST split gets a spread. The --seed run keeps the fold's name (earlier cells are reused); the others are <fold>.seed<N>."
+        ),
+    ] = None,
     max_length: opt.MaxLengthOpt = 256,
     overlap: opt.OverlapOpt = 64,
     max_steps: Annotated[
@@ -114,6 +120,7 @@ def compare(
         report = cmp.evaluate_models(models, test, out, log=say)
     else:
         specs = cmp.parse_methods(methods)  # before reading anything: a typo fails at once
+        seed_list = cmp.parse_seeds(seeds) if seeds is not None else []
         fold_data = cmp.load_folds(
             folds, corpus, seed=fold_seed, dev_docs=opt.dev_docs_value(dev_docs), only=fold or ()
         )
@@ -138,9 +145,9 @@ def compare(
             progress=not json_,
         )
         say(
-            f"{len(fold_data)} fold(s) × {len(specs)} method(s), {len(fold_data[0].labels)} types: {', '.join(fold_data[0].labels)}"
+            f"{len(fold_data)} fold(s) × {len(seed_list) or 1} seed(s) × {len(specs)} method(s), {len(fold_data[0].labels)} types: {', '.join(fold_data[0].labels)}"
         )
-        report = cmp.run_comparison(fold_data, specs, settings, out, log=say)
+        report = cmp.run_comparison(fold_data, specs, settings, out, log=say, seeds=seed_list)
     if json_:
         err_console.print(f"results written to [bold]{out}[/] (results.json, results.csv, results.md)")
         print_json(report.to_dict())

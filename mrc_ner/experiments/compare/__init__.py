@@ -16,6 +16,9 @@ Flow
    checkpoint. Cells are keyed by fold and row name only: resuming assumes the same
    command — to change settings, use a new ``--out`` (each ``result.json`` records
    the settings it ran with; :mod:`.cell_settings` refuses a cell made with others).
+   With ``--seeds`` each fold is trained once per seed, and every (fold, seed) run is one
+   unit of the mean ± std and the t-test (:func:`seeded_fold`; the base ``--seed`` keeps the
+   fold's name, so earlier cells are reused).
    :func:`evaluate_models` is the ``--models`` mode: already trained model
    directories scored on one test set, one row each.
 4. :func:`build_report` (:mod:`.report`) — cells → mean ± std over folds per method
@@ -67,7 +70,7 @@ from mrc_ner.experiments.compare.cells import (
     read_cell,
     run_cell,
 )
-from mrc_ner.experiments.compare.folds import FoldData, load_folds, union_fold
+from mrc_ner.experiments.compare.folds import FoldData, fold_of_run, load_folds, parse_seeds, seeded_fold, union_fold
 from mrc_ner.experiments.compare.methods import (
     ALIASES,
     LM_MIXED,
@@ -122,6 +125,7 @@ __all__ = [
     "data_hash",
     "detail_table",
     "evaluate_models",
+    "fold_of_run",
     "format_p",
     "lm_encoder",
     "load_folds",
@@ -131,6 +135,7 @@ __all__ = [
     "model_row_names",
     "parse_method",
     "parse_methods",
+    "parse_seeds",
     "pooled_table",
     "read_cell",
     "recipe",
@@ -139,6 +144,7 @@ __all__ = [
     "run_cell",
     "run_comparison",
     "scores_from_dict",
+    "seeded_fold",
     "slugify",
     "union_fold",
     "write_report",

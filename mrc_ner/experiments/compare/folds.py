@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mrc_ner.corpus.model import Corpus, Sentence
@@ -112,3 +113,45 @@ def load_folds(
     if not folds[0].labels:
         raise InputError("no entity types: the corpus has no labelled mentions")
     return folds
+
+
+_SEEDED = re.compile(r"^(?P<fold>.+)\.seed(?P<seed>\d+)$")
+
+
+def seeded_fold(fold: FoldData, seed: int, *, base_seed: int) -> FoldData:
+    """``fold`` as one run of ``--seeds``: the base seed keeps the fold's name, others are ``<fold>.seed<N>``.
+
+    So the cells of an earlier single-seed run are reused, and every (fold, seed) run
+    is one unit of the mean ± std and of the paired t-test.
+
+    >>> f = FoldData("split", [], [], [], ["gene"])
+    >>> seeded_fold(f, 42, base_seed=42).name, seeded_fold(f, 7, base_seed=42).name
+    ('split', 'split.seed7')
+    """
+    return fold if seed == base_seed else replace(fold, name=f"{fold.name}.seed{seed}")
+
+
+def fold_of_run(name: str) -> str:
+    """The fold a run name belongs to (``k5-0.seed7`` → ``k5-0``; a plain fold name is its own).
+
+    >>> fold_of_run("k5-0.seed7"), fold_of_run("split")
+    ('k5-0', 'split')
+    """
+    m = _SEEDED.match(name)
+    return m.group("fold") if m else name
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``--seeds 42,43,44`` → ``[42, 43, 44]``; a value that is not a non-negative integer, or a repeat, is an error.
+
+    >>> parse_seeds("42, 7")
+    [42, 7]
+    """
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part.isdigit():
+            raise InputError(f"bad --seeds value {part!r}: seeds are non-negative integers, comma-separated (42,43,44)")
+        if int(part) in seeds:
+            raise InputError(f"--seeds names {part} twice")
+        seeds.append(int(part))
+    return seeds

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,7 +19,7 @@ from mrc_ner.experiments.compare.cell_settings import (
     record_cell,
 )
 from mrc_ner.experiments.compare.cells import CELL_FORMAT, RESULT_NAME, Log, Settings, cell_dir, read_cell, run_cell
-from mrc_ner.experiments.compare.folds import FoldData
+from mrc_ner.experiments.compare.folds import FoldData, seeded_fold
 from mrc_ner.experiments.compare.methods import MethodSpec
 from mrc_ner.experiments.compare.report import Report, build_report, write_report
 from mrc_ner.io import atomic_write_json
@@ -32,24 +33,33 @@ def run_comparison(
     *,
     log: Log | None = None,
     runner: Callable[..., dict[str, Any]] | None = None,
+    seeds: Sequence[int] = (),
 ) -> Report:
     """Every fold × method (skipping finished cells), then the report, written to ``out``.
 
-    The report files are rewritten after every cell, so they always show what is done.
-    ``runner`` replaces :func:`run_cell` (tests).
+    With ``seeds``, every fold is trained once per seed (:func:`seeded_fold` names the runs),
+    and each (fold, seed) run is one unit of the mean ± std and of the paired t-test: one
+    TRAIN,DEV,TEST split then gets a spread too. The report files are rewritten after every
+    cell, so they always show what is done. ``runner`` replaces :func:`run_cell` (tests).
     """
     say = log or (lambda m: None)
     run = runner or run_cell
     out = Path(out)
     cells: list[dict[str, Any]] = []
-    total = len(folds) * len(methods)
+    base_seed = settings.train.seed
+    runs = [
+        (seeded_fold(f, s, base_seed=base_seed), replace(settings, train=replace(settings.train, seed=s)))
+        for f in folds
+        for s in (seeds or [base_seed])
+    ]
+    total = len(runs) * len(methods)
     done = 0
-    for fold in folds:
+    for fold, run_settings in runs:
         for spec in methods:
             done += 1
             directory = cell_dir(out, fold.name, spec)
             cell = read_cell(directory)
-            values = cell_settings(spec, fold, settings)
+            values = cell_settings(spec, fold, run_settings)
             note = check_cell(directory, values, finished=cell is not None)
             if cell is not None:
                 say(
@@ -61,7 +71,7 @@ def run_comparison(
                     f"[{done}/{total}] fold {fold.name} · {spec.name}: training on {len(fold.train)} sentences, selecting on {len(fold.dev)}, testing on {len(fold.test)}"
                 )
                 record_cell(directory, values)
-                cell = run(spec, fold, settings, directory, out=out, log=say)
+                cell = run(spec, fold, run_settings, directory, out=out, log=say)
                 say(
                     f"[{done}/{total}] fold {fold.name} · {spec.name}: micro F1 {100 * cell['scores']['micro']['f1']:.2f} in {cell['wall_seconds']:.0f} s"
                 )
