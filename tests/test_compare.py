@@ -231,6 +231,24 @@ def test_cli_bad_seeds_is_one_error_line(tmp_path: Path, bad: str) -> None:
     assert len(lines) == 1 and "--seeds" in lines[0], result.stderr
 
 
+def test_cli_seeds_with_models_is_refused(tmp_path: Path) -> None:
+    """--models only scores trained models: a --seeds beside it is an error, not silently ignored."""
+    test_file = sorted(SAMPLE_CBP.iterdir())[0]
+    args = [
+        "compare",
+        "--models",
+        str(tmp_path),
+        "--test",
+        str(test_file),
+        "--seeds",
+        "1,2",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "--seeds" in result.stderr, result.output
+
+
 # --------------------------------------------------------------------------- real tiny runs
 
 

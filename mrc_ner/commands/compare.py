@@ -117,6 +117,8 @@ def compare(
     if models:
         if test is None:
             raise InputError("--models needs --test: the test set to score the models on")
+        if seeds is not None:
+            raise InputError("--seeds trains each fold once per seed; --models only scores trained models")
         report = cmp.evaluate_models(models, test, out, log=say)
     else:
         specs = cmp.parse_methods(methods)  # before reading anything: a typo fails at once

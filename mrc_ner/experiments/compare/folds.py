@@ -115,7 +115,8 @@ def load_folds(
     return folds
 
 
-_SEEDED = re.compile(r"^(?P<fold>.+)\.seed(?P<seed>\d+)$")
+SEED_MARK = ".seed"
+_SEEDED = re.compile(rf"^(?P<fold>.+){re.escape(SEED_MARK)}\d+$")
 
 
 def seeded_fold(fold: FoldData, seed: int, *, base_seed: int) -> FoldData:
@@ -128,7 +129,7 @@ def seeded_fold(fold: FoldData, seed: int, *, base_seed: int) -> FoldData:
     >>> seeded_fold(f, 42, base_seed=42).name, seeded_fold(f, 7, base_seed=42).name
     ('split', 'split.seed7')
     """
-    return fold if seed == base_seed else replace(fold, name=f"{fold.name}.seed{seed}")
+    return fold if seed == base_seed else replace(fold, name=f"{fold.name}{SEED_MARK}{seed}")
 
 
 def fold_of_run(name: str) -> str:
