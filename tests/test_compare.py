@@ -18,6 +18,7 @@ from mrc_ner.training import TrainArgs
 
 runner = CliRunner()
 SAMPLE_CBP = Path(__file__).resolve().parents[1] / "data" / "sample_cbp"
+SAMPLE_EN = SAMPLE_CBP.parent / "sample_en.tsv"
 
 
 # --------------------------------------------------------------------------- fabricated cells
@@ -174,6 +175,31 @@ def test_align_and_recipe_per_row(tiny_encoder) -> None:
     assert cmp.cell_tagger(specs[2], folds[0], settings).align_mode == "char"
     hf = cmp.cell_tagger(specs[1], folds[0], settings)
     assert hf.train_recipe["freeze_embeddings"] is False
+
+
+def test_auto_alignment_per_method_and_the_cells_it_changes(tiny_encoder, tmp_path: Path) -> None:
+    from mrc_ner.experiments.compare.cell_settings import fingerprint
+
+    zh = cmp.load_folds("k=3", SAMPLE_CBP, only=["k3-0"])[0]
+    en = cmp.load_folds(f"{SAMPLE_EN},{SAMPLE_EN},{SAMPLE_EN}", None)[0]
+    settings = tiny_settings(tiny_encoder)
+    specs = {s.method: s for s in cmp.parse_methods("mrc, mrc-packed, softmax, crf")}
+    picked = {m: cmp.cell_tagger(s, zh, settings).align_mode for m, s in specs.items()}
+    assert picked == {"mrc": "mixed", "mrc-packed": "mixed", "softmax": "char", "crf": "char"}
+    assert {cmp.cell_tagger(s, en, settings).align_mode for s in specs.values()} == {"word"}
+    # a cell recorded when `auto` gave every method `char`: reused where that is still the choice, refused where not
+    for method, still_the_same in (("softmax", True), ("mrc", False)):
+        values = cmp.cell_settings(specs[method], zh, settings)
+        old = {k: v for k, v in values.items() if k != "align_resolved"}
+        directory = tmp_path / method
+        directory.mkdir()
+        atomic_write_json(directory / "settings.json", {"fingerprint": fingerprint(old), "settings": old})
+        if still_the_same:
+            assert values["align_resolved"] is None
+            assert cmp.check_cell(directory, values, finished=True) is None
+        else:
+            with pytest.raises(InputError, match="align_resolved None → 'mixed'"):
+                cmp.check_cell(directory, values, finished=True)
 
 
 def test_explicit_split_folds(tmp_path: Path) -> None:

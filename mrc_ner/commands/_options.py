@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 
 class Align(str, Enum):
-    """``--align``: how a sentence is cut into units (``auto``: char for character-level data, else word)."""
+    """``--align``: how a sentence is cut into units (``auto``: word for word-level data; for character-level
+    data char for the labelers, mixed for the MRC methods)."""
 
     auto = "auto"
     char = "char"
@@ -44,7 +45,8 @@ OverlapOpt = Annotated[int, typer.Option(help="Overlap between windows, in token
 AlignOpt = Annotated[
     Align,
     typer.Option(
-        help="auto, char, mixed, subword or word (mixed: CJK characters one unit each, Latin/digit runs in tokenizer pieces)."
+        help="auto, char, mixed, subword or word (mixed: CJK characters one unit each, Latin/digit runs in tokenizer pieces; "
+        "auto: word for word-level data, else char for the labelers and mixed for mrc / mrc-packed)."
     ),
 ]
 PatienceOpt = Annotated[int, typer.Option(help="Early stopping: epochs without dev improvement.")]

@@ -57,11 +57,24 @@ class Aligned:
         return len(self.input_ids)
 
 
-def resolve_align(align: str, sentences: Sequence[Sentence]) -> str:
-    """A new model's alignment mode: ``auto`` → ``char`` when the training sentences are character-level, else ``word``."""
+def resolve_align(align: str, sentences: Sequence[Sentence], *, queries: bool = False) -> str:
+    """A new model's alignment mode. ``auto``: ``word`` for word-level training sentences; for
+    character-level ones ``char`` for the labelers and ``mixed`` for the query (MRC) methods.
+
+    The choice per method is what measured best on the Chinese patents (BENCHMARKS.md):
+    a labeler scores higher with one token per character, an MRC model finds the Latin
+    gene and protein names only when they keep the tokenizer's pieces.
+
+    >>> from mrc_ner.corpus.model import Sentence
+    >>> zh = [Sentence.from_text("抑制BRCA1")]
+    >>> resolve_align("auto", zh), resolve_align("auto", zh, queries=True), resolve_align("subword", zh)
+    ('char', 'mixed', 'subword')
+    """
     if align != "auto":
         return align
-    return "char" if all(s.char_level for s in sentences[:200]) else "word"
+    if not all(s.char_level for s in sentences[:200]):
+        return "word"
+    return "mixed" if queries else "char"
 
 
 def sentence_mode(align_mode: str, sentence: Sentence) -> AlignMode:

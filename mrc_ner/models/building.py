@@ -45,7 +45,7 @@ def build_tagger(
     cls = tagger_class(method)
     shared = {k: v for k, v in (shared_options or {}).items() if k in cls.default_options}
     kw: dict[str, Any] = {
-        "align_mode": resolve_align(align, train_sentences),
+        "align_mode": resolve_align(align, train_sentences, queries=cls.takes_queries),
         "max_length": max_length,
         "overlap": overlap,
         "options": {**shared, **(options or {})},

@@ -69,6 +69,7 @@ def cell_settings(spec: MethodSpec, fold: FoldData, settings: Settings) -> dict[
             }
         )
     )
+    values["align_resolved"] = _auto_align_change(spec, fold, settings)
     values["data"] = {
         "train": data_hash(fold.train),
         "dev": data_hash(fold.dev),
@@ -76,6 +77,20 @@ def cell_settings(spec: MethodSpec, fold: FoldData, settings: Settings) -> dict[
         "labels": list(fold.labels),
     }
     return json.loads(json.dumps(values, sort_keys=True, default=str))  # plain JSON values, as read back
+
+
+def _auto_align_change(spec: MethodSpec, fold: FoldData, settings: Settings) -> str | None:
+    """The alignment ``auto`` picks for this cell where it differs from the older rule (``char`` for
+    every method on character data), else None, so cells recorded before MRC rows moved to
+    ``mixed`` stay reusable wherever the choice is unchanged, and are refused where it changed."""
+    from mrc_ner.encoding.alignment import resolve_align
+    from mrc_ner.models import tagger_class
+
+    align = spec.create.get("align", settings.align)
+    if align != "auto":
+        return None
+    resolved = resolve_align(align, fold.train, queries=tagger_class(spec.tagger_method).takes_queries)
+    return resolved if resolved != resolve_align(align, fold.train) else None
 
 
 def fingerprint(values: dict[str, Any]) -> str:
