@@ -202,6 +202,23 @@ def test_auto_alignment_per_method_and_the_cells_it_changes(tiny_encoder, tmp_pa
                 cmp.check_cell(directory, values, finished=True)
 
 
+def test_init_from_keeps_the_trained_alignment_under_auto(
+    tiny_char_model, tiny_word_model, sample_cbp_corpus, sample_en_corpus
+) -> None:
+    from mrc_ner.models.building import build_tagger
+
+    zh, en = sample_cbp_corpus.sentences, sample_en_corpus.sentences
+    labels = sorted({sp.label for s in zh for sp in s.spans})
+
+    def mode(model: Path, sentences, align: str = "auto") -> str:
+        return build_tagger("mrc", "unused", labels, sentences, align=align, init_from=model).align_mode
+
+    assert mode(tiny_char_model, zh) == "char"  # a new mrc model would get mixed
+    assert mode(tiny_char_model, zh, align="mixed") == "mixed"  # an explicit choice wins
+    assert mode(tiny_word_model, zh) == "mixed"  # word does not fit character data: auto as for a new model
+    assert mode(tiny_char_model, en) == "word"
+
+
 def test_explicit_split_folds(tmp_path: Path) -> None:
     files = sorted(SAMPLE_CBP.iterdir())
     folds = cmp.load_folds(f"{files[0]},,{files[2]}")

@@ -51,7 +51,16 @@ def build_tagger(
         "options": {**shared, **(options or {})},
     }
     if init_from is not None:
-        return _from_trained(cls, Path(init_from), labels, train_sentences, kw, dict(query_options or {}), seed)
+        return _from_trained(
+            cls,
+            Path(init_from),
+            labels,
+            train_sentences,
+            kw,
+            dict(query_options or {}),
+            seed,
+            keep_align=align == "auto",
+        )
     if cls.takes_queries:
         kw.update(train_sentences=train_sentences, seed=seed, **(query_options or {}))
     return cls.create(encoder, labels, **kw)
@@ -65,16 +74,23 @@ def _from_trained(
     kw: dict[str, Any],
     query_options: dict[str, Any],
     seed: int,
+    *,
+    keep_align: bool,
 ) -> Tagger:
     """Transfer learning: start from a trained model's weights; heads whose shape changed
     with the label set are re-initialised. A query model's heads are shared by all types,
-    so it keeps the types it knew and learns the new ones beside them."""
+    so it keeps the types it knew and learns the new ones beside them. With ``keep_align``
+    (``--align auto``) it keeps the trained model's alignment where that fits the new data
+    (``word`` for word-level sentences, a character mode for character-level ones)."""
     from transformers import AutoModel
 
     from mrc_ner.models import load_tagger
     from mrc_ner.queries import build_queries
 
     old = load_tagger(directory)
+    char_data = all(s.char_level for s in train_sentences[:200])
+    if keep_align and (old.align_mode != "word") == char_data:
+        kw["align_mode"] = old.align_mode
     enc = AutoModel.from_config(old.encoder.config)
     enc.load_state_dict(old.encoder.state_dict())
     labels = list(labels)
