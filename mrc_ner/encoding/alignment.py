@@ -57,6 +57,11 @@ class Aligned:
         return len(self.input_ids)
 
 
+def character_level(sentences: Sequence[Sentence]) -> bool:
+    """Whether training sentences are character-level (judged on the first 200)."""
+    return all(s.char_level for s in sentences[:200])
+
+
 def resolve_align(align: str, sentences: Sequence[Sentence], *, queries: bool = False) -> str:
     """A new model's alignment mode. ``auto``: ``word`` for word-level training sentences; for
     character-level ones ``char`` for the labelers and ``mixed`` for the query (MRC) methods.
@@ -72,7 +77,7 @@ def resolve_align(align: str, sentences: Sequence[Sentence], *, queries: bool = 
     """
     if align != "auto":
         return align
-    if not all(s.char_level for s in sentences[:200]):
+    if not character_level(sentences):
         return "word"
     return "mixed" if queries else "char"
 

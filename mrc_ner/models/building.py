@@ -84,12 +84,12 @@ def _from_trained(
     (``word`` for word-level sentences, a character mode for character-level ones)."""
     from transformers import AutoModel
 
+    from mrc_ner.encoding.alignment import character_level
     from mrc_ner.models import load_tagger
     from mrc_ner.queries import build_queries
 
     old = load_tagger(directory)
-    char_data = all(s.char_level for s in train_sentences[:200])
-    if keep_align and (old.align_mode != "word") == char_data:
+    if keep_align and (old.align_mode != "word") == character_level(train_sentences):
         kw["align_mode"] = old.align_mode
     enc = AutoModel.from_config(old.encoder.config)
     enc.load_state_dict(old.encoder.state_dict())
