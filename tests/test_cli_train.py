@@ -32,6 +32,7 @@ def test_train_predict_evaluate_mrc(tmp_path, tiny_encoder):
     assert set(cfg["options"]["queries"]) == {"disease", "gene", "protein"}
     summary = json.loads((out / "run_summary.json").read_text())
     assert "test" in summary and summary["best_epoch"] == 1
+    assert len(summary["other_cores_per_epoch"]) == 1 and summary["other_cores_per_epoch"][0] >= 0
     pred = tmp_path / "pred.jsonl"
     r = run("predict", "--model", out, REPO / "data" / "sample_raw" / "brca_kit.txt", "--out", pred)
     assert r.exit_code == 0, r.output

@@ -36,7 +36,16 @@ def ts(p: float, r: float, f: float, support: int = 10) -> dict:
 
 
 def fake_cell(
-    out: Path, fold: str, method: str, *, micro: float, macro: float, gene: float, protein: float | None, wall: float
+    out: Path,
+    fold: str,
+    method: str,
+    *,
+    micro: float,
+    macro: float,
+    gene: float,
+    protein: float | None,
+    wall: float,
+    other_cores: dict | None = None,
 ) -> None:
     per_type = {"gene": ts(gene, gene, gene)}
     if protein is not None:
@@ -49,7 +58,8 @@ def fake_cell(
     }
     atomic_write_json(
         cmp.cell_dir(out, fold, method) / "result.json",
-        {"fold": fold, "method": method, "scores": scores, "wall_seconds": wall},
+        {"fold": fold, "method": method, "scores": scores, "wall_seconds": wall}
+        | ({"other_cores": other_cores} if other_cores is not None else {}),
     )
 
 
@@ -60,7 +70,9 @@ def fabricated(tmp_path: Path) -> Path:
     b = [(0.60, 0.50, 0.60, 0.40, 5.0), (0.65, 0.55, 0.70, 0.30, 5.0), (0.70, 0.60, 0.80, 0.20, 5.0)]
     for i, (x, y) in enumerate(zip(a, b)):
         fake_cell(out, f"f{i}", "A", micro=x[0], macro=x[1], gene=x[2], protein=x[3], wall=x[4])
-        fake_cell(out, f"f{i}", "B", micro=y[0], macro=y[1], gene=y[2], protein=y[3], wall=y[4])
+        # B's f1 cell shared the cores with another process during its second epoch
+        shared = {"epochs": [0.0, 0.93 if i == 1 else 0.1], "test": 0.05}
+        fake_cell(out, f"f{i}", "B", micro=y[0], macro=y[1], gene=y[2], protein=y[3], wall=y[4], other_cores=shared)
     fake_cell(out, "f0", "C", micro=0.50, macro=0.40, gene=0.50, protein=0.50, wall=1.0)
     return out
 
@@ -114,6 +126,9 @@ def test_report_maths_against_hand_computed_figures(fabricated: Path) -> None:
     assert prows[1] == ["A", "90.00", "60.00", "78.00", "78.00", "78.00", "75.00", "50"]
     _, ch, crows = cmp.cells_table(report)
     assert ch == ["method", "f0", "f1", "f2"] and crows[2] == ["C", "50.00 (1 s)", "—", "—"]
+    # other processes' load is shown where it reached a quarter of a core, never invented where unrecorded
+    assert crows[0] == ["B", "60.00 (5 s)", "65.00 (5 s, others 0.9 cores)", "70.00 (5 s)"]
+    assert crows[1][1] == "80.00 (10 s)" and report.rows[1].other_cores == [None, None, None]
 
 
 def test_report_files(fabricated: Path) -> None:
@@ -324,6 +339,8 @@ def test_cells_and_resume(tiny_run, monkeypatch) -> None:
     for m, path in results.items():
         cell = json.loads(path.read_text(encoding="utf-8"))
         assert cell["fold"] == "k3-0" and cell["method"] == m and cell["steps"] == 2 and cell["wall_seconds"] > 0
+        others = cell["other_cores"]  # Linux: the machine's busy time is read, so a figure is always there
+        assert len(others["epochs"]) == 1 and all(x >= 0 for x in [*others["epochs"], others["test"]])
         assert cell["args"]["train"]["max_steps"] == 2 and set(cell["scores"]) == {
             "per_type",
             "micro",

@@ -181,6 +181,8 @@ def train(
         "train_seconds": round(wall, 1),
         "best_epoch": state.best_epoch,
         "best_dev_micro_f1": state.best_f1 if splits.dev else None,
+        # cores other processes kept busy in each epoch: a timing taken beside other work says so
+        "other_cores_per_epoch": [h.get("other_cores") for h in state.history],
     }
     if tagger.takes_queries:
         summary["threshold"] = tagger.options["threshold"]

@@ -1,6 +1,7 @@
 """Training: the one accelerate loop shared by every method (:mod:`.loop`), its arguments
 (:mod:`.args`), preparation (:mod:`.preparation`), batches (:mod:`.batches`) and
-checkpoints (:mod:`.checkpoints`); continued masked-LM pretraining of an encoder is
+checkpoints (:mod:`.checkpoints`) and the other processes' load on the cores
+(:mod:`.contention`); continued masked-LM pretraining of an encoder is
 :mod:`mrc_ner.training.pretraining` (imported on its own: it is not re-exported here).
 """
 
@@ -16,6 +17,7 @@ from mrc_ner.training.checkpoints import (
     save_checkpoint,
     trim_train_log,
 )
+from mrc_ner.training.contention import CpuMeter
 from mrc_ner.training.loop import calibrate, evaluate_epoch, select_best, train, train_epoch
 from mrc_ner.training.preparation import (
     build_optimizer,
@@ -32,6 +34,7 @@ __all__ = [
     "CHECKPOINT",
     "LOOP_STATE",
     "TRAIN_LOG",
+    "CpuMeter",
     "FeatureBatches",
     "LoopState",
     "TrainArgs",

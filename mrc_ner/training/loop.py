@@ -13,7 +13,8 @@ strings them together.
 * After every epoch a checkpoint (model, optimizer, scheduler, RNG states, loop state)
   is written atomically to ``OUT/checkpoint``; ``resume=True`` continues from it.
   The best model is saved to ``OUT`` as a normal model directory.
-* One JSON line per epoch in ``OUT/train_log.jsonl``.
+* One JSON line per epoch in ``OUT/train_log.jsonl``, with the cores other processes kept
+  busy meanwhile (``other_cores``: a timing taken beside other work is marked, not mistaken).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from mrc_ner.io import atomic_write_json
 from mrc_ner.training.args import LoopState, TaggerLike, TrainArgs
 from mrc_ner.training.batches import make_loader, sample_negatives
 from mrc_ner.training.checkpoints import TRAIN_LOG, load_checkpoint, save_checkpoint, trim_train_log
+from mrc_ner.training.contention import CpuMeter, describe
 from mrc_ner.training.preparation import (
     build_optimizer,
     build_scheduler,
@@ -169,6 +171,7 @@ def train(
             if args.max_steps is not None and state.step >= args.max_steps:
                 break
             epoch_start = time.perf_counter()
+            meter = CpuMeter()
             loader = accelerator.prepare(make_loader(tagger, feats, args, epoch))
             task = bar.add_task("train", total=len(loader), epoch=epoch + 1, loss=0.0, rate=0.0)
             t0, seen = time.perf_counter(), [0]
@@ -197,12 +200,16 @@ def train(
             record["best"] = improved
             state.epoch = epoch + 1
             state.seconds += time.perf_counter() - epoch_start
+            others = meter.other_cores()
+            if others is not None:
+                record["other_cores"] = round(others, 2)
             state.history.append(
                 {k: v for k, v in record.items() if k != "dev"} | ({"dev_micro_f1": f1} if dev_sentences else {})
             )
             say(
                 f"epoch {epoch + 1}: loss {stats['loss']:.4f}, {stats['examples_per_s']:.1f} ex/s"
                 + (f", dev micro F1 {f1:.4f}" + (" (best)" if improved else "") if dev_sentences else "")
+                + describe(others)
             )
             if out is not None and accelerator.is_main_process:
                 with open(out / TRAIN_LOG, "a", encoding="utf-8") as fh:

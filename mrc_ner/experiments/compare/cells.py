@@ -21,7 +21,7 @@ from mrc_ner.experiments.compare.methods import MethodSpec, slugify
 from mrc_ner.io import atomic_write_json, atomic_write_text
 from mrc_ner.models.base import Tagger
 from mrc_ner.models.building import build_tagger
-from mrc_ner.training import TrainArgs, checkpoint_seconds, find_checkpoint
+from mrc_ner.training import CpuMeter, TrainArgs, checkpoint_seconds, find_checkpoint
 
 RESULT_NAME = "result.json"
 PREDICTIONS_NAME = "test_predictions.jsonl"
@@ -178,14 +178,14 @@ def run_cell(
     t1 = time.perf_counter()
     state = tagger.fit(fold.train, fold.dev or None, args, progress=settings.progress, log=lambda m: say(f"  {m}"))
     train_seconds = time.perf_counter() - t1
-    t2 = time.perf_counter()
+    t2, meter = time.perf_counter(), CpuMeter()
     pred = annotated_only(
         fold.test, cast("list[list[Span]]", tagger.predict(fold.test, batch_size=args.eval_batch_size))
     )
     scores = score_spans([s.spans for s in fold.test], pred)
     memory = recall_by_memory(fold.test, pred, annotated_strings(fold.train))
     write_predictions(directory / PREDICTIONS_NAME, fold.test, pred)
-    test_seconds = time.perf_counter() - t2
+    test_seconds, test_others = time.perf_counter() - t2, meter.other_cores()
     per_corpus, k = {}, 0
     for name, sentences in fold.corpora:
         per_corpus[name] = score_spans([s.spans for s in sentences], pred[k : k + len(sentences)]).to_dict()
@@ -205,6 +205,10 @@ def run_cell(
         "best_epoch": state.best_epoch,
         "best_dev_micro_f1": state.best_f1 if fold.dev else None,
         "steps": state.step,
+        "other_cores": {
+            "epochs": [h.get("other_cores") for h in state.history],
+            "test": None if test_others is None else round(test_others, 2),
+        },
         **({"resumed": {"earlier_seconds": round(earlier, 3)}} if resume else {}),
         "sentences": {"train": len(fold.train), "dev": len(fold.dev), "test": len(fold.test)},
         "args": {

@@ -14,6 +14,7 @@ from mrc_ner.evaluation.aggregate import FoldSummary, aggregate, format_mean_std
 from mrc_ner.evaluation.memory import HALVES, Counts, memory_recall, pool_memory
 from mrc_ner.evaluation.metrics import Scores, TypeScore
 from mrc_ner.io import atomic_write_json, atomic_write_text
+from mrc_ner.training.contention import NOTABLE_CORES
 
 if TYPE_CHECKING:
     from rich.table import Table as RichTable
@@ -48,6 +49,8 @@ class MethodRow:
     #: recall on test mentions seen / not seen in training, counts pooled over the cells that recorded it
     memory: Counts | None = None
     memory_folds: list[str] | None = None
+    #: per fold, the most cores other processes kept busy in one epoch or the test (None: not recorded)
+    other_cores: list[float | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         wall = mean_std(self.wall_seconds)
@@ -59,6 +62,7 @@ class MethodRow:
             "micro_f1_per_fold": self.micro_f1,
             "wall_seconds_per_fold": self.wall_seconds,
             "wall_seconds": {"mean": wall.mean, "std": wall.std, "n": wall.n},
+            "other_cores_per_fold": self.other_cores,
             "ttest_vs_best": None if self.p_value is None else {"t": _finite(self.t), "p": self.p_value},
             "memory": None
             if self.memory is None
@@ -72,6 +76,17 @@ def _finite(x: float | None) -> float | str | None:
     if x is None or math.isfinite(x):
         return x
     return "inf" if x > 0 else "-inf"
+
+
+def busiest_others(cell: dict[str, Any]) -> float | None:
+    """The most cores other processes kept busy during one of a cell's epochs or its test (None: not recorded).
+
+    >>> busiest_others({"other_cores": {"epochs": [0.02, 0.9, None], "test": 0.1}}), busiest_others({})
+    (0.9, None)
+    """
+    recorded = cell.get("other_cores") or {}
+    values = [x for x in [*recorded.get("epochs", []), recorded.get("test")] if x is not None]
+    return max(values) if values else None
 
 
 @dataclass
@@ -120,6 +135,7 @@ def build_report(cells: Sequence[dict[str, Any]], order: Sequence[str] | None = 
                 pool(scores),
                 memory=pool_memory(c["memory"] for c in remembered) if remembered else None,
                 memory_folds=[c["fold"] for c in remembered] if remembered else None,
+                other_cores=[busiest_others(c) for c in mine],
             )
         )
     best = max(rows, key=lambda r: r.summary.micro.f1.mean) if rows else None
@@ -215,16 +231,26 @@ def detail_table(report: Report) -> Table:
 
 
 def cells_table(report: Report) -> Table:
-    """Micro F1 (%) and wall time of every cell: one row per method, one column per fold."""
+    """Micro F1 (%) and wall time of every cell: one row per method, one column per fold.
+
+    A cell during which other processes kept at least a quarter of a core busy says so
+    (``others 0.9 cores``): its wall time is not the method's alone.
+    """
     folds: list[str] = []
     for r in report.rows:
         folds.extend(f for f in r.folds if f not in folds)
     headers = ["method", *folds]
     rows = []
     for r in report.rows:
-        got = {f: (x, w) for f, x, w in zip(r.folds, r.micro_f1, r.wall_seconds)}
-        rows.append([r.name, *[f"{100 * got[f][0]:.2f} ({got[f][1]:.0f} s)" if f in got else DASH for f in folds]])
+        others = r.other_cores or [None] * len(r.folds)
+        got = {f: (x, w, o) for f, x, w, o in zip(r.folds, r.micro_f1, r.wall_seconds, others)}
+        rows.append([r.name, *[_cell_text(*got[f]) if f in got else DASH for f in folds]])
     return "micro F1 (%) and wall time per cell", headers, rows
+
+
+def _cell_text(f1: float, wall: float, others: float | None) -> str:
+    shared = f", others {others:.1f} cores" if others is not None and others >= NOTABLE_CORES else ""
+    return f"{100 * f1:.2f} ({wall:.0f} s{shared})"
 
 
 def memory_table(report: Report) -> Table:
