@@ -129,6 +129,15 @@ def test_report_maths_against_hand_computed_figures(fabricated: Path) -> None:
     # other processes' load is shown where it reached a quarter of a core, never invented where unrecorded
     assert crows[0] == ["B", "60.00 (5 s)", "65.00 (5 s, others 0.9 cores)", "70.00 (5 s)"]
     assert crows[1][1] == "80.00 (10 s)" and report.rows[1].other_cores == [None, None, None]
+    # every pair: B − A differs by [-20, -5, -20] points → -15 ± 8.66, the same t and p as the main table's;
+    # pairs with C share one fold: a difference, no test
+    _, ph, prows = cmp.pairs_table(report)
+    assert ph[0] == "pair (first − second)" and "pairs" in cmp.all_tables(report)
+    assert prows == [
+        ["B − A", "3", "0", "-15.00 ± 8.66", "-3.00", "0.095"],
+        ["B − C", "1", "1", "10.00", "—", "—"],
+        ["A − C", "1", "1", "30.00", "—", "—"],
+    ]
 
 
 def test_report_files(fabricated: Path) -> None:

@@ -253,6 +253,39 @@ def _cell_text(f1: float, wall: float, others: float | None) -> str:
     return f"{100 * f1:.2f} ({wall:.0f} s{shared})"
 
 
+def pairs_table(report: Report) -> Table:
+    """Every pair of methods: micro F1 difference (points) over the folds both have, wins, paired t-test.
+
+    The main table tests each method against the best only; with three or more rows a
+    reader also wants the others settled (mrc against softmax when crf is best).
+    """
+    headers = ["pair (first − second)", "folds", "first ahead", "micro F1 difference", "t", "p"]
+    rows = []
+    for i, a in enumerate(report.rows):
+        for b in report.rows[i + 1 :]:
+            theirs = dict(zip(b.folds, b.micro_f1))
+            common = [(x, theirs[f]) for f, x in zip(a.folds, a.micro_f1) if f in theirs]
+            diff = mean_std([100 * (x - y) for x, y in common]) if common else None
+            t = p = None
+            if len(common) >= 2:
+                t, p = paired_ttest([x for x, _ in common], [y for _, y in common])
+            rows.append(
+                [
+                    f"{a.name} − {b.name}",
+                    str(len(common)),
+                    str(sum(x > y for x, y in common)),
+                    DASH if diff is None else format_mean_std(diff.mean, diff.std, digits=2, n=diff.n),
+                    DASH if t is None else f"{t:.2f}",
+                    format_p(p),
+                ]
+            )
+    return (
+        "every pair of methods: micro F1 difference (points, mean ± std over common folds), paired t-test",
+        headers,
+        rows,
+    )
+
+
 def memory_table(report: Report) -> Table:
     """Recall (%) of the test mentions whose string training annotates with their type, and of new names.
 
@@ -275,13 +308,16 @@ def memory_table(report: Report) -> Table:
 
 
 def all_tables(report: Report) -> dict[str, Table]:
-    """The tables by name: ``main``, ``detail``, ``pooled``, ``cells``, and ``memory`` when cells recorded it."""
+    """The tables by name: ``main``, ``detail``, ``pooled``, ``cells``, ``pairs`` with three or more methods,
+    and ``memory`` when cells recorded it."""
     tables = {
         "main": main_table(report),
         "detail": detail_table(report),
         "pooled": pooled_table(report),
         "cells": cells_table(report),
     }
+    if len(report.rows) >= 3:
+        tables["pairs"] = pairs_table(report)
     if any(r.memory is not None for r in report.rows):
         tables["memory"] = memory_table(report)
     return tables
