@@ -37,7 +37,7 @@ def busy_seconds(stat_text: str, cpus: set[int] | None, ticks_per_second: float)
     """
     total = 0
     for line in stat_text.splitlines():
-        name, *fields = line.split()
+        name, *fields = line.split() or [""]
         if not name.startswith("cpu"):
             continue
         index = name[3:]
@@ -65,7 +65,7 @@ def _own_cpu() -> float:
 
 
 class CpuMeter:
-    """Cores other processes kept busy since the meter was (re)started.
+    """Cores other processes kept busy since the meter was made.
 
     The readers are arguments so a test can feed it known figures:
 
@@ -84,11 +84,7 @@ class CpuMeter:
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._busy, self._own, self._clock = busy, own, clock
-        self.restart()
-
-    def restart(self) -> None:
-        """Take the starting readings now."""
-        self._start = (self._busy(), self._own(), self._clock())
+        self._start = (busy(), own(), clock())
 
     def other_cores(self) -> float | None:
         """Mean number of cores other processes kept busy since the start (≥ 0), or None where unknown."""

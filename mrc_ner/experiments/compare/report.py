@@ -141,15 +141,18 @@ def build_report(cells: Sequence[dict[str, Any]], order: Sequence[str] | None = 
     best = max(rows, key=lambda r: r.summary.micro.f1.mean) if rows else None
     if best is not None:
         best.best = True
-        best_f1 = dict(zip(best.folds, best.micro_f1))
         for r in rows:
-            if r is best:
-                continue
-            common = [(f, x) for f, x in zip(r.folds, r.micro_f1) if f in best_f1]
-            if len(common) >= 2:
-                r.t, r.p_value = paired_ttest([x for _, x in common], [best_f1[f] for f, _ in common])
+            common = paired_f1(r, best)
+            if r is not best and len(common) >= 2:
+                r.t, r.p_value = paired_ttest([x for x, _ in common], [y for _, y in common])
     types = sorted({t for r in rows for t in r.summary.per_type})
     return Report(rows, types, best.name if best else None, list(cells))
+
+
+def paired_f1(a: MethodRow, b: MethodRow) -> list[tuple[float, float]]:
+    """``(a's micro F1, b's micro F1)`` on every fold both methods have, in ``a``'s fold order."""
+    theirs = dict(zip(b.folds, b.micro_f1))
+    return [(x, theirs[f]) for f, x in zip(a.folds, a.micro_f1) if f in theirs]
 
 
 def _pct(m) -> str:
@@ -263,8 +266,7 @@ def pairs_table(report: Report) -> Table:
     rows = []
     for i, a in enumerate(report.rows):
         for b in report.rows[i + 1 :]:
-            theirs = dict(zip(b.folds, b.micro_f1))
-            common = [(x, theirs[f]) for f, x in zip(a.folds, a.micro_f1) if f in theirs]
+            common = paired_f1(a, b)
             diff = mean_std([100 * (x - y) for x, y in common]) if common else None
             t = p = None
             if len(common) >= 2:
