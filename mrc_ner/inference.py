@@ -291,12 +291,19 @@ def tag_texts(
     batch_size: int = 32,
     postprocess: bool = False,
     min_length: int = 2,
+    consistency: str = "none",
 ) -> list[list[Entity]]:
     """The entities of each text, offsets into that text; all texts' sentences batched together.
 
     ``postprocess`` applies the patents paper's rules as ``extract`` does (single characters
-    and entities with invalid symbols dropped; ``min_length``).
+    and entities with invalid symbols dropped; ``min_length``). ``consistency`` (none,
+    retype, propagate, both) applies :mod:`mrc_ner.corpus.consistency` to each text as one
+    document, after ``postprocess``.
     """
+    from mrc_ner.corpus.consistency import MODES, consistent_by_mode
+
+    if consistency not in MODES:
+        raise InputError(f"unknown consistency mode {consistency!r}; choose one of {', '.join(MODES)}")
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise InputError(f"text {i} is a {type(t).__name__}, not a string: {t!r:.80}")
@@ -307,12 +314,22 @@ def tag_texts(
         for c in clean_document(t, whitespace=ws, max_sentence_chars=max_sentence_chars)
     ]
     sentences, preds = predict_cleaned(tagger, [c for _, c in cleaned], batch_size=batch_size)
-    out: list[list[Entity]] = [[] for _ in texts]
-    for (k, clean), sentence, spans in zip(cleaned, sentences, preds):
-        if postprocess:
-            from mrc_ner.corpus.postprocess import postprocess_spans
+    if postprocess:
+        from mrc_ner.corpus.postprocess import postprocess_spans
 
-            spans = postprocess_spans(sentence, spans, min_length=min_length)[0]
+        preds = [postprocess_spans(s, p, min_length=min_length)[0] for s, p in zip(sentences, preds)]
+    if consistency != "none":
+        by_text: dict[int, list[int]] = {}
+        for i, (owner, _) in enumerate(cleaned):
+            by_text.setdefault(owner, []).append(i)
+        for members in by_text.values():
+            consistent, _ = consistent_by_mode(
+                consistency, [sentences[i] for i in members], [preds[i] for i in members], document=lambda _: ""
+            )
+            for i, p in zip(members, consistent):
+                preds[i] = p
+    out: list[list[Entity]] = [[] for _ in texts]
+    for (k, clean), spans in zip(cleaned, preds):
         out[k].extend(e for e in (to_entity(clean, texts[k], sp) for sp in spans) if e is not None)
     return out
 
@@ -333,17 +350,23 @@ class Pipeline:
         max_sentence_chars: int = 2000,
         postprocess: bool = False,
         min_length: int = 2,
+        consistency: str = "none",
     ) -> None:
         if batch_size < 1 or max_sentence_chars < 1:
             raise InputError("batch_size and max_sentence_chars must be at least 1")
         if whitespace not in ("auto", "dash", "space"):
             raise InputError(f"whitespace must be auto, dash or space, not {whitespace!r}")
+        from mrc_ner.corpus.consistency import MODES
+
+        if consistency not in MODES:
+            raise InputError(f"consistency must be one of {', '.join(MODES)}, not {consistency!r}")
         self.model = model
         self.batch_size = batch_size
         self.whitespace = whitespace
         self.max_sentence_chars = max_sentence_chars
         self.postprocess = postprocess
         self.min_length = min_length
+        self.consistency = consistency
 
     @property
     def labels(self) -> list[str]:
@@ -373,6 +396,7 @@ class Pipeline:
             batch_size=self.batch_size,
             postprocess=self.postprocess,
             min_length=self.min_length,
+            consistency=self.consistency,
         )
 
     def __repr__(self) -> str:
@@ -387,5 +411,5 @@ def load(
     batch_size: int = 32,
     **options: Any,
 ) -> Pipeline:
-    """A model directory or hub id as a :class:`Pipeline` (``options``: whitespace, max_sentence_chars, postprocess, min_length)."""
+    """A model directory or hub id as a :class:`Pipeline` (``options``: whitespace, max_sentence_chars, postprocess, min_length, consistency)."""
     return Pipeline(load_model(name_or_path, device=device, quantize=quantize), batch_size=batch_size, **options)

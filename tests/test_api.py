@@ -189,3 +189,23 @@ def test_model_card_shows_the_python_lines(char_model: Path, word_model: Path) -
     card = (char_model / "README.md").read_text(encoding="utf-8")
     assert "import mrc_ner" in card and "mrc_ner.load('THIS_DIR')" in card and "tagger('检测BRCA1突变')" in card
     assert "BRCA1 mutations cause breast cancer." in (word_model / "README.md").read_text(encoding="utf-8")
+
+
+def test_consistency_tags_every_occurrence_of_a_found_name(monkeypatch, char_model: Path) -> None:
+    """The model's entities kept in the first sentence only; ``consistency`` finds the rest, original offsets."""
+    import mrc_ner.inference as inference
+
+    real = inference.predict_cleaned
+
+    def first_sentence_only(*args, **kwargs):
+        sentences, preds = real(*args, **kwargs)
+        return sentences, [list(p) if i == 0 else [] for i, p in enumerate(preds)]
+
+    monkeypatch.setattr(inference, "predict_cleaned", first_sentence_only)
+    text = "检测BRCA1突变\n\n另  检测 BRCA1 突变"
+    found = {mode: mrc_ner.load(char_model, device="cpu", consistency=mode)(text) for mode in ("none", "propagate")}
+    assert [(text[e.start : e.end], e.label) for e in found["none"]] == [("BRCA1", "gene")]
+    assert [(text[e.start : e.end], e.label) for e in found["propagate"]] == [("BRCA1", "gene"), ("BRCA1", "gene")]
+    assert found["propagate"][1].score == found["none"][0].score
+    with pytest.raises(InputError, match="consistency must be one of"):
+        mrc_ner.load(char_model, device="cpu", consistency="all")

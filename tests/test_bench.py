@@ -283,6 +283,19 @@ def test_restored_cells_let_compare_continue_elsewhere(tmp_path, tiny_encoder, m
             assert b["mentions"] == sum(
                 b[k] for k in ("correct", "wrong_type", "boundary", "boundary_and_type", "missed")
             )
+    # the same spans rescored after the document-level rules: unchanged as predicted, one row per variant
+    consistency = tmp_path / "consistency.json"
+    table = run_script(
+        "consistency.py", tmp_path / "set", "--corpus", SAMPLE_CBP, "--folds", "k=3", "--json-out", consistency
+    ).stdout
+    assert table.count("| softmax | ") == 4 and "| crf | retype + propagate |" in table
+    variants = json.loads(consistency.read_text(encoding="utf-8"))
+    for row in first.rows:
+        mine = variants[row.name]
+        assert mine["folds"] == ["k3-2", "k3-2.seed7"]
+        assert mine["variants"]["as predicted"]["pooled"]["micro"] == row.pooled.micro.to_dict()
+        assert mine["variants"]["as predicted"]["changes"] == [{}, {}]
+        assert set(mine["variants"]["propagate"]["changes"][0]) == {"retyped", "added"}
     elsewhere = tmp_path / "elsewhere"
     out = run_script("restore_cells.py", tmp_path / "set", elsewhere).stdout
     assert out.count("restored ") == 4

@@ -143,3 +143,33 @@ def test_missing_file(files, tmp_path: Path):
     gold, _ = files
     missing = tmp_path / "nope.tsv"
     assert_one_line_error(runner.invoke(app, ["evaluate", str(gold), str(missing)]), str(missing), "no such file")
+
+
+# one document: BRCA1 found once of twice, TP53 typed gene once of three times
+CONSISTENCY_GOLD = (
+    "BRCA1\tB-gene\nbinds\tO\nTP53\tB-protein\n\nBRCA1\tB-gene\nand\tO\nTP53\tB-protein\n\nTP53\tB-protein\n"
+)
+CONSISTENCY_PRED = "BRCA1\tB-gene\nbinds\tO\nTP53\tB-protein\n\nBRCA1\tO\nand\tO\nTP53\tB-gene\n\nTP53\tB-protein\n"
+
+
+@pytest.mark.parametrize(
+    ("mode", "micro_f1", "added", "retyped"),
+    [("none", 2 / 3, None, None), ("retype", 8 / 9, "added 0", "retyped 1"), ("both", 1.0, "added 1", "retyped 1")],
+)
+def test_consistency_rescores_the_predictions_per_document(tmp_path: Path, mode, micro_f1, added, retyped) -> None:
+    gold, pred = tmp_path / "gold.tsv", tmp_path / "pred.tsv"
+    gold.write_text(CONSISTENCY_GOLD, encoding="utf-8")
+    pred.write_text(CONSISTENCY_PRED, encoding="utf-8")
+    result = runner.invoke(app, ["evaluate", str(gold), str(pred), "--json", "--consistency", mode])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["micro"]["f1"] == pytest.approx(micro_f1)
+    if added:
+        assert added in result.stderr and retyped in result.stderr
+    else:
+        assert "--consistency" not in result.stderr
+
+
+def test_consistency_refuses_nested(files) -> None:
+    gold, _ = files
+    result = runner.invoke(app, ["evaluate", str(gold), "--model", "m", "--nested", "--consistency", "both"])
+    assert result.exit_code == 2 and "--consistency works on flat predictions" in result.output

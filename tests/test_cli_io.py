@@ -95,6 +95,31 @@ def test_predict_file_to_stdout_equals_file_output(tmp_path: Path, tiny_char_mod
     assert r2.stdout == (tmp_path / "p.jsonl").read_text(encoding="utf-8")
 
 
+def test_predict_consistency_per_document(tmp_path: Path, tiny_char_model: Path, monkeypatch) -> None:
+    """The model's entities kept in the document's first sentence only; --consistency finds the rest."""
+    import mrc_ner.commands.predict as predict_command
+
+    real = predict_command.configure_prediction
+
+    def first_sentence_only(*args, **kwargs):
+        tagger = real(*args, **kwargs)
+        predict = tagger.predict
+        tagger.predict = lambda sentences, **kw: [[] if i else p for i, p in enumerate(predict(sentences, **kw))]
+        return tagger
+
+    monkeypatch.setattr(predict_command, "configure_prediction", first_sentence_only)
+    (tmp_path / "in.txt").write_text("检测BRCA1突变\n无关\n另检测BRCA1突变\n", encoding="utf-8")
+    found = {}
+    for mode in ("none", "propagate"):
+        r = run("predict", tmp_path / "in.txt", "--model", tiny_char_model, "--out", "-", "--consistency", mode)
+        assert r.exit_code == 0, r.output
+        rows = [json.loads(ln) for ln in r.stdout.splitlines()]
+        found[mode] = [[(e["start"], e["text"]) for e in row["entities"]] for row in rows]
+    assert found["none"] == [[(2, "BRCA1")], [], []]
+    assert found["propagate"] == [[(2, "BRCA1")], [], [(3, "BRCA1")]]
+    assert "--consistency propagate: retyped 0 {}, added 1 {'gene': 1}" in r.stderr
+
+
 @pytest.mark.parametrize("device, message", [("banana", "unknown device"), ("cuda:7", "cuda")])
 def test_predict_bad_device(tmp_path: Path, tiny_char_model: Path, device: str, message: str) -> None:
     (tmp_path / "in.txt").write_text("检测BRCA1突变\n", encoding="utf-8")

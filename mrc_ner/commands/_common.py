@@ -114,6 +114,27 @@ def run_postprocess(sentences, *, orphan: str, invalid_symbols: str, min_length:
     return out
 
 
+def run_consistency(groups, mode: str):
+    """Apply a ``--consistency`` mode to each group (a document's predicted sentences); print what
+    it changed; the sentences with their new spans, one list per group."""
+    from mrc_ner.corpus.consistency import ConsistencyReport, consistent_by_mode
+
+    total = ConsistencyReport()
+    out = []
+    for sentences in groups:
+        spans, report = consistent_by_mode(mode, sentences, [s.spans for s in sentences], document=lambda _: "")
+        total.retyped.update(report.retyped)
+        total.added.update(report.added)
+        out.append([s.with_spans(p) for s, p in zip(sentences, spans)])
+    if mode != "none":
+        changes = total.as_dict()
+        err_console.print(
+            f"--consistency {mode}: retyped {sum(total.retyped.values())} {changes['retyped']}, "
+            f"added {sum(total.added.values())} {changes['added']}"
+        )
+    return out
+
+
 #: help of the ``--quantize`` option (predict, evaluate --model, extract)
 QUANTIZE_HELP = (
     "none; int8: dynamic int8 quantization of every linear layer, CPU only (about 2x faster; "

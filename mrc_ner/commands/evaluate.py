@@ -19,6 +19,7 @@ from mrc_ner.commands._common import (
     handles_input_errors,
     print_json,
     print_skipped,
+    run_consistency,
     run_postprocess,
 )
 from mrc_ner.corpus.documents import ReadReport, document_as_sentence
@@ -70,6 +71,7 @@ def evaluate(
     postprocess: opt.PostprocessOpt = False,
     orphan: opt.OrphanOpt = opt.Orphan.repair,
     invalid_symbols: opt.InvalidSymbolsOpt = "?~˜。",
+    consistency: opt.ConsistencyOpt = opt.Consistency.none,
     types: Annotated[Optional[str], typer.Option("--types", help="With --model: " + TYPES_HELP)] = None,
     query: Annotated[list[str], typer.Option("--query", help="With --model: " + QUERY_HELP)] = [],  # noqa: B006
     nested: Annotated[bool, typer.Option("--nested", help="With --model: " + NESTED_HELP)] = False,
@@ -86,6 +88,8 @@ def evaluate(
     report = ReadReport()
     gold_corpus = read_corpus(gold, format=format.value, discontinuous=discontinuous.value, report=report)
     gold_sents = gold_corpus.sentences
+    if nested and consistency is not opt.Consistency.none:
+        raise InputError("--consistency works on flat predictions; leave out --nested")
     if model is None and (types or query or nested or threshold is not None or sweep):
         raise InputError("--types, --query, --nested, --threshold and --sweep need --model")
     if model is not None:
@@ -121,12 +125,23 @@ def evaluate(
     print_skipped(report)
     if postprocess:
         pred_sents = run_postprocess(pred_sents, orphan=orphan.value, invalid_symbols=invalid_symbols)
+    if consistency is not opt.Consistency.none:
+        pred_sents = [s for g in run_consistency(_by_document(pred_sents), consistency.value) for s in g]
     match: Literal["strict", "partial"] = "partial" if partial else "strict"
     scores = score_sentences(gold_sents, pred_sents, match=match)
     if json_:
         print_json(scores.to_dict())
         return
     console.print(scores_table(scores, title=f"{match} match, {len(gold_sents)} sentences"))
+
+
+def _by_document(sentences):
+    """Consecutive sentences grouped by the document their ids name (``doc:12`` → ``doc``)."""
+    from itertools import groupby
+
+    from mrc_ner.corpus.consistency import document_of
+
+    return [list(g) for _, g in groupby(sentences, key=document_of)]
 
 
 def _print_sweep(tagger, sentences, *, batch_size: int, json_: bool, threshold: float | None) -> None:

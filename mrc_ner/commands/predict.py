@@ -21,6 +21,7 @@ from mrc_ner.commands._common import (
     err_console,
     handles_input_errors,
     print_skipped,
+    run_consistency,
     run_postprocess,
 )
 from mrc_ner.corpus.model import Corpus, Document
@@ -115,6 +116,7 @@ def predict(
     postprocess: opt.PostprocessOpt = False,
     orphan: opt.OrphanOpt = opt.Orphan.repair,
     invalid_symbols: opt.InvalidSymbolsOpt = "?~˜。",
+    consistency: opt.ConsistencyOpt = opt.Consistency.none,
     types: Annotated[Optional[str], typer.Option("--types", help=TYPES_HELP)] = None,
     query: Annotated[list[str], typer.Option("--query", help=QUERY_HELP)] = [],  # noqa: B006
     nested: Annotated[bool, typer.Option("--nested", help=NESTED_HELP)] = False,
@@ -139,6 +141,8 @@ def predict(
         raise InputError(f"standard output (--out -) takes jsonl or iob, not {fmt}: give --out a file name")
     if not to_stdout:
         writable_dir(out) if fmt == "brat" else writable_file(out)
+    if nested and consistency is not opt.Consistency.none:
+        raise InputError("--consistency works on flat predictions; leave out --nested")
     if nested and fmt == "iob":
         raise InputError(
             "--nested needs JSONL output (--out FILE.jsonl): IOB tags cannot hold overlapping spans", path=out
@@ -166,6 +170,10 @@ def predict(
         predicted = run_postprocess(predicted, orphan=orphan.value, invalid_symbols=invalid_symbols)
         preds = [s.spans for s in predicted]
     docs = [replace(d, sentences=predicted[k : k + len(d.sentences)]) for d, k in _offsets(corpus)]
+    if consistency is not opt.Consistency.none:
+        groups = run_consistency([d.sentences for d in docs], consistency.value)
+        docs = [replace(d, sentences=g) for d, g in zip(docs, groups)]
+        preds = [s.spans for g in groups for s in g]
     n = sum(len(p) for p in preds)
     if to_stdout:
         text = format_jsonl(docs) if fmt == "jsonl" else format_conll([s for d in docs for s in d.sentences])
