@@ -16,46 +16,32 @@ predictions as they were.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import add_fold_arguments, fail, fold_of_cell, folds_by_name
-from error_breakdown import PREDICTIONS_SUFFIX, read_spans
+from _harness import add_fold_arguments, fail, folds_by_name
+from error_breakdown import PREDICTIONS_SUFFIX, committed_cells
 
-VARIANTS = {
-    "as predicted": None,
-    "retype": {"retype": True, "propagate": False},
-    "propagate": {"retype": False, "propagate": True},
-    "retype + propagate": {"retype": True, "propagate": True},
-}
+#: the table's row names and the ``--consistency`` mode of each
+VARIANTS = {"as predicted": "none", "retype": "retype", "propagate": "propagate", "retype + propagate": "both"}
 
 
 def rescored(records: Path, folds: dict, min_length: int) -> dict[str, dict]:
     """Per method: the folds read and, per variant, each fold's Scores and the rules' counts."""
-    from mrc_ner.corpus.consistency import make_consistent
+    from mrc_ner.corpus.consistency import consistent_by_mode
     from mrc_ner.evaluation import score_spans
 
     out: dict[str, dict] = {}
-    for path in sorted(records.glob(f"*/*{PREDICTIONS_SUFFIX}")):
-        fold = fold_of_cell(folds, path.parent.name)
-        if fold is None:
-            fail(f"{path}: no fold {path.parent.name!r} in the --folds spec")
-        name = path.name[: -len(PREDICTIONS_SUFFIX)]
-        cell = json.loads((path.parent / f"{name}.json").read_text(encoding="utf-8"))
-        pred = read_spans(path, fold.test)
-        gold = [s.spans for s in fold.test]
-        if score_spans(gold, pred).to_dict() != cell["scores"]:
-            fail(f"{path}: the spans do not rescore to the scores recorded in {name}.json")
+    for run, name, _, fold, gold, pred in committed_cells(records, folds):
         mine = out.setdefault(name, {"folds": [], "variants": {v: {"scores": [], "changes": []} for v in VARIANTS}})
-        mine["folds"].append(path.parent.name)
-        for variant, rules in VARIANTS.items():
-            if rules is None:
+        mine["folds"].append(run)
+        for variant, mode in VARIANTS.items():
+            if mode == "none":
                 spans, changes = pred, {}
             else:
-                spans, report = make_consistent(fold.test, pred, min_length=min_length, **rules)
+                spans, report = consistent_by_mode(mode, fold.test, pred, min_length=min_length)
                 changes = report.as_dict()
             mine["variants"][variant]["scores"].append(score_spans(gold, spans))
             mine["variants"][variant]["changes"].append(changes)

@@ -34,12 +34,13 @@ def read_spans(path: Path, test) -> list:
     return [[Span(a, b, label) for a, b, label in r["spans"]] for r in records]
 
 
-def breakdowns(records: Path, folds: dict) -> dict[str, dict]:
-    """Per method: pooled breakdown, pooled spurious counts and the folds read."""
-    from mrc_ner.evaluation import score_spans
-    from mrc_ner.evaluation.breakdown import error_breakdown, pool_breakdowns, spurious
+def committed_cells(records: Path, folds: dict):
+    """Each committed cell's run name, file name, record, fold, gold and predicted spans, in path order.
 
-    per_method: dict[str, dict] = {}
+    The spans must rescore exactly to the scores the cell recorded, or the script stops.
+    """
+    from mrc_ner.evaluation import score_spans
+
     for path in sorted(records.glob(f"*/*{PREDICTIONS_SUFFIX}")):
         fold = fold_of_cell(folds, path.parent.name)
         if fold is None:
@@ -50,8 +51,17 @@ def breakdowns(records: Path, folds: dict) -> dict[str, dict]:
         gold = [s.spans for s in fold.test]
         if score_spans(gold, pred).to_dict() != cell["scores"]:
             fail(f"{path}: the spans do not rescore to the scores recorded in {name}.json")
+        yield path.parent.name, name, cell, fold, gold, pred
+
+
+def breakdowns(records: Path, folds: dict) -> dict[str, dict]:
+    """Per method: pooled breakdown, pooled spurious counts and the folds read."""
+    from mrc_ner.evaluation.breakdown import error_breakdown, pool_breakdowns, spurious
+
+    per_method: dict[str, dict] = {}
+    for run, _, cell, _, gold, pred in committed_cells(records, folds):
         mine = per_method.setdefault(cell["method"], {"folds": [], "breakdowns": [], "spurious": []})
-        mine["folds"].append(path.parent.name)
+        mine["folds"].append(run)
         mine["breakdowns"].append(error_breakdown(gold, pred))
         mine["spurious"].append(spurious(gold, pred))
     out = {}

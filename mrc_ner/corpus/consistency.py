@@ -89,9 +89,8 @@ def name_types(sentences: Sequence[Sentence], predictions: Sequence[Sequence[Spa
     return chosen
 
 
-def _occurrences(sentence: Sentence, name: str) -> list[tuple[int, int]]:
-    """Where ``name`` stands in the sentence on token edges without cutting a Latin run."""
-    starts, ends = sentence.token_index()
+def _occurrences(sentence: Sentence, name: str, starts: dict[int, int], ends: dict[int, int]) -> list[tuple[int, int]]:
+    """Where ``name`` stands in the sentence on token edges (``starts``, ``ends``: its token index) without cutting a Latin run."""
     found, at = [], sentence.text.find(name)
     while at >= 0:
         end = at + len(name)
@@ -117,11 +116,12 @@ def _propagate(
 ) -> list[Span]:
     """The new spans: every free occurrence of the names, longest names first, with the name's best score."""
     taken = [(s.start, s.end) for s in spans]
-    added = []
+    added: list[Span] = []
+    starts, ends = sentence.token_index()  # once per sentence, not once per name
     for name in sorted(names, key=lambda n: (-len(n), n)):
-        if len(name) < min_length:
+        if len(name) < min_length or name not in sentence.text:
             continue
-        for a, b in _occurrences(sentence, name):
+        for a, b in _occurrences(sentence, name, starts, ends):
             if all(b <= x or a >= y for x, y in taken):
                 taken.append((a, b))
                 added.append(Span(a, b, names[name], scores.get(name)))
