@@ -1,0 +1,99 @@
+"""One table across committed compare sets: each method's test micro F1 per set, budget marked.
+
+``bench/tables.py`` prints one set's full report (per fold, per type, t-tests); this reads
+several sets (``benchmarks/<set>/<fold>/<method>.json``) and prints one markdown row per set and
+method: the encoder, how many runs (folds × seeds), test micro F1 as mean ± std over the runs
+(one run: no std), pooled micro P / R / F1 (every run's counts summed), the best dev epoch of
+each run, the epoch limit and how training ended — ``cap`` where the best dev epoch was the last allowed one
+(dev F1 still rising: the figure is a lower bound), ``stopped`` where patience ended it.
+The README's summary table is this output.
+
+    python bench/summary.py benchmarks/ncbi_minilm_conv benchmarks/ncbi_e5_conv \\
+        benchmarks/bc5cdr_minilm_conv benchmarks/bc2gm_minilm_conv
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tables import load_cells
+
+
+def ending(cell: dict[str, Any]) -> str:
+    """How one cell's training ended: ``cap`` (best epoch = the last allowed), ``stopped`` or ``steps``."""
+    train = cell["args"]["train"]
+    if train.get("max_steps"):
+        return "steps"
+    return "cap" if cell["best_epoch"] >= train["epochs"] else "stopped"
+
+
+def method_row(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """Figures for one method's cells in one set (one cell per fold × seed)."""
+    f1 = [100 * c["scores"]["micro"]["f1"] for c in cells]
+    correct = sum(c["scores"]["micro"]["correct"] for c in cells)
+    predicted = sum(c["scores"]["micro"]["predicted"] for c in cells)
+    support = sum(c["scores"]["micro"]["support"] for c in cells)
+    p = correct / predicted if predicted else 0.0
+    r = correct / support if support else 0.0
+    return {
+        "runs": len(cells),
+        "mean": statistics.fmean(f1),
+        "std": statistics.stdev(f1) if len(f1) > 1 else None,
+        "pooled": {"precision": 100 * p, "recall": 100 * r, "f1": 100 * (2 * p * r / (p + r) if p + r else 0.0)},
+        "best_epochs": [c["best_epoch"] for c in cells],
+        "endings": [ending(c) for c in cells],
+        "encoder": sorted({c["args"]["encoder"] for c in cells}),
+        "epochs": sorted({c["args"]["train"]["epochs"] for c in cells}),
+    }
+
+
+def summarise(directory: Path) -> dict[str, dict[str, Any]]:
+    """Per method (in first-seen order), the figures of :func:`method_row` for one set."""
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for cell in load_cells(directory):
+        by_method.setdefault(cell["method"], []).append(cell)
+    if not by_method:
+        raise SystemExit(f"{directory}: no compare cells in it")
+    return {method: method_row(cells) for method, cells in by_method.items()}
+
+
+def markdown(summaries: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """The table: one row per set and method, best mean of each set in bold."""
+    rows = [
+        "| set | encoder | method | runs | **test micro F1** (mean ± std) | pooled P / R / F1 | best dev epoch per run | ended |",
+        "|---|---|---|---:|---:|---:|---|---|",
+    ]
+    for name, methods in summaries.items():
+        best = max(m["mean"] for m in methods.values())
+        for method, m in methods.items():
+            f1 = f"{m['mean']:.2f}" + (f" ± {m['std']:.2f}" if m["std"] is not None else "")
+            if m["mean"] == best and len(methods) > 1:
+                f1 = f"**{f1}**"
+            pooled = m["pooled"]
+            limit = "≤ " + "/".join(map(str, m["epochs"])) + " epochs: "
+            endings = limit + ", ".join(
+                f"{e} {m['endings'].count(e)}" for e in ("stopped", "cap", "steps") if e in m["endings"]
+            )
+            rows.append(
+                f"| {name} | {', '.join(m['encoder'])} | {method} | {m['runs']} | {f1} | "
+                f"{pooled['precision']:.2f} / {pooled['recall']:.2f} / {pooled['f1']:.2f} | "
+                f"{' '.join(map(str, m['best_epochs']))} | {endings} |"
+            )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sets", type=Path, nargs="+", help="benchmarks/<set> directories of compare cells")
+    a = ap.parse_args()
+    print(markdown({d.name: summarise(d) for d in a.sets}))
+
+
+if __name__ == "__main__":
+    main()
