@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 from conftest import REPO, SAMPLE_CBP, SAMPLE_EN
@@ -166,6 +167,77 @@ def test_extract_memory_smoke(tmp_path, models):
         assert r["sentences"] == int(n) and r["characters"] > 0 and r["samples"] and r["network"] is True
         assert r["peak_rss_mb"] >= r["rss_after_model_mb"] > 0 and r["x_smallest"] > 0
     assert report["sizes"]["12"]["x_smallest"] == 1.0
+
+
+@pytest.mark.parametrize("which", [1, 2], ids=["mrc", "mrc-packed"])
+def test_mrc_misses_accounts_for_every_gold_mention(tmp_path, models, which):
+    """Every gold mention gets one outcome, and ``found`` is exactly the evaluator's correct count."""
+    from mrc_ner.corpus.readers import read_corpus
+    from mrc_ner.evaluation import score_spans
+    from mrc_ner.models import load_tagger
+
+    model = models[which]
+    _, report = run_report("mrc_misses.py", tmp_path / "misses.json", "--model", model, "--test", SAMPLE_CBP)
+    tagger = load_tagger(model)
+    tagger.options["threshold"] = report["threshold"]
+    test = read_corpus(SAMPLE_CBP).sentences
+    scores = score_spans([s.spans for s in test], tagger.predict(test)).to_dict()
+    assert report["predicted"] == scores["micro"]["predicted"]
+    for label, t in report["per_type"].items():
+        assert sum(t["outcomes"].values()) == t["mentions"] == scores["per_type"][label]["support"]
+        assert t["outcomes"]["found"] == scores["per_type"][label]["correct"]
+        assert 0 <= t["both_edges_above_floor"] <= t["mentions"]
+
+
+def test_mrc_misses_sorts_one_mention_by_its_edges() -> None:
+    sys.path.insert(0, str(REPO / "bench"))
+    from mrc_misses import outcome
+
+    probs = {"start_probs": [0.9, 0.2, 0.1], "end_probs": [0.1, 0.3, 0.8], "threshold": 0.5}
+    found = {"decoded_same_type": False, "decoded_other_type": False}
+    assert outcome(first=0, last=2, **probs, **found) == "edges fire, pairing lost"
+    assert outcome(first=0, last=1, **probs, **found) == "start only"
+    assert outcome(first=1, last=2, **probs, **found) == "end only"
+    assert outcome(first=1, last=1, **probs, **found) == "neither"
+    assert outcome(first=None, last=2, **probs, **found) == "not on unit edges"
+    assert outcome(first=0, last=2, **probs, decoded_same_type=True, decoded_other_type=False) == "found"
+    assert outcome(first=1, last=1, **probs, decoded_same_type=False, decoded_other_type=True) == "other type"
+    assert outcome(first=0, last=2, start_probs=None, end_probs=None, threshold=0.5, **found) == "neither"
+
+
+def test_mrc_misses_tally_counts_found_other_type_and_the_ceiling() -> None:
+    """tally() on a stand-in tagger whose heads and decoding are fixed by hand."""
+    import numpy as np
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from mrc_misses import tally
+
+    from mrc_ner.corpus.model import Sentence, Span
+
+    text = "aa bb cc dd"  # units: aa bb cc dd
+    gold = [Span(0, 2, "gene"), Span(3, 5, "gene"), Span(6, 8, "gene"), Span(9, 11, "protein")]
+    sentence = Sentence(text=text, tokens=[(0, 2), (3, 5), (6, 8), (9, 11)], spans=gold, id="s")
+
+    aligned = SimpleNamespace(units=[(0, 2), (3, 5), (6, 8), (9, 11)])
+
+    class Tagger:
+        def run_features(self, sentences, batch_size):
+            return [aligned], [[]]
+
+        def decode_outputs(self, aligned, outputs):
+            return {"gene": (np.array([0.9, 0.9, 0.04, 0.9]), np.array([0.9, 0.2, 0.9, 0.1]))}
+
+        def decode_probabilities(self, aligned, probs, threshold):
+            return [Span(0, 2, "gene"), Span(9, 11, "gene")]
+
+    report = tally(Tagger(), [sentence], threshold=0.5, floor=0.05)
+    assert report["predicted"] == 2
+    genes = report["per_type"]["gene"]
+    assert genes["mentions"] == 3
+    assert {k: v for k, v in genes["outcomes"].items() if v} == {"found": 1, "start only": 1, "end only": 1}
+    assert genes["both_edges_above_floor"] == 2  # "cc" starts at 0.04
+    assert report["per_type"]["protein"]["outcomes"]["other type"] == 1  # "dd" decoded as a gene
+    assert report["per_type"]["protein"]["both_edges_above_floor"] == 0  # protein was not asked
 
 
 def test_profile_predict_smoke(tmp_path, models):
