@@ -107,7 +107,7 @@ def tally(tagger, sentences, *, threshold: float, floor: float, batch_size: int 
                     end_probs=end_probs,
                     threshold=threshold,
                     decoded_same_type=any(sp.label == gold.label for sp in same),
-                    decoded_other_type=bool(same) and all(sp.label != gold.label for sp in same),
+                    decoded_other_type=bool(same),  # checked only when no same-type span was decoded
                 )
             ] += 1
             if first is not None and last is not None and start_probs is not None and end_probs is not None:

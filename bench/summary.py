@@ -15,7 +15,6 @@ The README's summary table is this output.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,17 +34,23 @@ def ending(cell: dict[str, Any]) -> str:
 
 def method_row(cells: list[dict[str, Any]]) -> dict[str, Any]:
     """Figures for one method's cells in one set (one cell per fold × seed)."""
-    f1 = [100 * c["scores"]["micro"]["f1"] for c in cells]
-    correct = sum(c["scores"]["micro"]["correct"] for c in cells)
-    predicted = sum(c["scores"]["micro"]["predicted"] for c in cells)
-    support = sum(c["scores"]["micro"]["support"] for c in cells)
-    p = correct / predicted if predicted else 0.0
-    r = correct / support if support else 0.0
+    from mrc_ner.evaluation.aggregate import mean_std, pool
+    from mrc_ner.evaluation.metrics import scores_from_counts
+
+    f1 = mean_std([100 * c["scores"]["micro"]["f1"] for c in cells])
+    pooled = pool(
+        [
+            scores_from_counts(
+                *({t: v[k] for t, v in c["scores"]["per_type"].items()} for k in ("correct", "predicted", "support"))
+            )
+            for c in cells
+        ]
+    ).micro
     return {
         "runs": len(cells),
-        "mean": statistics.fmean(f1),
-        "std": statistics.stdev(f1) if len(f1) > 1 else None,
-        "pooled": {"precision": 100 * p, "recall": 100 * r, "f1": 100 * (2 * p * r / (p + r) if p + r else 0.0)},
+        "mean": f1.mean,
+        "std": f1.std if f1.n > 1 else None,
+        "pooled": {"precision": 100 * pooled.precision, "recall": 100 * pooled.recall, "f1": 100 * pooled.f1},
         "best_epochs": [c["best_epoch"] for c in cells],
         "endings": [ending(c) for c in cells],
         "encoder": sorted({c["args"]["encoder"] for c in cells}),
