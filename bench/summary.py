@@ -35,17 +35,10 @@ def ending(cell: dict[str, Any]) -> str:
 def method_row(cells: list[dict[str, Any]]) -> dict[str, Any]:
     """Figures for one method's cells in one set (one cell per fold × seed)."""
     from mrc_ner.evaluation.aggregate import mean_std, pool
-    from mrc_ner.evaluation.metrics import scores_from_counts
+    from mrc_ner.experiments.compare import scores_from_dict
 
     f1 = mean_std([100 * c["scores"]["micro"]["f1"] for c in cells])
-    pooled = pool(
-        [
-            scores_from_counts(
-                *({t: v[k] for t, v in c["scores"]["per_type"].items()} for k in ("correct", "predicted", "support"))
-            )
-            for c in cells
-        ]
-    ).micro
+    pooled = pool([scores_from_dict(c["scores"]) for c in cells]).micro
     return {
         "runs": len(cells),
         "mean": f1.mean,
