@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from mrc_ner.corpus.model import Sentence
+from mrc_ner.corpus.model import Sentence, document_of
 from mrc_ner.errors import InputError
 
 QueryKind = Literal["examples", "simple", "none"]
@@ -73,11 +73,6 @@ def guess_language(sentences: Sequence[Sentence]) -> str:
 EXAMPLE_SELECTIONS = ("frequency", "random", "distinct")
 
 
-def _document_of(sentence: Sentence) -> str:
-    """The document part of a sentence id (``doc:7`` → ``doc``); the whole id when it has none."""
-    return sentence.id.rsplit(":", 1)[0]
-
-
 def _distinct_examples(sentences: Sequence[Sentence], label: str, counts: Counter[str], k: int) -> list[str]:
     """Unambiguous, widespread examples: no other type annotates the string (ignoring case);
     ranked by how many documents mention it, then frequency; one per document while others remain."""
@@ -86,7 +81,7 @@ def _distinct_examples(sentences: Sequence[Sentence], label: str, counts: Counte
     for s in sentences:
         for sp in s.spans:
             if sp.label == label:
-                docs.setdefault(s.mention(sp), set()).add(_document_of(s))
+                docs.setdefault(s.mention(sp), set()).add(document_of(s))
             else:
                 other.add(s.mention(sp).casefold())
     ranked = sorted((m for m in counts if m.casefold() not in other), key=lambda m: (-len(docs[m]), -counts[m], m))

@@ -133,10 +133,11 @@ def test_report_maths_against_hand_computed_figures(fabricated: Path) -> None:
     # pairs with C share one fold: a difference, no test
     _, ph, prows = cmp.pairs_table(report)
     assert ph[0] == "pair (first − second)" and "pairs" in cmp.all_tables(report)
+    # cells without recorded test units: no test over units
     assert prows == [
-        ["B − A", "3", "0", "-15.00 ± 8.66", "-3.00", "0.095"],
-        ["B − C", "1", "1", "10.00", "—", "—"],
-        ["A − C", "1", "1", "30.00", "—", "—"],
+        ["B − A", "3", "0", "-15.00 ± 8.66", "-3.00", "0.095", "—", "—"],
+        ["B − C", "1", "1", "10.00", "—", "—", "—", "—"],
+        ["A − C", "1", "1", "30.00", "—", "—", "—", "—"],
     ]
 
 
@@ -434,6 +435,10 @@ def test_models_mode(tiny_run, tmp_path: Path) -> None:
     assert [m["method"] for m in data["methods"]] == ["softmax", "crf"]
     assert all(m["folds"] == ["test"] for m in data["methods"])
     assert "softmax" in result.output and "crf" in result.output
+    # two trained models on one test set: the pairs table tests them over the test units
+    [test] = data["unit_tests"]
+    assert (test["first"], test["second"], test["trials"]) == ("softmax", "crf", 10_000) and 0 < test["p"] <= 1
+    assert "pairs" in data["tables"]
     missing = runner.invoke(app, ["compare", "--models", str(models[0]), "--out", str(dest)])
     assert missing.exit_code == 2 and "--test" in missing.stderr
 
@@ -522,6 +527,7 @@ def test_cell_records_memory_and_test_predictions(tiny_run) -> None:
     from mrc_ner.corpus.model import Span
     from mrc_ner.corpus.stats import mention_overlap
     from mrc_ner.evaluation import score_spans
+    from mrc_ner.evaluation.significance import unit_keys
 
     out, folds, methods, _ = tiny_run
     fold = folds[0]
@@ -535,11 +541,55 @@ def test_cell_records_memory_and_test_predictions(tiny_run) -> None:
         assert [r["id"] for r in records] == [s.id for s in fold.test]
         pred = [[Span(a, b, label) for a, b, label in r["spans"]] for r in records]
         assert score_spans([s.spans for s in fold.test], pred).to_dict() == cell["scores"]
+        micro = cell["scores"]["micro"]
+        kind, keys = unit_keys(fold.test)  # one sample patent per test fold: its sentences are the units
+        assert cell["test_units"]["kind"] == kind and list(cell["test_units"]["counts"]) == list(dict.fromkeys(keys))
+        totals = [sum(c[i] for c in cell["test_units"]["counts"].values()) for i in range(3)]
+        assert totals == [micro["correct"], micro["predicted"], micro["support"]]
         for label, halves in cell["memory"].items():
             assert halves["seen"]["support"] == overlap[label]["seen"]
             assert halves["seen"]["support"] + halves["unseen"]["support"] == overlap[label]["mentions"]
             found = sum(h["found"] for h in halves.values())
             assert found == cell["scores"]["per_type"][label]["correct"]
+
+
+def test_pairs_test_over_units_pools_runs_of_a_fold(fabricated: Path) -> None:
+    """One split, two seeds: a unit's counts add up over the seeds; folds without units get no test."""
+    cells = [c for c in read_all_cells(fabricated) if c["method"] in ("A", "B")]
+    # A finds all 40 sentences' one mention in both seeds, B the first 20 only
+    units = {
+        "A": {f"s{i}": [1, 1, 1] for i in range(40)},
+        "B": {f"s{i}": [int(i < 20), 1, 1] for i in range(40)},
+    }
+    runs = []
+    for c in cells:
+        if c["fold"] == "f0":
+            for run in ("f0", "f0.seed7"):
+                runs.append(c | {"fold": run, "test_units": {"kind": "sentence", "counts": units[c["method"]]}})
+    report = cmp.build_report(runs, ["A", "B"])
+    assert list(report.unit_tests) == [("A", "B")]
+    kind, test = report.unit_tests[("A", "B")]
+    # pooled over both seeds: A 80 of 80 (F1 1.0), B 40 correct of 80 predicted, 80 gold (F1 0.5)
+    assert kind == "sentence" and test.units == 40 and test.difference == pytest.approx(0.5)
+    assert test.p_value < 0.001 and 0.3 < test.low <= 0.5 <= test.high
+    _, headers, rows = cmp.pairs_table(report)
+    assert headers[6:] == ["pooled difference [95 % CI]", "p (randomization, units)"]
+    assert "pairs" in cmp.all_tables(report)  # two methods, but a test over units to show
+    assert rows[0][6].startswith("+50.00 [") and rows[0][7] == "<0.001 (40 sentences)"
+    assert report.to_dict()["unit_tests"][0] | {"p": None} == {
+        "first": "A",
+        "second": "B",
+        "unit": "sentence",
+        "difference": test.difference,
+        "low": test.low,
+        "high": test.high,
+        "p": None,
+        "units": 40,
+        "trials": 10000,
+    }
+    # one cell of the common runs lacks units: no test rather than a test on part of the runs
+    runs[-1] = {k: v for k, v in runs[-1].items() if k != "test_units"}
+    assert cmp.build_report(runs, ["A", "B"]).unit_tests == {}
 
 
 def test_memory_table_pools_counts_and_marks_old_cells(fabricated: Path) -> None:

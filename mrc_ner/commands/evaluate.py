@@ -139,7 +139,7 @@ def _by_document(sentences):
     """Consecutive sentences grouped by the document their ids name (``doc:12`` → ``doc``)."""
     from itertools import groupby
 
-    from mrc_ner.corpus.consistency import document_of
+    from mrc_ner.corpus.model import document_of
 
     return [list(g) for _, g in groupby(sentences, key=document_of)]
 

@@ -29,7 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from mrc_ner.corpus.model import Sentence, Span
+from mrc_ner.corpus.model import Sentence, Span, document_of
 from mrc_ner.errors import InputError
 
 #: the ``--consistency`` modes: which rules each applies, ``(retype, propagate)``
@@ -51,11 +51,6 @@ class ConsistencyReport:
     def as_dict(self) -> dict[str, dict[str, int]]:
         """``{"retyped": {type: n}, "added": {type: n}}``, types sorted; JSON-ready."""
         return {"retyped": dict(sorted(self.retyped.items())), "added": dict(sorted(self.added.items()))}
-
-
-def document_of(sentence: Sentence) -> str:
-    """The document a sentence id names: the part before its last ``:`` (the whole id if none)."""
-    return sentence.id.rsplit(":", 1)[0]
 
 
 def _latin(ch: str) -> bool:

@@ -159,6 +159,15 @@ def word_sentence(text: str, **kw: Any) -> Sentence:
     return Sentence(text=text, tokens=word_tokens(text), char_level=False, **kw)
 
 
+def document_of(sentence: Sentence) -> str:
+    """The document a sentence id names: the part before its last ``:`` (the whole id if none).
+
+    >>> document_of(Sentence.from_text("x", id="CN107748147A:3")), document_of(Sentence.from_text("x", id="s1"))
+    ('CN107748147A', 's1')
+    """
+    return sentence.id.rsplit(":", 1)[0]
+
+
 @dataclass(frozen=True)
 class Passage:
     """A part of a document's text (title, abstract, a BioC passage): ``[start, end)`` and its infons."""

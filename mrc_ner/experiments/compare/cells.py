@@ -16,6 +16,7 @@ from mrc_ner.corpus.stats import annotated_strings
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.memory import recall_by_memory
 from mrc_ner.evaluation.metrics import annotated_only, score_spans
+from mrc_ner.evaluation.significance import unit_counts, unit_keys
 from mrc_ner.experiments.compare.folds import FoldData
 from mrc_ner.experiments.compare.methods import MethodSpec, slugify
 from mrc_ner.io import atomic_write_json, atomic_write_text
@@ -184,6 +185,8 @@ def run_cell(
     )
     scores = score_spans([s.spans for s in fold.test], pred)
     memory = recall_by_memory(fold.test, pred, annotated_strings(fold.train))
+    kind, keys = unit_keys(fold.test)
+    units = {"kind": kind, "counts": unit_counts([s.spans for s in fold.test], pred, keys)}
     write_predictions(directory / PREDICTIONS_NAME, fold.test, pred)
     test_seconds, test_others = time.perf_counter() - t2, meter.other_cores()
     per_corpus, k = {}, 0
@@ -198,6 +201,7 @@ def run_cell(
         "scores": scores.to_dict(),
         **({"corpora": per_corpus} if per_corpus else {}),
         "memory": memory,
+        "test_units": units,
         "wall_seconds": round(time.perf_counter() - t0 + earlier, 3),
         "train_seconds": round(train_seconds + earlier, 3),
         "test_seconds": round(test_seconds, 3),

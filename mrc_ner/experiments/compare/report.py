@@ -1,4 +1,5 @@
-"""Cells → mean ± std over folds per method, a paired t-test against the best, and the tables (rich, markdown, CSV, JSON)."""
+"""Cells → mean ± std over folds per method, a paired t-test against the best, paired tests over
+test units between every two methods, and the tables (rich, markdown, CSV, JSON)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ import csv
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mrc_ner.evaluation.aggregate import FoldSummary, aggregate, format_mean_std, mean_std, paired_ttest, pool
 from mrc_ner.evaluation.memory import HALVES, Counts, memory_recall, pool_memory
 from mrc_ner.evaluation.metrics import Scores, TypeScore
+from mrc_ner.evaluation.significance import PairedTest, paired_test, sum_counts
+from mrc_ner.experiments.compare.folds import fold_of_run
 from mrc_ner.io import atomic_write_json, atomic_write_text
 from mrc_ner.training.contention import NOTABLE_CORES
 
@@ -51,6 +54,8 @@ class MethodRow:
     memory_folds: list[str] | None = None
     #: per fold, the most cores other processes kept busy in one epoch or the test (None: not recorded)
     other_cores: list[float | None] | None = None
+    #: per fold, the cell's ``test_units`` record (None: a cell from before it was recorded)
+    test_units: list[dict[str, Any] | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         wall = mean_std(self.wall_seconds)
@@ -97,6 +102,8 @@ class Report:
     types: list[str]
     best: str | None
     cells: list[dict[str, Any]]
+    #: ``(first, second)`` in row order → the paired test over test units (pairs whose cells all recorded units)
+    unit_tests: dict[tuple[str, str], tuple[str, PairedTest]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """``results.json``."""
@@ -104,6 +111,9 @@ class Report:
             "best": self.best,
             "types": self.types,
             "methods": [r.to_dict() for r in self.rows],
+            "unit_tests": [
+                {"first": a, "second": b, "unit": kind, **t.to_dict()} for (a, b), (kind, t) in self.unit_tests.items()
+            ],
             "tables": {name: {"headers": h, "rows": rows} for name, (_, h, rows) in all_tables(self).items()},
             "cells": self.cells,
         }
@@ -136,6 +146,7 @@ def build_report(cells: Sequence[dict[str, Any]], order: Sequence[str] | None = 
                 memory=pool_memory(c["memory"] for c in remembered) if remembered else None,
                 memory_folds=[c["fold"] for c in remembered] if remembered else None,
                 other_cores=[busiest_others(c) for c in mine],
+                test_units=[c.get("test_units") for c in mine],
             )
         )
     best = max(rows, key=lambda r: r.summary.micro.f1.mean) if rows else None
@@ -146,7 +157,33 @@ def build_report(cells: Sequence[dict[str, Any]], order: Sequence[str] | None = 
             if r is not best and len(common) >= 2:
                 r.t, r.p_value = paired_ttest([x for x, _ in common], [y for _, y in common])
     types = sorted({t for r in rows for t in r.summary.per_type})
-    return Report(rows, types, best.name if best else None, list(cells))
+    unit_tests = {}
+    for i, a in enumerate(rows):
+        for b in rows[i + 1 :]:
+            units = paired_units(a, b)
+            if units is not None:
+                kind, first, second = units
+                unit_tests[(a.name, b.name)] = (kind, paired_test(first, second))
+    return Report(rows, types, best.name if best else None, list(cells), unit_tests)
+
+
+def paired_units(a: MethodRow, b: MethodRow) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+    """``(unit kind, a's counts, b's counts)`` summed over the runs both have, keyed ``fold/unit``;
+    None unless every such cell recorded its test units.
+
+    Runs of one fold (several seeds) add up per unit, so a paired swap moves a unit in every
+    seed at once; different folds' units stay apart.
+    """
+    theirs = dict(zip(b.folds, b.test_units or [None] * len(b.folds)))
+    common = [(f, u, theirs[f]) for f, u in zip(a.folds, a.test_units or [None] * len(a.folds)) if f in theirs]
+    recorded = [(f, x, y) for f, x, y in common if x is not None and y is not None]
+    if not common or len(recorded) < len(common):
+        return None
+    kinds = {x["kind"] for _, x, _ in recorded} | {y["kind"] for _, _, y in recorded}
+    keyed = lambda run, record: {f"{fold_of_run(run)}/{k}": v for k, v in record["counts"].items()}  # noqa: E731
+    first = sum_counts([keyed(f, x) for f, x, _ in recorded])
+    second = sum_counts([keyed(f, y) for f, _, y in recorded])
+    return "/".join(sorted(kinds)), first, second
 
 
 def paired_f1(a: MethodRow, b: MethodRow) -> list[tuple[float, float]]:
@@ -257,12 +294,25 @@ def _cell_text(f1: float, wall: float, others: float | None) -> str:
 
 
 def pairs_table(report: Report) -> Table:
-    """Every pair of methods: micro F1 difference (points) over the folds both have, wins, paired t-test.
+    """Every pair of methods: micro F1 difference (points) over the folds both have, wins, paired t-test;
+    and, where the cells recorded their test units, the pooled difference with its bootstrap 95 %
+    interval and the approximate-randomization p over test units (:mod:`mrc_ner.evaluation.significance`).
 
     The main table tests each method against the best only; with three or more rows a
-    reader also wants the others settled (mrc against softmax when crf is best).
+    reader also wants the others settled (mrc against softmax when crf is best). With one
+    run per method there is no t-test, but the test over units still says how far the
+    difference could come from which sentences were in the test set.
     """
-    headers = ["pair (first − second)", "folds", "first ahead", "micro F1 difference", "t", "p"]
+    headers = [
+        "pair (first − second)",
+        "folds",
+        "first ahead",
+        "micro F1 difference",
+        "t",
+        "p",
+        "pooled difference [95 % CI]",
+        "p (randomization, units)",
+    ]
     rows = []
     for i, a in enumerate(report.rows):
         for b in report.rows[i + 1 :]:
@@ -279,13 +329,30 @@ def pairs_table(report: Report) -> Table:
                     DASH if diff is None else format_mean_std(diff.mean, diff.std, digits=2, n=diff.n),
                     DASH if t is None else f"{t:.2f}",
                     format_p(p),
+                    *unit_test_cells(report.unit_tests.get((a.name, b.name))),
                 ]
             )
     return (
-        "every pair of methods: micro F1 difference (points, mean ± std over common folds), paired t-test",
+        "every pair of methods: micro F1 difference (points, mean ± std over common folds), paired t-test; "
+        "pooled over test units, bootstrap interval and randomization test",
         headers,
         rows,
     )
+
+
+def unit_test_cells(test: tuple[str, PairedTest] | None) -> list[str]:
+    """The two cells of a pair's test over units: ``"+1.20 [-0.40, 2.80]"`` (points) and ``"0.140 (940 sentences)"``.
+
+    >>> unit_test_cells(("sentence", PairedTest(0.012, -0.004, 0.028, 0.14, 940, 10000)))
+    ['+1.20 [-0.40, 2.80]', '0.140 (940 sentences)']
+    >>> unit_test_cells(None)
+    ['—', '—']
+    """
+    if test is None:
+        return [DASH, DASH]
+    kind, t = test
+    interval = f"{100 * t.difference:+.2f} [{100 * t.low:.2f}, {100 * t.high:.2f}]"
+    return [interval, f"{format_p(t.p_value)} ({t.units} {kind}s)"]
 
 
 def memory_table(report: Report) -> Table:
@@ -310,15 +377,15 @@ def memory_table(report: Report) -> Table:
 
 
 def all_tables(report: Report) -> dict[str, Table]:
-    """The tables by name: ``main``, ``detail``, ``pooled``, ``cells``, ``pairs`` with three or more methods,
-    and ``memory`` when cells recorded it."""
+    """The tables by name: ``main``, ``detail``, ``pooled``, ``cells``, ``pairs`` with three or more methods
+    or a test over units, and ``memory`` when cells recorded it."""
     tables = {
         "main": main_table(report),
         "detail": detail_table(report),
         "pooled": pooled_table(report),
         "cells": cells_table(report),
     }
-    if len(report.rows) >= 3:
+    if len(report.rows) >= 3 or report.unit_tests:
         tables["pairs"] = pairs_table(report)
     if any(r.memory is not None for r in report.rows):
         tables["memory"] = memory_table(report)
@@ -345,7 +412,9 @@ def markdown(report: Report) -> str:
     parts = ["# mrc-ner compare", ""]
     if report.best:
         parts += [
-            f"Best method by mean micro F1: **{report.best}**. p: two-sided paired t-test of each method's micro F1 against the best one's over the folds both have ({DASH}: fewer than 2 such folds).",
+            f"Best method by mean micro F1: **{report.best}**. p: two-sided paired t-test of each method's micro F1 against the best one's over the folds both have ({DASH}: fewer than 2 such folds). "
+            "The pairs table adds, where cells recorded their test units (documents, or sentences when the test set is one document), "
+            "the pooled micro-F1 difference with a paired-bootstrap 95 % interval and an approximate-randomization p over those units (10,000 trials each).",
             "",
         ]
     for title, headers, rows in all_tables(report).values():

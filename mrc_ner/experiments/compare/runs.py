@@ -11,6 +11,7 @@ from typing import Any, cast
 from mrc_ner.corpus.model import Span
 from mrc_ner.errors import InputError
 from mrc_ner.evaluation.metrics import score_spans
+from mrc_ner.evaluation.significance import unit_counts, unit_keys
 from mrc_ner.experiments.compare.cell_settings import (
     cell_settings,
     check_cell,
@@ -129,12 +130,14 @@ def evaluate_models(
                 "list[list[Span]]", tagger.predict(sentences, batch_size=batch_size)
             )  # sentences in, span lists out
             scores = score_spans([s.spans for s in sentences], pred)
+            kind, keys = unit_keys(sentences)
             cell = {
                 "format": CELL_FORMAT,
                 "fold": fold,
                 "method": name,
                 "base_method": tagger.method,
                 "scores": scores.to_dict(),
+                "test_units": {"kind": kind, "counts": unit_counts([s.spans for s in sentences], pred, keys)},
                 "wall_seconds": round(time.perf_counter() - t0, 3),
                 "train_seconds": 0.0,
                 "test_seconds": round(time.perf_counter() - t0, 3),

@@ -1,0 +1,70 @@
+"""Paired tests over test units for committed compare cells, rebuilt from their test spans.
+
+Cells written before ``mrc-ner compare`` recorded ``test_units`` have none, but their
+``<method>.test_predictions.jsonl`` are committed: this rescores them against the fold's
+test sentences (checking they reproduce the recorded scores), adds each cell's unit
+counts, and prints compare's own pairs table — for every two methods, the micro-F1
+difference over common runs with its paired t-test, and pooled over the test units
+(documents, or sentences when the test set is one file), the paired-bootstrap 95 %
+interval and the approximate-randomization p (10,000 trials, seed 0).
+
+    python bench/significance.py benchmarks/bc5cdr_e5_conv --corpus ../shared/data/bioner/BC5CDR-disease \\
+        --folds ../shared/data/bioner/BC5CDR-disease/train.tsv,../shared/data/bioner/BC5CDR-disease/devel.tsv,../shared/data/bioner/BC5CDR-disease/test.tsv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import add_fold_arguments, fail, folds_by_name
+from error_breakdown import PREDICTIONS_SUFFIX, committed_cells
+
+
+def cells_with_units(records: Path, folds: dict) -> list[dict]:
+    """Every committed cell with ``test_units`` computed from its test spans, in path order."""
+    from mrc_ner.evaluation.significance import unit_counts, unit_keys
+
+    cells = []
+    for run, _, cell, fold, gold, pred in committed_cells(records, folds):
+        kind, keys = unit_keys(fold.test)
+        cells.append(cell | {"fold": run, "test_units": {"kind": kind, "counts": unit_counts(gold, pred, keys)}})
+    return cells
+
+
+def markdown_table(title: str, headers: list[str], rows: list[list[str]]) -> str:
+    """One GitHub markdown table under its title."""
+    lines = [
+        f"{title}",
+        "",
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|",
+    ]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("records", type=Path, help="a benchmarks/<set> directory of compare cell records")
+    add_fold_arguments(ap)
+    ap.add_argument("--methods", help="comma-separated rows, in this order (default: every method, in path order)")
+    a = ap.parse_args()
+    cells = cells_with_units(a.records, folds_by_name(a))
+    if not cells:
+        fail(f"{a.records}: no <fold>/<method>{PREDICTIONS_SUFFIX} files")
+    from mrc_ner.experiments.compare.report import build_report, pairs_table
+
+    order = a.methods.split(",") if a.methods else None
+    if order:
+        cells = [c for c in cells if c["method"] in order]
+    report = build_report(cells, order)
+    if len(report.rows) < 2:
+        fail(f"{a.records}: fewer than two methods with test spans")
+    print(markdown_table(*pairs_table(report)))
+
+
+if __name__ == "__main__":
+    main()
