@@ -20,7 +20,7 @@ Layers, in the order data flows through them:
 * :mod:`mrc_ner.models` – the tagger base class and every method (mrc, softmax, crf, …).
 * :mod:`mrc_ner.decoding` – logits → spans.
 * :mod:`mrc_ner.inference` – load a model for inference; raw text → entities with original offsets.
-* :mod:`mrc_ner.evaluation` – entity-level scores and their aggregation over folds.
+* :mod:`mrc_ner.evaluation` – entity-level scores, their aggregation over folds, and paired tests between systems.
 * :mod:`mrc_ner.mining` – extraction over large corpora, statistics, co-occurrence networks.
 * :mod:`mrc_ner.cli` – the ``mrc-ner`` command line.
 

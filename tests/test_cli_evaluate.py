@@ -173,3 +173,30 @@ def test_consistency_refuses_nested(files) -> None:
     gold, _ = files
     result = runner.invoke(app, ["evaluate", str(gold), "--model", "m", "--nested", "--consistency", "both"])
     assert result.exit_code == 2 and "--consistency works on flat predictions" in result.output
+
+
+def test_against_scores_both_systems_and_tests_the_difference(files, tmp_path: Path):
+    """PRED (1 of 3 right) against the gold itself (3 of 3): both scored, the difference tested over the 2 sentences."""
+    gold, pred = files
+    d = run_json(str(gold), str(pred), "--against", str(gold))
+    assert d["pred"] == run_json(str(gold), str(pred)) and d["against"]["micro"]["f1"] == 1.0
+    test = d["paired_test"]
+    assert test["unit"] == "sentence" and test["units"] == 2 and test["trials"] == 10_000
+    assert test["difference"] == pytest.approx(1 / 3 - 1.0)
+    # two units: 4 equally likely swaps, and only the two that swap nothing or everything are as extreme
+    assert test["p"] == pytest.approx(0.5, abs=0.02) and test["low"] <= test["difference"] <= test["high"]
+    table = runner.invoke(app, ["evaluate", str(gold), str(pred), "--against", str(gold)])
+    assert table.exit_code == 0, table.output
+    text = " ".join(table.stdout.split())  # rich wraps lines at the test console's width
+    assert "pred.tsv: strict match" in text and "gold.tsv: strict match" in text
+    assert "micro F1 pred.tsv − gold.tsv: -66.67 points" in text and "over 2 sentences" in text
+
+
+def test_against_errors_are_one_line(files, tmp_path: Path):
+    gold, pred = files
+    result = runner.invoke(app, ["evaluate", str(gold), str(pred), "--against", str(gold), "--partial"])
+    assert_one_line_error(result, "--against", "--partial")
+    short = tmp_path / "short.tsv"
+    short.write_text(GOLD.split("\n\n")[0] + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["evaluate", str(gold), str(pred), "--against", str(short)])
+    assert_one_line_error(result, str(short), "gold has 2 sentences but prediction has 1")

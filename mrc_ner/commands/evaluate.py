@@ -83,6 +83,16 @@ def evaluate(
             help="With an MRC --model: micro P/R/F1 at start/end thresholds 0.05 … 0.95 (one prediction pass), instead of the per-type table.",
         ),
     ] = False,
+    against: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--against",
+            help="Another system's predictions for the same sentences: also score them, and test the micro-F1 difference "
+            "(paired bootstrap 95 % interval, approximate-randomization p; 10,000 trials over the documents, or the sentences "
+            "when GOLD is one document).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Precision, recall and F1 per type and micro/macro/weighted (strict match = seqeval's figures)."""
     report = ReadReport()
@@ -92,6 +102,8 @@ def evaluate(
         raise InputError("--consistency works on flat predictions; leave out --nested")
     if model is None and (types or query or nested or threshold is not None or sweep):
         raise InputError("--types, --query, --nested, --threshold and --sweep need --model")
+    if against is not None and (partial or sweep or nested):
+        raise InputError("--against tests strict flat scores; leave out --partial, --sweep and --nested")
     if model is not None:
         if pred is not None:
             raise InputError("give either PRED or --model, not both")
@@ -114,25 +126,77 @@ def evaluate(
                 "missing PRED: give the predictions to score, e.g. `mrc-ner evaluate gold.bio pred.bio`, or --model DIR"
             )
         pred_corpus = read_corpus(pred, format=format.value, discontinuous=discontinuous.value, report=report)
-        pred_sents = pred_corpus.sentences
-        if _same_documents_split_differently(gold_corpus, pred_corpus):
-            gold_sents = [document_as_sentence(d) for d in gold_corpus]
-            pred_sents = [document_as_sentence(d) for d in pred_corpus]
-        try:
-            check_same_sentences(gold_sents, pred_sents)
-        except InputError as e:
-            raise InputError(f"{e.message} (gold: {gold})", path=pred) from None
+        gold_sents, pred_sents = _aligned(gold_corpus, gold, pred_corpus, pred)
+    other_sents, other_name = None, ""
+    if against is not None:
+        other_name = against.name
+        other = read_corpus(against, format=format.value, discontinuous=discontinuous.value, report=report)
+        gold_for_other, other_sents = _aligned(gold_corpus, gold, other, against)
+        if len(gold_for_other) != len(gold_sents):
+            raise InputError(
+                "PRED and --against split the documents differently; give both as sentences or both as documents",
+                path=against,
+            )
     print_skipped(report)
+    outputs = [pred_sents] if other_sents is None else [pred_sents, other_sents]
     if postprocess:
-        pred_sents = run_postprocess(pred_sents, orphan=orphan.value, invalid_symbols=invalid_symbols)
+        outputs = [run_postprocess(p, orphan=orphan.value, invalid_symbols=invalid_symbols) for p in outputs]
     if consistency is not opt.Consistency.none:
-        pred_sents = [s for g in run_consistency(_by_document(pred_sents), consistency.value) for s in g]
+        outputs = [[s for g in run_consistency(_by_document(p), consistency.value) for s in g] for p in outputs]
     match: Literal["strict", "partial"] = "partial" if partial else "strict"
-    scores = score_sentences(gold_sents, pred_sents, match=match)
-    if json_:
-        print_json(scores.to_dict())
+    scores = [score_sentences(gold_sents, p, match=match) for p in outputs]
+    if len(outputs) == 2:
+        _print_paired(
+            gold_sents,
+            outputs,
+            scores,
+            names=(pred.name if pred is not None else str(model), other_name),
+            json_=json_,
+        )
         return
-    console.print(scores_table(scores, title=f"{match} match, {len(gold_sents)} sentences"))
+    if json_:
+        print_json(scores[0].to_dict())
+        return
+    console.print(scores_table(scores[0], title=f"{match} match, {len(gold_sents)} sentences"))
+
+
+def _aligned(gold_corpus: Corpus, gold: Path, pred_corpus: Corpus, pred: Path) -> tuple[list, list]:
+    """Gold and predicted sentences that correspond one to one (documents where the two split them differently)."""
+    gold_sents, pred_sents = gold_corpus.sentences, pred_corpus.sentences
+    if _same_documents_split_differently(gold_corpus, pred_corpus):
+        gold_sents = [document_as_sentence(d) for d in gold_corpus]
+        pred_sents = [document_as_sentence(d) for d in pred_corpus]
+    try:
+        check_same_sentences(gold_sents, pred_sents)
+    except InputError as e:
+        raise InputError(f"{e.message} (gold: {gold})", path=pred) from None
+    return gold_sents, pred_sents
+
+
+def _print_paired(gold_sents, outputs, scores, *, names: tuple[str, str], json_: bool) -> None:
+    """Both systems' scores and the paired test of their micro-F1 difference, as tables or JSON."""
+    from mrc_ner.evaluation.significance import paired_test, unit_counts, unit_keys
+
+    kind, keys = unit_keys(gold_sents)
+    gold_spans = [s.spans for s in gold_sents]
+    first, second = (unit_counts(gold_spans, [s.spans for s in p], keys) for p in outputs)
+    test = paired_test(first, second)
+    if json_:
+        print_json(
+            {
+                "pred": scores[0].to_dict(),
+                "against": scores[1].to_dict(),
+                "paired_test": {"unit": kind, **test.to_dict()},
+            }
+        )
+        return
+    for name, s in zip(names, scores):
+        console.print(scores_table(s, title=f"{name}: strict match, {len(gold_sents)} sentences"))
+    console.print(
+        f"micro F1 {names[0]} − {names[1]}: {100 * test.difference:+.2f} points, 95 % interval "
+        f"[{100 * test.low:.2f}, {100 * test.high:.2f}] (paired bootstrap), p = {test.p_value:.4f} "
+        f"(approximate randomization; {test.trials:,} trials over {test.units} {kind}s)"
+    )
 
 
 def _by_document(sentences):

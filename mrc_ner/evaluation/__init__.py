@@ -25,12 +25,14 @@ from mrc_ner.evaluation.metrics import (
     score_spans,
 )
 from mrc_ner.evaluation.report import scores_table, summary_table
+from mrc_ner.evaluation.significance import PairedTest, paired_test, unit_counts, unit_keys
 
 __all__ = [
     "FoldSummary",
     "Match",
     "MeanStd",
     "MetricSummary",
+    "PairedTest",
     "Scores",
     "TypeScore",
     "aggregate",
@@ -39,10 +41,13 @@ __all__ = [
     "match_partial",
     "mean_std",
     "mutual_f1",
+    "paired_test",
     "paired_ttest",
     "pool",
     "score_sentences",
     "score_spans",
     "scores_table",
     "summary_table",
+    "unit_counts",
+    "unit_keys",
 ]
