@@ -107,6 +107,18 @@ def test_extract_speed_variant_selection():
         mod.variant_names(quantize="none", bf16=False, packed=False, only="mrc-packed")  # needs --packed-model
 
 
+def test_name_shapes_sorts_mentions_by_shape() -> None:
+    import doctest
+    import importlib.util
+
+    sys.path.insert(0, str(REPO / "bench"))  # the script imports its neighbours
+    spec = importlib.util.spec_from_file_location("name_shapes_bench", REPO / "bench" / "name_shapes.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert doctest.testmod(mod).attempted >= 1 and doctest.testmod(mod).failed == 0
+    assert mod.shape_of("IL-6") == "capitals" and mod.shape_of("Wilms tumour") == "2-3 words"
+
+
 def test_train_speed_smoke(tmp_path, tiny_encoder):
     rows = ["mrc", "crf", "softmax:fused=false"]
     args = ("--tiny", "--encoder", tiny_encoder, "--corpus", SAMPLE_CBP, "--methods", ",".join(rows))
@@ -372,6 +384,19 @@ def test_restored_cells_let_compare_continue_elsewhere(tmp_path, tiny_encoder, m
             assert b["mentions"] == sum(
                 b[k] for k in ("correct", "wrong_type", "boundary", "boundary_and_type", "missed")
             )
+    # the same spans by memory and mention shape: every gold mention once, the found ones are the strict matches
+    shapes = tmp_path / "shapes.json"
+    table = run_script(
+        "name_shapes.py", tmp_path / "set", "--corpus", SAMPLE_CBP, "--folds", "k=3", "--json-out", shapes
+    ).stdout
+    assert "| names | shape | mentions | crf: found / boundary / missed |" in table
+    counts = json.loads(shapes.read_text(encoding="utf-8"))
+    for row in first.rows:
+        mine = counts[row.name]
+        assert sum(mine.values()) == sum(b["mentions"] for b in pooled[row.name]["breakdown"].values())
+        found = sum(n for key, n in mine.items() if key.endswith("/found"))
+        assert found == sum(t.correct for t in row.pooled.per_type.values())
+        assert {key.split("/")[0] for key in mine} <= {"seen", "new"}
     # the same spans rescored after the document-level rules: unchanged as predicted, one row per variant
     consistency = tmp_path / "consistency.json"
     table = run_script(
