@@ -39,13 +39,17 @@ def shape_of(text: str) -> str:
     return "2-3 words" if len(words) <= 3 else "4+ words"
 
 
-def outcome_counts(records: Path, folds: dict) -> dict[str, Counter]:
-    """Per method, counts keyed ``(half, shape, outcome)``; outcome is found, boundary or missed."""
+def outcome_counts(records: Path, folds: dict, runs: set[str] | None = None) -> dict[str, Counter]:
+    """Per method, counts keyed ``(half, shape, outcome)``; outcome is found, boundary or missed.
+
+    ``runs``: only these run directories (``split``, ``split.seed43``, ``k5-0``); default all."""
     from mrc_ner.corpus.stats import annotated_strings
 
     known_by_fold: dict[str, dict] = {}
     out: dict[str, Counter] = {}
-    for _, _, cell, fold, gold, pred in committed_cells(records, folds):
+    for run, _, cell, fold, gold, pred in committed_cells(records, folds):
+        if runs is not None and run not in runs:
+            continue
         known = known_by_fold.setdefault(fold.name, annotated_strings(fold.train))
         counts = out.setdefault(cell["method"], Counter())
         for sentence, spans, predicted in zip(fold.test, gold, pred):
@@ -88,9 +92,11 @@ def main() -> None:
     ap.add_argument("records", type=Path, help="a benchmarks/<set> directory of compare cell records")
     add_fold_arguments(ap)
     ap.add_argument("--methods", help="comma-separated methods to keep (default: all)")
+    ap.add_argument("--runs", help="comma-separated run directories to keep, e.g. split (seed 42 only); default all")
     ap.add_argument("--json-out", type=Path, help="also write the pooled counts as JSON")
     a = ap.parse_args()
-    results = outcome_counts(a.records, folds_by_name(a))
+    runs = set(a.runs.split(",")) if a.runs else None
+    results = outcome_counts(a.records, folds_by_name(a), runs)
     if a.methods:
         keep = a.methods.split(",")
         results = {m: c for m, c in results.items() if m in keep}

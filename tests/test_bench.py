@@ -397,6 +397,21 @@ def test_restored_cells_let_compare_continue_elsewhere(tmp_path, tiny_encoder, m
         found = sum(n for key, n in mine.items() if key.endswith("/found"))
         assert found == sum(t.correct for t in row.pooled.per_type.values())
         assert {key.split("/")[0] for key in mine} <= {"seen", "new"}
+    one_seed = tmp_path / "shapes-42.json"
+    run_script(
+        "name_shapes.py",
+        tmp_path / "set",
+        "--corpus",
+        SAMPLE_CBP,
+        "--folds",
+        "k=3",
+        "--runs",
+        "k3-2",
+        "--json-out",
+        one_seed,
+    )
+    for method, mine in json.loads(one_seed.read_text(encoding="utf-8")).items():
+        assert 2 * sum(mine.values()) == sum(counts[method].values())  # one of the two seeds' runs
     # the same spans rescored after the document-level rules: unchanged as predicted, one row per variant
     consistency = tmp_path / "consistency.json"
     table = run_script(
