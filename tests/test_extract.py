@@ -19,6 +19,7 @@ from mrc_ner.cli import app
 from mrc_ner.corpus import read_corpus
 from mrc_ner.corpus.cleaning import clean_text
 from mrc_ner.corpus.model import Span
+from mrc_ner.errors import InputError
 from mrc_ner.mining import extract as ex
 from mrc_ner.mining.extract import merge as ex_merge
 from mrc_ner.models.base import Tagger
@@ -443,6 +444,79 @@ def test_stats_and_network(tmp_path, raw_dir, model_dir, fake_predict):
     assert stats["network"]["nodes"] >= 2
     assert "Table" not in result.output and "most frequent mentions" in result.output
     assert result.output.strip().splitlines()[-1].startswith("outputs in")
+
+
+# ----------------------------------------------------------------------------- document-level consistency
+
+PATENT = "SMAD2突变导致癌症。\n抑制SMAD2表达，BAMBI蛋白升高。\nBAMBI基因和BAMBI突变。\n无关的句子。\nSMAD2与BAMBI。\n"
+OTHER = "本文件提到SMAD2。\n"
+
+
+@pytest.fixture()
+def shy_predict(monkeypatch):
+    """A model that finds SMAD2 only beside 突变, and calls BAMBI protein beside 蛋白, gene elsewhere."""
+
+    def predict(self, sentences, *, batch_size=32, progress=None):
+        out = []
+        for s in sentences:
+            spans = [Span(m.start(), m.end(), "gene", 0.8) for m in re.finditer("SMAD2", s.text) if "突变" in s.text]
+            label = "protein" if "蛋白" in s.text else "gene"
+            spans += [Span(m.start(), m.end(), label, 0.7) for m in re.finditer("BAMBI", s.text)]
+            out.append(sorted(spans))
+        return out
+
+    monkeypatch.setattr(Tagger, "predict", predict)
+
+
+def consistency_run(tmp_path: Path, model_dir: Path, mode: str, *extra: str) -> tuple[Path, list[dict]]:
+    docs = tmp_path / f"docs_{mode}"
+    docs.mkdir(exist_ok=True)
+    (docs / "patent.txt").write_text(PATENT, encoding="utf-8")
+    (docs / "other.txt").write_text(OTHER, encoding="utf-8")
+    out = tmp_path / f"out_{mode}"
+    args = [str(docs), "--model", str(model_dir), "--out", str(out), "--no-network", "--buffer-sentences", "2"]
+    ok(*args, "--consistency", mode, *extra)
+    return out, entities(out)
+
+
+def test_consistency_sees_the_whole_document_across_buffers(tmp_path, model_dir, shy_predict):
+    _, plain = consistency_run(tmp_path, model_dir, "none")
+    out, ents = consistency_run(tmp_path, model_dir, "both", "--iob")
+    smad2 = [(e["sentence"], e["start"], e["label"]) for e in ents if e["doc"] == "patent" and e["text"] == "SMAD2"]
+    # found only in sentence 0; the rule tags it in sentences 1 and 4, held over two buffers of 2 sentences
+    assert [x for x in smad2 if x[0] == 0] == [(0, 0, "gene")]
+    assert [(s, a) for s, a, _ in smad2] == [(0, 0), (1, PATENT.index("SMAD2", 1)), (4, PATENT.rindex("SMAD2"))]
+    assert len([e for e in plain if e["text"] == "SMAD2"]) == 1
+    # BAMBI: gene twice, protein once in the document → gene everywhere
+    assert {e["label"] for e in ents if e["text"] == "BAMBI"} == {"gene"}
+    assert {e["label"] for e in plain if e["text"] == "BAMBI"} == {"gene", "protein"}
+    for e in ents:  # offsets into the original text
+        assert (PATENT if e["doc"] == "patent" else OTHER)[e["start"] : e["end"]] == e["text"]
+    # the other document predicted nothing: a name is never carried over from another document
+    assert not [e for e in ents if e["doc"] == "other"]
+    done = {
+        line.split("\t")[0]: json.loads(line.split("\t")[1]) for line in (out / "done.txt").read_text().splitlines()
+    }
+    assert done["patent"]["consistency"] == {"added": {"gene": 2}, "retyped": {"gene": 1}}
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["consistency"] == {"added": {"gene": 2}, "retyped": {"gene": 1}}
+    assert stats["run"]["consistency"] == stats["consistency"]
+    bio = (out / "predictions.bio").read_text(encoding="utf-8")
+    assert bio.count("-DOCSTART-") == 2 and "B-protein" not in bio
+    assert bio.count("S B-gene") == 3  # the char model's lines: SMAD2 begins a gene three times
+
+
+def test_consistency_is_part_of_the_output_settings(tmp_path, model_dir, shy_predict):
+    out, _ = consistency_run(tmp_path, model_dir, "propagate")
+    docs = tmp_path / "docs_propagate"
+    result = invoke(str(docs), "--model", str(model_dir), "--out", str(out), "--no-network", "--consistency", "retype")
+    assert result.exit_code == 2 and "consistency" in result.output
+    result = invoke(
+        str(docs), "--model", str(model_dir), "--out", str(tmp_path / "o"), "--consistency", "both", "--nested"
+    )
+    assert result.exit_code == 2 and "--nested" in result.output
+    with pytest.raises(InputError, match="--consistency must be one of"):
+        ex.ExtractOptions(consistency="all").check()
 
 
 # ----------------------------------------------------------------------------- several processes

@@ -26,6 +26,7 @@ from mrc_ner.commands._common import (
     print_json,
 )
 from mrc_ner.commands._network_options import MinEdgeWeightOption, WindowOption, split_types
+from mrc_ner.errors import InputError
 from mrc_ner.io import writable_dir
 from mrc_ner.mining.extract import ExtractOptions, process_state
 
@@ -126,6 +127,7 @@ def extract(
     query: Annotated[list[str], typer.Option("--query", help=QUERY_HELP)] = [],  # noqa: B006
     nested: Annotated[bool, typer.Option("--nested", help=NESTED_HELP)] = False,
     threshold: Annotated[Optional[float], typer.Option("--threshold", help=THRESHOLD_HELP)] = None,
+    consistency: opt.ConsistencyOpt = opt.Consistency.none,
     json_: Annotated[
         bool,
         typer.Option(
@@ -152,8 +154,11 @@ def extract(
         top=top,
         input_format=input_format,
         export=export,
+        consistency=consistency.value,
     )
     options.check()
+    if nested and consistency is not opt.Consistency.none:
+        raise InputError("--consistency works on flat predictions; leave out --nested")
     writable_dir(out)
     if flat_memory:
         from mrc_ner.memory import FLAT_MEMORY_MMAP_THRESHOLD, set_mmap_threshold

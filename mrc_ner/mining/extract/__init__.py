@@ -23,6 +23,11 @@ up to ``buffer_sentences`` sentences across documents, so that
 predicted spans get the paper's post-processing
 (:func:`~mrc_ner.corpus.postprocess.postprocess_spans`), are mapped back to the
 *original* document text and appended to the output. Memory holds one buffer.
+With ``consistency`` (``--consistency retype|propagate|both``) a document's
+predicted sentences are held until its last one is predicted, the document-level
+rules of :mod:`mrc_ner.corpus.consistency` run over the whole document (after
+post-processing), and its entities are written together with its ``done.txt`` line;
+memory then also holds the document being finished.
 
 Offsets
 -------
@@ -41,7 +46,8 @@ Output directory
   order (what :func:`mrc_ner.mining.network.read_entities_jsonl` reads);
 * ``done.txt`` — one finished document per line: ``<id><TAB><json>``, the JSON holding
   its input ``index`` and its ``sentences``, ``tokens``, ``characters``, ``entities``,
-  ``postprocess`` removals and, with ``--iob``, its byte range in ``predictions.bio``;
+  ``postprocess`` removals, with ``--consistency`` the mentions it retyped and added per
+  type, and, with ``--iob``, its byte range in ``predictions.bio``;
 * ``predictions.bio`` (``iob``) — the cleaned sentences with predicted IOB2 tags, a
   ``-DOCSTART- O`` line before each document;
 * ``stats.json`` — :func:`compute_stats`; ``network/`` — the gene–gene network;

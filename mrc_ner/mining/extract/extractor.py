@@ -1,4 +1,10 @@
-"""The extraction loop: sentences buffered across documents, predicted, post-processed, mapped back and written."""
+"""The extraction loop: sentences buffered across documents, predicted, post-processed, mapped back and written.
+
+With ``--consistency`` a document's sentences are held back until its last one is
+predicted (a document may span buffers), so that the document-level rules of
+:mod:`mrc_ner.corpus.consistency` see all of it; its entities, IOB lines and done record
+are then written together.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,9 @@ from typing import Any
 
 from mrc_ner.corpus.cleaning import CleanSentence
 from mrc_ner.corpus.conll import format_conll
+from mrc_ner.corpus.consistency import ConsistencyReport, consistent_by_mode
 from mrc_ner.corpus.entities import EntityRecord
+from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.corpus.postprocess import RULES, PostprocessReport, postprocess_spans
 from mrc_ner.inference import clean_document, predict_cleaned, to_entity
 from mrc_ner.mining.extract.inputs import SourceDocument
@@ -29,6 +37,9 @@ class _DocState:
     entities: int = 0
     report: PostprocessReport = field(default_factory=PostprocessReport)
     bio_start: int | None = None
+    #: sentences predicted but not yet written (``--consistency``: until the document ends)
+    held: list[tuple[_SentenceItem, Sentence, list[Span]]] = field(default_factory=list)
+    consistency: ConsistencyReport = field(default_factory=ConsistencyReport)
 
 
 @dataclass
@@ -52,6 +63,7 @@ class RunCounts:
     elapsed_s: float = 0.0
     peak_rss_mb: float = 0.0
     postprocess: dict[str, dict[str, int]] = field(default_factory=dict)
+    consistency: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def report_dict(report: PostprocessReport) -> dict[str, dict[str, int]]:
@@ -85,6 +97,7 @@ class Extractor:
         self.on_features = on_features
         self.counts = RunCounts()
         self.report = PostprocessReport()
+        self.consistency = ConsistencyReport()
 
     def events(self, documents: Iterable[SourceDocument]) -> Iterator[_SentenceItem | _DocState]:
         """Sentence items, and each document's state after its last sentence."""
@@ -116,6 +129,8 @@ class Extractor:
         if buf:
             self.flush(buf)
         self.counts.postprocess = report_dict(self.report)
+        if self.options.consistency != "none":
+            self.counts.consistency = self.consistency.as_dict()
         return self.counts
 
     def flush(self, buf: list[_SentenceItem | _DocState]) -> None:
@@ -129,12 +144,18 @@ class Extractor:
         done: list[DoneRecord] = []
         k = 0
         finished_chars = 0
+        hold = self.options.consistency != "none"
         for ev in buf:
             doc = ev.doc if isinstance(ev, _SentenceItem) else ev
             if self.options.iob and doc.bio_start is None:
                 doc.bio_start = self.store.bio_size + len(bio)
                 bio += b"-DOCSTART- O\n\n"
             if isinstance(ev, _DocState):
+                if hold:
+                    self._apply_consistency(ev)
+                    for item, sentence, kept in ev.held:
+                        self._write_sentence(item, sentence, kept, ents, bio)
+                    ev.held = []
                 done.append(self._done_record(ev, self.store.bio_size + len(bio)))
                 finished_chars += ev.characters
                 continue
@@ -144,17 +165,10 @@ class Extractor:
             doc.report = doc.report + rep
             doc.sentences += 1
             doc.tokens += len(sentence.tokens)
-            for sp in kept:
-                ent = to_entity(ev.clean, ev.raw, sp, base=ev.base)
-                if ent is None:
-                    continue
-                record = EntityRecord(
-                    doc.source.id, ev.index, ent.start, ent.end, ent.label, ent.text, round(ent.score, 6)
-                )
-                ents += record.to_line()
-                doc.entities += 1
-            if self.options.iob:
-                bio += format_conll([sentence.with_spans(kept)]).encode("utf-8")
+            if hold:
+                doc.held.append((ev, sentence, kept))
+            else:
+                self._write_sentence(ev, sentence, kept, ents, bio)
         self.store.append(bytes(ents), bytes(bio), done)
         c = self.counts
         for r in done:
@@ -165,8 +179,36 @@ class Extractor:
         if self.on_buffer is not None:
             self.on_buffer(len(done), finished_chars)
 
+    def _write_sentence(
+        self, item: _SentenceItem, sentence: Sentence, kept: list[Span], ents: bytearray, bio: bytearray
+    ) -> None:
+        """One sentence's entities (original offsets) and, with ``--iob``, its tagged lines."""
+        doc = item.doc
+        for sp in kept:
+            ent = to_entity(item.clean, item.raw, sp, base=item.base)
+            if ent is None:
+                continue
+            record = EntityRecord(
+                doc.source.id, item.index, ent.start, ent.end, ent.label, ent.text, round(ent.score, 6)
+            )
+            ents += record.to_line()
+            doc.entities += 1
+        if self.options.iob:
+            bio += format_conll([sentence.with_spans(kept)]).encode("utf-8")
+
+    def _apply_consistency(self, doc: _DocState) -> None:
+        """The document-level rules over the document's held sentences (all of them: it has ended)."""
+        sentences = [sentence for _, sentence, _ in doc.held]
+        spans, report = consistent_by_mode(
+            self.options.consistency, sentences, [kept for _, _, kept in doc.held], document=lambda _: ""
+        )
+        doc.held = [(item, sentence, kept) for (item, sentence, _), kept in zip(doc.held, spans, strict=True)]
+        doc.consistency = report
+
     def _done_record(self, doc: _DocState, bio_end: int) -> DoneRecord:
         self.report = self.report + doc.report
+        self.consistency.retyped.update(doc.consistency.retyped)
+        self.consistency.added.update(doc.consistency.added)
         info: dict[str, Any] = {
             "index": doc.source.index,
             "sentences": doc.sentences,
@@ -175,6 +217,8 @@ class Extractor:
             "entities": doc.entities,
             "postprocess": report_dict(doc.report),
         }
+        if self.options.consistency != "none":
+            info["consistency"] = doc.consistency.as_dict()
         if self.options.iob and doc.bio_start is not None:
             info["bio"] = [doc.bio_start, bio_end]
         return DoneRecord(doc.source.id, info)

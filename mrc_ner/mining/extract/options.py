@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mrc_ner.corpus.consistency import MODES
 from mrc_ner.errors import InputError
 from mrc_ner.mining.extract.export import check_export
 
@@ -47,6 +48,8 @@ class ExtractOptions:
     input_format: str = "auto"
     #: also write the results as brat, pubtator, bioc-xml or bioc-json (:mod:`mrc_ner.mining.extract.export`)
     export: str | None = None
+    #: document-level rules after post-processing: none, retype, propagate, both (:mod:`mrc_ner.corpus.consistency`)
+    consistency: str = "none"
 
     def check(self) -> None:
         """Raise :class:`InputError` for an impossible value."""
@@ -58,3 +61,5 @@ class ExtractOptions:
         if self.network and not [t for t in self.network_types if t.strip()]:
             raise InputError("--network-types must name at least one entity type")
         check_export(self.export)
+        if self.consistency not in MODES:
+            raise InputError(f"--consistency must be one of {', '.join(MODES)}, not {self.consistency!r}")

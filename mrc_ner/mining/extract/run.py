@@ -199,11 +199,15 @@ def _merge_shards(base: OutputStore, n: int) -> RunCounts:
 def _sum_counts(per_rank: list[dict[str, Any]]) -> RunCounts:
     total = RunCounts()
     report: dict[str, Counter] = {}
+    consistency: dict[str, Counter] = {}
     for r in per_rank:
         for key in ("documents", "skipped", "sentences", "characters", "entities"):
             setattr(total, key, getattr(total, key) + int(r.get(key, 0)))
         total.peak_rss_mb = max(total.peak_rss_mb, float(r.get("peak_rss_mb", 0.0)))
         for rule, by_type in r.get("postprocess", {}).items():
             report.setdefault(rule, Counter()).update(by_type)
+        for change, by_type in r.get("consistency", {}).items():
+            consistency.setdefault(change, Counter()).update(by_type)
     total.postprocess = {rule: dict(sorted(c.items())) for rule, c in report.items()}
+    total.consistency = {change: dict(sorted(c.items())) for change, c in consistency.items()}
     return total

@@ -40,6 +40,7 @@ def extraction_settings(tagger: Any, options: ExtractOptions, whitespace: str, m
         "sentence_split": "en" if whitespace == "space" else "lines",
         "max_sentence_chars": options.max_sentence_chars,
         "min_length": options.min_length,
+        "consistency": options.consistency,
     }
 
 
@@ -64,9 +65,17 @@ def check_settings(out_dir: Path, settings: dict[str, Any], *, write: bool) -> N
             old = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
             raise InputError(f"invalid JSON: {e.msg}", path=path, line=e.lineno) from None
-        keys = ("model_fingerprint", "whitespace", "sentence_split", "max_sentence_chars", "min_length", "prediction")
-        # before sentence_split was recorded, every run split at line breaks only
-        defaults = {"sentence_split": "lines", "prediction": {}}
+        keys = (
+            "model_fingerprint",
+            "whitespace",
+            "sentence_split",
+            "max_sentence_chars",
+            "min_length",
+            "prediction",
+            "consistency",
+        )
+        # outputs written before a setting was recorded were made with its first value
+        defaults = {"sentence_split": "lines", "prediction": {}, "consistency": "none"}
         changed = [k for k in keys if old.get(k, defaults.get(k)) != settings[k]]
         if changed:
             raise InputError(

@@ -41,8 +41,8 @@ def _mention_key(text: str) -> str:
 def compute_stats(out_dir: str | os.PathLike, *, top: int = 10) -> dict[str, Any]:
     """Totals over everything in the output (resumed runs included), from its files.
 
-    ``documents``, ``sentences``, ``tokens``, ``characters`` and the post-processing
-    removals come from ``done.txt``; ``mentions``/``unique``/``top`` per type (the
+    ``documents``, ``sentences``, ``tokens``, ``characters``, the post-processing
+    removals and the ``--consistency`` changes come from ``done.txt``; ``mentions``/``unique``/``top`` per type (the
     paper's Table 5) from ``entities.jsonl`` (mention texts with whitespace runs as one
     space).
     """
@@ -52,9 +52,12 @@ def compute_stats(out_dir: str | os.PathLike, *, top: int = 10) -> dict[str, Any
     records = read_done(out_dir / DONE)[0]
     totals = {k: sum(int(r.info.get(k, 0)) for r in records) for k in ("sentences", "tokens", "characters")}
     report: dict[str, Counter] = {}
+    consistency: dict[str, Counter] = {}
     for r in records:
         for rule, by_type in r.info.get("postprocess", {}).items():
             report.setdefault(rule, Counter()).update(by_type)
+        for change, by_type in r.info.get("consistency", {}).items():
+            consistency.setdefault(change, Counter()).update(by_type)
     counts: dict[str, Counter] = {}
     n = 0
     for obj in iter_entities(out_dir / ENTITIES):
@@ -69,6 +72,9 @@ def compute_stats(out_dir: str | os.PathLike, *, top: int = 10) -> dict[str, Any
         "unique": {t: len(counts[t]) for t in types},
         "top": {t: top_mentions(counts[t], top) for t in types},
         "postprocess": {rule: dict(sorted(report[rule].items())) for rule in RULES if rule in report},
+        **(
+            {"consistency": {c: dict(sorted(n.items())) for c, n in sorted(consistency.items())}} if consistency else {}
+        ),
     }
 
 
@@ -125,17 +131,26 @@ def extraction_tables(stats: dict[str, Any]) -> list[Table]:
         for k, v in rows:
             t.add_row(k, v)
         tables.append(t)
-    pp = stats.get("postprocess") or {}
-    if pp:
-        types = sorted({t for by_type in pp.values() for t in by_type})
-        t = Table(title="post-processing (all documents)", title_justify="left")
-        t.add_column("rule", style="bold")
-        for ty in types:
-            t.add_column(ty, justify="right")
-        for rule, by_type in pp.items():
-            t.add_row(rule, *[f"{by_type.get(ty, 0):,}" for ty in types])
-        tables.append(t)
+    for key, title, first in (
+        ("postprocess", "post-processing (all documents)", "rule"),
+        ("consistency", "--consistency: mentions retyped to, and added as, each type (all documents)", "change"),
+    ):
+        changes = stats.get(key) or {}
+        if any(changes.values()):
+            tables.append(_changes_table(changes, title=title, first=first))
     return tables
+
+
+def _changes_table(changes: dict[str, dict[str, int]], *, title: str, first: str) -> Table:
+    """One row per rule or change, one column per entity type."""
+    types = sorted({t for by_type in changes.values() for t in by_type})
+    table = Table(title=title, title_justify="left")
+    table.add_column(first, style="bold")
+    for ty in types:
+        table.add_column(ty, justify="right")
+    for name, by_type in changes.items():
+        table.add_row(name, *[f"{by_type.get(ty, 0):,}" for ty in types])
+    return table
 
 
 def output_files(stats: dict[str, Any], *, iob: bool) -> list[str]:
