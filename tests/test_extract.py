@@ -533,15 +533,19 @@ class FakeState:
 
 
 @pytest.mark.slow
-def test_shards_merge_like_one_process(tmp_path, raw_dir, model_dir):
-    opts = ex.ExtractOptions(network=False, iob=True, buffer_sentences=5)
+@pytest.mark.parametrize("consistency", ["none", "both"])
+def test_shards_merge_like_one_process(tmp_path, raw_dir, model_dir, consistency):
+    opts = ex.ExtractOptions(network=False, iob=True, buffer_sentences=5, consistency=consistency)
     single, sharded = tmp_path / "single", tmp_path / "sharded"
-    ex.run_extraction([raw_dir], model_dir, single, opts)
+    alone = ex.run_extraction([raw_dir], model_dir, single, opts)
     assert ex.run_extraction([raw_dir], model_dir, sharded, opts, state=FakeState(3, 2)) is None
     assert ex.run_extraction([raw_dir], model_dir, sharded, opts, state=FakeState(3, 1)) is None
     stats = ex.run_extraction([raw_dir], model_dir, sharded, opts, state=FakeState(3, 0))
     assert stats is not None and stats["run"]["processes"] == 3
     assert keys(entities(sharded)) == keys(entities(single))
+    assert stats["run"]["consistency"] == alone["run"]["consistency"] == alone.get("consistency", {})
+    if consistency != "none":
+        assert sum(alone["consistency"]["added"].values()) > 0  # the random model's names recur
     assert (sharded / "predictions.bio").read_bytes() == (single / "predictions.bio").read_bytes()
     assert not (sharded / "shards").exists()
 
