@@ -468,20 +468,21 @@ def shy_predict(monkeypatch):
     monkeypatch.setattr(Tagger, "predict", predict)
 
 
-def consistency_run(tmp_path: Path, model_dir: Path, mode: str, *extra: str) -> tuple[Path, list[dict]]:
+def consistency_run(tmp_path: Path, model_dir: Path, mode: str, *extra: str) -> tuple[Path, list[dict], str]:
     docs = tmp_path / f"docs_{mode}"
     docs.mkdir(exist_ok=True)
     (docs / "patent.txt").write_text(PATENT, encoding="utf-8")
     (docs / "other.txt").write_text(OTHER, encoding="utf-8")
     out = tmp_path / f"out_{mode}"
     args = [str(docs), "--model", str(model_dir), "--out", str(out), "--no-network", "--buffer-sentences", "2"]
-    ok(*args, "--consistency", mode, *extra)
-    return out, entities(out)
+    result = ok(*args, "--consistency", mode, *extra)
+    return out, entities(out), result.output
 
 
 def test_consistency_sees_the_whole_document_across_buffers(tmp_path, model_dir, shy_predict):
-    _, plain = consistency_run(tmp_path, model_dir, "none")
-    out, ents = consistency_run(tmp_path, model_dir, "both", "--iob")
+    _, plain, plain_output = consistency_run(tmp_path, model_dir, "none")
+    out, ents, output = consistency_run(tmp_path, model_dir, "both", "--iob")
+    assert "--consistency" in output and "retyped" in output and "--consistency" not in plain_output
     smad2 = [(e["sentence"], e["start"], e["label"]) for e in ents if e["doc"] == "patent" and e["text"] == "SMAD2"]
     # found only in sentence 0; the rule tags it in sentences 1 and 4, held over two buffers of 2 sentences
     assert [x for x in smad2 if x[0] == 0] == [(0, 0, "gene")]
@@ -507,7 +508,7 @@ def test_consistency_sees_the_whole_document_across_buffers(tmp_path, model_dir,
 
 
 def test_consistency_is_part_of_the_output_settings(tmp_path, model_dir, shy_predict):
-    out, _ = consistency_run(tmp_path, model_dir, "propagate")
+    out, _, _ = consistency_run(tmp_path, model_dir, "propagate")
     docs = tmp_path / "docs_propagate"
     result = invoke(str(docs), "--model", str(model_dir), "--out", str(out), "--no-network", "--consistency", "retype")
     assert result.exit_code == 2 and "consistency" in result.output

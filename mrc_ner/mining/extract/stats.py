@@ -133,7 +133,7 @@ def extraction_tables(stats: dict[str, Any]) -> list[Table]:
         tables.append(t)
     for key, title, first in (
         ("postprocess", "post-processing (all documents)", "rule"),
-        ("consistency", "--consistency: mentions retyped to, and added as, each type (all documents)", "change"),
+        ("consistency", "--consistency", "mentions"),
     ):
         changes = stats.get(key) or {}
         if any(changes.values()):
