@@ -114,6 +114,12 @@ def run_postprocess(sentences, *, orphan: str, invalid_symbols: str, min_length:
     return out
 
 
+def refuse_nested_consistency(*, nested: bool, consistency: str) -> None:
+    """``--consistency`` rules work on one flat labelling per sentence: refuse them with ``--nested``."""
+    if nested and consistency != "none":
+        raise InputError("--consistency works on flat predictions; leave out --nested")
+
+
 def run_consistency(groups, mode: str):
     """Apply a ``--consistency`` mode to each group (a document's predicted sentences); print what
     it changed; the sentences with their new spans, one list per group."""
@@ -123,8 +129,7 @@ def run_consistency(groups, mode: str):
     out = []
     for sentences in groups:
         spans, report = consistent_by_mode(mode, sentences, [s.spans for s in sentences], document=lambda _: "")
-        total.retyped.update(report.retyped)
-        total.added.update(report.added)
+        total = total + report
         out.append([s.with_spans(p) for s, p in zip(sentences, spans)])
     if mode != "none":
         changes = total.as_dict()

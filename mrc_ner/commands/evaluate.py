@@ -19,6 +19,7 @@ from mrc_ner.commands._common import (
     handles_input_errors,
     print_json,
     print_skipped,
+    refuse_nested_consistency,
     run_consistency,
     run_postprocess,
 )
@@ -98,8 +99,7 @@ def evaluate(
     report = ReadReport()
     gold_corpus = read_corpus(gold, format=format.value, discontinuous=discontinuous.value, report=report)
     gold_sents = gold_corpus.sentences
-    if nested and consistency is not opt.Consistency.none:
-        raise InputError("--consistency works on flat predictions; leave out --nested")
+    refuse_nested_consistency(nested=nested, consistency=consistency.value)
     if model is None and (types or query or nested or threshold is not None or sweep):
         raise InputError("--types, --query, --nested, --threshold and --sweep need --model")
     if against is not None and (partial or sweep or nested):

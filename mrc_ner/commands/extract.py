@@ -24,9 +24,9 @@ from mrc_ner.commands._common import (
     err_console,
     handles_input_errors,
     print_json,
+    refuse_nested_consistency,
 )
 from mrc_ner.commands._network_options import MinEdgeWeightOption, WindowOption, split_types
-from mrc_ner.errors import InputError
 from mrc_ner.io import writable_dir
 from mrc_ner.mining.extract import ExtractOptions, process_state
 
@@ -157,8 +157,7 @@ def extract(
         consistency=consistency.value,
     )
     options.check()
-    if nested and consistency is not opt.Consistency.none:
-        raise InputError("--consistency works on flat predictions; leave out --nested")
+    refuse_nested_consistency(nested=nested, consistency=consistency.value)
     writable_dir(out)
     if flat_memory:
         from mrc_ner.memory import FLAT_MEMORY_MMAP_THRESHOLD, set_mmap_threshold

@@ -21,6 +21,7 @@ from mrc_ner.commands._common import (
     err_console,
     handles_input_errors,
     print_skipped,
+    refuse_nested_consistency,
     run_consistency,
     run_postprocess,
 )
@@ -141,8 +142,7 @@ def predict(
         raise InputError(f"standard output (--out -) takes jsonl or iob, not {fmt}: give --out a file name")
     if not to_stdout:
         writable_dir(out) if fmt == "brat" else writable_file(out)
-    if nested and consistency is not opt.Consistency.none:
-        raise InputError("--consistency works on flat predictions; leave out --nested")
+    refuse_nested_consistency(nested=nested, consistency=consistency.value)
     if nested and fmt == "iob":
         raise InputError(
             "--nested needs JSONL output (--out FILE.jsonl): IOB tags cannot hold overlapping spans", path=out

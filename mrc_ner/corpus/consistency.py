@@ -52,6 +52,17 @@ class ConsistencyReport:
         """``{"retyped": {type: n}, "added": {type: n}}``, types sorted; JSON-ready."""
         return {"retyped": dict(sorted(self.retyped.items())), "added": dict(sorted(self.added.items()))}
 
+    def __add__(self, other: ConsistencyReport) -> ConsistencyReport:
+        """Both reports' changes summed (several documents' into one run's).
+
+        >>> a = ConsistencyReport(Counter(gene=1), Counter(gene=2)) + ConsistencyReport(added=Counter(protein=1))
+        >>> a.as_dict()
+        {'retyped': {'gene': 1}, 'added': {'gene': 2, 'protein': 1}}
+        """
+        if not isinstance(other, ConsistencyReport):
+            return NotImplemented
+        return ConsistencyReport(self.retyped + other.retyped, self.added + other.added)
+
 
 def _latin(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()

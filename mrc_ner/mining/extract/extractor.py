@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,19 @@ class RunCounts:
     peak_rss_mb: float = 0.0
     postprocess: dict[str, dict[str, int]] = field(default_factory=dict)
     consistency: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def sum_by_type(records: Iterable[dict[str, dict[str, int]]]) -> dict[str, Counter]:
+    """``{rule or change: {type: n}}`` records summed, keys in order of first appearance.
+
+    >>> sum_by_type([{"added": {"gene": 2}}, {"added": {"gene": 1, "protein": 1}, "retyped": {}}])
+    {'added': Counter({'gene': 3, 'protein': 1}), 'retyped': Counter()}
+    """
+    total: dict[str, Counter] = {}
+    for record in records:
+        for key, by_type in record.items():
+            total.setdefault(key, Counter()).update(by_type)
+    return total
 
 
 def report_dict(report: PostprocessReport) -> dict[str, dict[str, int]]:
@@ -207,8 +221,7 @@ class Extractor:
 
     def _done_record(self, doc: _DocState, bio_end: int) -> DoneRecord:
         self.report = self.report + doc.report
-        self.consistency.retyped.update(doc.consistency.retyped)
-        self.consistency.added.update(doc.consistency.added)
+        self.consistency = self.consistency + doc.consistency
         info: dict[str, Any] = {
             "index": doc.source.index,
             "sentences": doc.sentences,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -18,7 +17,7 @@ from mrc_ner.inference import resolve_whitespace
 from mrc_ner.io import atomic_write_json
 from mrc_ner.mining.extract import merge
 from mrc_ner.mining.extract.export import export_documents
-from mrc_ner.mining.extract.extractor import RunCounts, peak_rss_mb
+from mrc_ner.mining.extract.extractor import RunCounts, peak_rss_mb, sum_by_type
 from mrc_ner.mining.extract.inputs import Scan, collect_inputs, iter_documents, scan_inputs
 from mrc_ner.mining.extract.merge import in_input_order, merge_stores, remove_empty_shards_dir, shard_stores
 from mrc_ner.mining.extract.options import (
@@ -198,16 +197,12 @@ def _merge_shards(base: OutputStore, n: int) -> RunCounts:
 
 def _sum_counts(per_rank: list[dict[str, Any]]) -> RunCounts:
     total = RunCounts()
-    report: dict[str, Counter] = {}
-    consistency: dict[str, Counter] = {}
     for r in per_rank:
         for key in ("documents", "skipped", "sentences", "characters", "entities"):
             setattr(total, key, getattr(total, key) + int(r.get(key, 0)))
         total.peak_rss_mb = max(total.peak_rss_mb, float(r.get("peak_rss_mb", 0.0)))
-        for rule, by_type in r.get("postprocess", {}).items():
-            report.setdefault(rule, Counter()).update(by_type)
-        for change, by_type in r.get("consistency", {}).items():
-            consistency.setdefault(change, Counter()).update(by_type)
+    report = sum_by_type(r.get("postprocess", {}) for r in per_rank)
+    consistency = sum_by_type(r.get("consistency", {}) for r in per_rank)
     total.postprocess = {rule: dict(sorted(c.items())) for rule, c in report.items()}
     total.consistency = {change: dict(sorted(c.items())) for change, c in consistency.items()}
     return total

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from mrc_ner.corpus.entities import parse_record_line
 from mrc_ner.corpus.postprocess import RULES
+from mrc_ner.mining.extract.extractor import sum_by_type
 from mrc_ner.mining.extract.options import (
     DONE,
     ENTITIES,
@@ -51,13 +52,8 @@ def compute_stats(out_dir: str | os.PathLike, *, top: int = 10) -> dict[str, Any
     out_dir = Path(out_dir)
     records = read_done(out_dir / DONE)[0]
     totals = {k: sum(int(r.info.get(k, 0)) for r in records) for k in ("sentences", "tokens", "characters")}
-    report: dict[str, Counter] = {}
-    consistency: dict[str, Counter] = {}
-    for r in records:
-        for rule, by_type in r.info.get("postprocess", {}).items():
-            report.setdefault(rule, Counter()).update(by_type)
-        for change, by_type in r.info.get("consistency", {}).items():
-            consistency.setdefault(change, Counter()).update(by_type)
+    report = sum_by_type(r.info.get("postprocess", {}) for r in records)
+    consistency = sum_by_type(r.info.get("consistency", {}) for r in records)
     counts: dict[str, Counter] = {}
     n = 0
     for obj in iter_entities(out_dir / ENTITIES):
