@@ -55,7 +55,7 @@ def main() -> None:
     cells = cells_with_units(a.records, folds_by_name(a))
     if not cells:
         fail(f"{a.records}: no <fold>/<method>{PREDICTIONS_SUFFIX} files")
-    from mrc_ner.experiments.compare.report import build_report, pairs_table
+    from mrc_ner.experiments.compare import build_report, pairs_table
 
     order = a.methods.split(",") if a.methods else None
     if order:

@@ -152,7 +152,7 @@ def compare(
         report = cmp.run_comparison(fold_data, specs, settings, out, log=say, seeds=seed_list)
     if json_:
         err_console.print(f"results written to [bold]{out}[/] (results.json, results.csv, results.md)")
-        print_json(report.to_dict())
+        print_json(cmp.results_json(report))
         return
     for table in cmp.report_tables(report):
         console.print(table)

@@ -21,11 +21,11 @@ Flow
    fold's name, so earlier cells are reused).
    :func:`evaluate_models` is the ``--models`` mode: already trained model
    directories scored on one test set, one row each.
-4. :func:`build_report` (:mod:`.report`) — cells → mean ± std over folds per method
-   (:func:`~mrc_ner.evaluation.aggregate`), a paired t-test of each method's micro F1
-   against the best method's, wall times; :func:`write_report` writes
-   ``results.json``, ``results.csv`` and ``results.md``; :func:`report_tables` gives
-   the same tables for rich.
+4. :func:`build_report` (:mod:`.report`) — cells → one :class:`MethodRow` per method
+   (:mod:`.results`: mean ± std over folds, :func:`~mrc_ner.evaluation.aggregate`), a paired
+   t-test of each method's micro F1 against the best method's, wall times; the tables
+   (:mod:`.tables`); :func:`write_report` writes ``results.json``, ``results.csv`` and
+   ``results.md``; :func:`report_tables` gives the same tables for rich.
 
 Method variants
 ---------------
@@ -82,11 +82,11 @@ from mrc_ner.experiments.compare.methods import (
     recipe,
     slugify,
 )
-from mrc_ner.experiments.compare.report import (
-    MethodRow,
-    Report,
+from mrc_ner.experiments.compare.report import build_report, report_tables, results_json, write_report
+from mrc_ner.experiments.compare.results import MethodRow, Report, scores_from_dict
+from mrc_ner.experiments.compare.runs import evaluate_models, model_row_names, run_comparison
+from mrc_ner.experiments.compare.tables import (
     all_tables,
-    build_report,
     cells_table,
     csv_text,
     detail_table,
@@ -96,11 +96,7 @@ from mrc_ner.experiments.compare.report import (
     memory_table,
     pairs_table,
     pooled_table,
-    report_tables,
-    scores_from_dict,
-    write_report,
 )
-from mrc_ner.experiments.compare.runs import evaluate_models, model_row_names, run_comparison
 
 __all__ = [
     "ALIASES",
@@ -143,6 +139,7 @@ __all__ = [
     "recipe",
     "record_cell",
     "report_tables",
+    "results_json",
     "run_cell",
     "run_comparison",
     "scores_from_dict",
