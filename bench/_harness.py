@@ -292,3 +292,37 @@ def fold_of_cell(folds: dict[str, Any], run: str) -> Any:
     from mrc_ner.experiments.compare import fold_of_run
 
     return folds.get(fold_of_run(run))
+
+
+#: the help of a script's records argument (:func:`set_files` reads it)
+RECORDS_HELP = (
+    "a benchmarks/<set> directory of compare cell records; sets joined by + "
+    "(A+B: A's cells, then B's for the folds and methods A lacks)"
+)
+
+
+def set_files(spec: str | Path, pattern: str) -> list[Path]:
+    """The files matching ``pattern`` (e.g. ``*/*.json``) in a set of committed records, in path order.
+
+    ``spec`` is one ``benchmarks/<set>`` directory, or several joined by ``+``: the first
+    set's files, then each later set's files whose ``<fold>/<name>`` the earlier ones lack.
+    So ``benchmarks/cbp_k5_conv8+benchmarks/cbp_k5_conv`` is the five-fold set with the
+    re-trained cells in place of the ones they replace. Every set must exist.
+    """
+    chosen: dict[tuple[str, ...], Path] = {}
+    for part in str(spec).split("+"):
+        directory = Path(part)
+        if not directory.is_dir():
+            fail(f"{directory}: no such set of records")
+        for path in sorted(directory.glob(pattern)):
+            chosen.setdefault(path.relative_to(directory).parts, path)
+    return [chosen[key] for key in sorted(chosen)]
+
+
+def set_label(spec: str | Path) -> str:
+    """A set's name for tables: the directory name, or the names joined by ``+``.
+
+    >>> set_label("benchmarks/cbp_k5_conv8+benchmarks/cbp_k5_conv")
+    'cbp_k5_conv8+cbp_k5_conv'
+    """
+    return "+".join(Path(part).name for part in str(spec).split("+"))

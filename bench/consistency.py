@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import add_fold_arguments, fail, folds_by_name
+from _harness import RECORDS_HELP, add_fold_arguments, fail, folds_by_name
 from error_breakdown import PREDICTIONS_SUFFIX, committed_cells
 
 #: the table's row names and the ``--consistency`` mode of each
@@ -100,7 +100,7 @@ def as_json(results: dict[str, dict]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("records", type=Path, help="a benchmarks/<set> directory of compare cell records")
+    ap.add_argument("records", type=Path, help=RECORDS_HELP)
     add_fold_arguments(ap)
     ap.add_argument("--min-length", type=int, default=2, help="shortest name propagated (characters)")
     ap.add_argument("--json-out", type=Path, help="also write per-fold figures and the rules' counts as JSON")

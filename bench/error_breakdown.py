@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import add_fold_arguments, fail, fold_of_cell, folds_by_name
+from _harness import RECORDS_HELP, add_fold_arguments, fail, fold_of_cell, folds_by_name, set_files
 
 PREDICTIONS_SUFFIX = ".test_predictions.jsonl"
 
@@ -38,10 +38,11 @@ def committed_cells(records: Path, folds: dict):
     """Each committed cell's run name, file name, record, fold, gold and predicted spans, in path order.
 
     The spans must rescore exactly to the scores the cell recorded, or the script stops.
+    ``records`` may join sets with ``+`` (:func:`_harness.set_files`: earlier sets' cells win).
     """
     from mrc_ner.evaluation import score_spans
 
-    for path in sorted(records.glob(f"*/*{PREDICTIONS_SUFFIX}")):
+    for path in set_files(records, f"*/*{PREDICTIONS_SUFFIX}"):
         fold = fold_of_cell(folds, path.parent.name)
         if fold is None:
             fail(f"{path}: no fold {path.parent.name!r} in the --folds spec")
@@ -98,7 +99,7 @@ def markdown(results: dict[str, dict]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("records", type=Path, help="a benchmarks/<set> directory of compare cell records")
+    ap.add_argument("records", type=Path, help=RECORDS_HELP)
     add_fold_arguments(ap)
     ap.add_argument("--json-out", type=Path, help="also write the pooled counts as JSON")
     a = ap.parse_args()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import add_fold_arguments, fail, folds_by_name
+from _harness import RECORDS_HELP, add_fold_arguments, fail, folds_by_name
 from error_breakdown import committed_cells
 
 SHAPES = ("capitals", "one word", "2-3 words", "4+ words")
@@ -89,7 +89,7 @@ def markdown(results: dict[str, Counter]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("records", type=Path, help="a benchmarks/<set> directory of compare cell records")
+    ap.add_argument("records", type=Path, help=RECORDS_HELP)
     add_fold_arguments(ap)
     ap.add_argument("--methods", help="comma-separated methods to keep (default: all)")
     ap.add_argument("--runs", help="comma-separated run directories to keep, e.g. split (seed 42 only); default all")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import add_fold_arguments, fail, folds_by_name
+from _harness import RECORDS_HELP, add_fold_arguments, fail, folds_by_name
 from error_breakdown import PREDICTIONS_SUFFIX, committed_cells
 
 
@@ -48,7 +48,7 @@ def markdown_table(title: str, headers: list[str], rows: list[list[str]]) -> str
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("records", type=Path, help="a benchmarks/<set> directory of compare cell records")
+    ap.add_argument("records", type=Path, help=RECORDS_HELP)
     add_fold_arguments(ap)
     ap.add_argument("--methods", help="comma-separated rows, in this order (default: every method, in path order)")
     a = ap.parse_args()

@@ -21,6 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _harness import set_label
 from tables import load_cells
 
 
@@ -88,9 +89,14 @@ def markdown(summaries: dict[str, dict[str, dict[str, Any]]]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("sets", type=Path, nargs="+", help="benchmarks/<set> directories of compare cells")
+    ap.add_argument(
+        "sets",
+        type=Path,
+        nargs="+",
+        help="benchmarks/<set> directories of compare cells; A+B: A's cells, then B's for the folds and methods A lacks",
+    )
     a = ap.parse_args()
-    print(markdown({d.name: summarise(d) for d in a.sets}))
+    print(markdown({set_label(d): summarise(d) for d in a.sets}))
 
 
 if __name__ == "__main__":

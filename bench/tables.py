@@ -78,9 +78,14 @@ def table(runs: list[dict[str, Any]]) -> str:
 
 
 def load_cells(directory: Path) -> list[dict[str, Any]]:
-    """The compare cells of a set: every ``<fold>/<method>.json`` that holds a cell's scores."""
+    """The compare cells of a set: every ``<fold>/<method>.json`` that holds a cell's scores.
+
+    ``directory`` may join sets with ``+`` (:func:`_harness.set_files`: earlier sets' cells win).
+    """
+    from _harness import set_files
+
     cells = []
-    for path in sorted(directory.glob("*/*.json")):
+    for path in set_files(directory, "*/*.json"):
         record = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(record, dict) and "scores" in record and "fold" in record and "method" in record:
             cells.append(record)
@@ -89,9 +94,15 @@ def load_cells(directory: Path) -> list[dict[str, Any]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("set", type=Path, help="a benchmarks/<set> directory of run directories or compare cells")
+    ap.add_argument(
+        "set",
+        type=Path,
+        help="a benchmarks/<set> directory of run directories or compare cells; sets of cells joined by + "
+        "(A+B: A's cells, then B's for the folds and methods A lacks)",
+    )
     a = ap.parse_args()
-    runs = [load_run(d) for d in sorted(a.set.iterdir()) if (d / "train_log.jsonl").is_file()]
+    single = "+" not in str(a.set)
+    runs = [load_run(d) for d in sorted(a.set.iterdir()) if (d / "train_log.jsonl").is_file()] if single else []
     if runs:
         print(table(runs))
     cells = load_cells(a.set)

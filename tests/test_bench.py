@@ -296,6 +296,32 @@ def test_summary_reads_several_sets_and_marks_the_budget(tmp_path) -> None:
     assert proc.returncode != 0 and "no compare cells" in proc.stderr
 
 
+def test_sets_joined_by_plus_take_the_first_sets_cells(tmp_path) -> None:
+    """A+B: A's cells, then B's for the folds and methods A lacks; the label names both; a missing set fails."""
+    import shutil
+
+    cell = "mrc-packed_align=mixed.json"
+    (tmp_path / "retrained" / "k5-1").mkdir(parents=True)
+    shutil.copy(REPO / "benchmarks" / "cbp_k5_conv8" / "k5-1" / cell, tmp_path / "retrained" / "k5-1" / cell)
+    joined = f"{tmp_path / 'retrained'}+{REPO / 'benchmarks' / 'cbp_k5_conv'}"
+    rows = {
+        tuple(c.strip() for c in line.split("|")[1:4]): line
+        for line in run_script("summary.py", joined).stdout.splitlines()
+    }
+    packed = rows[("retrained+cbp_k5_conv", "multilingual-e5-small", "mrc-packed:align=mixed")]
+    assert "| 5 | **45.78 ± 13.11** |" in packed and "| 4 6 5 5 4 | ≤ 5/8 epochs: stopped 3, cap 2 |" in packed
+    assert "| 5 | 37.89 ± 10.55 |" in rows[("retrained+cbp_k5_conv", "multilingual-e5-small", "softmax:align=char")]
+    report = run_script("tables.py", joined).stdout
+    assert "| mrc-packed:align=mixed | 58.87 ± 26.06 |" in report
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "summary.py"), f"{joined}+{tmp_path / 'absent'}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "absent: no such set of records" in proc.stderr
+
+
 def test_collect_cells_copies_finished_cells_only(tmp_path) -> None:
     """Finished cells' records (no weights) land in benchmarks/<set>/<fold>/, and tables.py reads them back."""
     committed = REPO / "benchmarks" / "cbp_k5_e1" / "k5-0" / "softmax_align=mixed.json"
