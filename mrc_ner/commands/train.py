@@ -86,6 +86,13 @@ def train(
     gradient_checkpointing: opt.GradientCheckpointingOpt = False,
     attention_dropout: opt.AttentionDropoutOpt = 0.0,
     negative_ratio: Annotated[float, typer.Option(help="Share of entity-free training features kept (1 = all).")] = 1.0,
+    mention_replacement: Annotated[
+        float,
+        typer.Option(
+            help="Each epoch, replace each training mention by another training name of its type with this "
+            "probability (0 = never): the model has to learn from context, not from names it saw."
+        ),
+    ] = 0.0,
     bf16: opt.Bf16Opt = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from OUT/checkpoint.")] = False,
     init_from: Annotated[

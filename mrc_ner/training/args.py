@@ -32,6 +32,9 @@ class TrainArgs:
     #: BERTs); 0 trains 23-42 % more tokens/s in 2 GB less memory, F1 on par (BENCHMARKS.md, "Attention dropout")
     attention_dropout: float | None = 0.0
     negative_ratio: float = 1.0
+    #: each epoch, replace each gold mention of the training set by another training name of its type
+    #: with this probability (0: never); teaches context over memorised names (corpus/augmentation.py)
+    mention_replacement: float = 0.0
     max_tokens: int | None = None
     out_dir: str | None = None
     resume: bool = False

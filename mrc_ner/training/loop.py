@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from mrc_ner.corpus.augmentation import replace_mentions
 from mrc_ner.corpus.model import Sentence
 from mrc_ner.encoding.batching import length_sorted_batches
 from mrc_ner.errors import InputError
@@ -134,6 +135,8 @@ def train(
         mixed_precision="bf16" if args.bf16 else "no",
         cpu=not torch.cuda.is_available(),
     )
+    if not 0.0 <= args.mention_replacement <= 1.0:
+        raise InputError(f"mention replacement must be in [0, 1], got {args.mention_replacement}")
     all_feats, _ = tagger.features(train_sentences, with_labels=True)
     feats = sample_negatives(all_feats, args.negative_ratio, args.seed)
     if not args.resume and getattr(tagger, "fresh_heads", True):
@@ -172,7 +175,10 @@ def train(
                 break
             epoch_start = time.perf_counter()
             meter = CpuMeter()
-            loader = accelerator.prepare(make_loader(tagger, feats, args, epoch))
+            epoch_feats = feats
+            if args.mention_replacement:
+                epoch_feats = replaced_features(tagger, train_sentences, args, epoch, say)
+            loader = accelerator.prepare(make_loader(tagger, epoch_feats, args, epoch))
             task = bar.add_task("train", total=len(loader), epoch=epoch + 1, loss=0.0, rate=0.0)
             t0, seen = time.perf_counter(), [0]
 
@@ -231,6 +237,21 @@ def train(
     if args.calibrate and dev_sentences and accelerator.is_main_process:
         calibrate(tagger, dev_sentences, args, out, say)
     return state
+
+
+def replaced_features(
+    tagger: TaggerLike, sentences: Sequence[Sentence], args: TrainArgs, epoch: int, say: Callable[[str], None]
+) -> list:
+    """This epoch's training features, from the sentences with their mentions replaced (:mod:`~mrc_ner.corpus.augmentation`).
+
+    Negative sampling keeps the run's seed, so the kept mention-free features are the same
+    ones every epoch as without replacement.
+    """
+    replaced, n = replace_mentions(sentences, rate=args.mention_replacement, seed=args.seed, epoch=epoch)
+    feats, _ = tagger.features(replaced, with_labels=True)
+    mentions = sum(len(s.spans) for s in sentences)
+    say(f"epoch {epoch + 1}: {n} of {mentions} training mentions replaced by other names of their type")
+    return sample_negatives(feats, args.negative_ratio, args.seed)
 
 
 def calibrate(
