@@ -4,8 +4,9 @@
 several sets (``benchmarks/<set>/<fold>/<method>.json``) and prints one markdown row per set and
 method: the encoder, how many runs (folds × seeds), test micro F1 as mean ± std over the runs
 (one run: no std), pooled micro P / R / F1 (every run's counts summed), the best dev epoch of
-each run, the epoch limit and how training ended — ``cap`` where the best dev epoch was the last allowed one
-(dev F1 still rising: the figure is a lower bound), ``stopped`` where patience ended it.
+each run, the epoch limit and how training ended (:func:`ending`) — ``cap`` where the best dev epoch was the last
+allowed one (dev F1 still rising: the figure is a lower bound), ``stopped`` where patience ended it,
+``past best`` where the limit came after the best epoch but before patience ran out.
 The README's summary table is this output.
 
     python bench/summary.py benchmarks/ncbi_minilm_conv benchmarks/ncbi_e5_conv \\
@@ -26,11 +27,22 @@ from tables import load_cells
 
 
 def ending(cell: dict[str, Any]) -> str:
-    """How one cell's training ended: ``cap`` (best epoch = the last allowed), ``stopped`` or ``steps``."""
+    """How one cell's training ended: ``cap``, ``past best``, ``stopped`` or ``steps``.
+
+    ``cap``: the best dev epoch was the last allowed one (still rising: a lower bound).
+    ``past best``: it ran to the limit with its best epoch earlier, but fewer epochs after
+    the best than the patience (it may have been about to stop, or to rise again).
+    ``stopped``: patience ended it. A cell without its train log counts as stopped.
+    """
     train = cell["args"]["train"]
     if train.get("max_steps"):
         return "steps"
-    return "cap" if cell["best_epoch"] >= train["epochs"] else "stopped"
+    if cell["best_epoch"] >= train["epochs"]:
+        return "cap"
+    trained = cell.get("epochs_trained")
+    if trained is not None and trained >= train["epochs"] and trained - cell["best_epoch"] < train["patience"]:
+        return "past best"
+    return "stopped"
 
 
 def method_row(cells: list[dict[str, Any]]) -> dict[str, Any]:
@@ -77,7 +89,7 @@ def markdown(summaries: dict[str, dict[str, dict[str, Any]]]) -> str:
             pooled = m["pooled"]
             limit = "≤ " + "/".join(map(str, m["epochs"])) + " epochs: "
             endings = limit + ", ".join(
-                f"{e} {m['endings'].count(e)}" for e in ("stopped", "cap", "steps") if e in m["endings"]
+                f"{e} {m['endings'].count(e)}" for e in ("stopped", "past best", "cap", "steps") if e in m["endings"]
             )
             rows.append(
                 f"| {name} | {', '.join(m['encoder'])} | {method} | {m['runs']} | {f1} | "

@@ -81,6 +81,7 @@ def load_cells(directory: Path) -> list[dict[str, Any]]:
     """The compare cells of a set: every ``<fold>/<method>.json`` that holds a cell's scores.
 
     ``directory`` may join sets with ``+`` (:func:`_harness.set_files`: earlier sets' cells win).
+    A cell whose ``<method>.train_log.jsonl`` was committed beside it gets ``epochs_trained``.
     """
     from _harness import set_files
 
@@ -88,6 +89,11 @@ def load_cells(directory: Path) -> list[dict[str, Any]]:
     for path in set_files(directory, "*/*.json"):
         record = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(record, dict) and "scores" in record and "fold" in record and "method" in record:
+            log = path.with_name(path.stem + ".train_log.jsonl")
+            if log.is_file():
+                record["epochs_trained"] = sum(
+                    1 for line in log.read_text(encoding="utf-8").splitlines() if line.strip()
+                )
             cells.append(record)
     return cells
 

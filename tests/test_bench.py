@@ -288,7 +288,8 @@ def test_summary_reads_several_sets_and_marks_the_budget(tmp_path) -> None:
     mrc = rows[("ncbi_e5_conv", "multilingual-e5-small", "mrc")].replace("**", "")
     assert "| 3 | 85.26 ± 1.64 | 87.33 / 83.30 / 85.27 | 5 2 8 | ≤ 8 epochs: stopped 2, cap 1 |" in mrc
     softmax = rows[("bc2gm_minilm_conv", "all-minilm-l6-v2", "softmax")]
-    assert "| 1 | 72.67 | 69.75 / 75.86 / 72.67 | 7 | ≤ 8 epochs: stopped 1 |" in softmax
+    # best epoch 7 of 8, patience 2: it reached the limit one epoch after its best, before patience ran out
+    assert "| 1 | 72.67 | 69.75 / 75.86 / 72.67 | 7 | ≤ 8 epochs: past best 1 |" in softmax
     assert "| 1 | **76.41** |" in rows[("bc2gm_minilm_conv", "all-minilm-l6-v2", "mrc")]  # the set's best mean
     proc = subprocess.run(
         [sys.executable, str(REPO / "bench" / "summary.py"), str(tmp_path)], capture_output=True, text=True, timeout=120
@@ -302,14 +303,18 @@ def test_sets_joined_by_plus_take_the_first_sets_cells(tmp_path) -> None:
 
     cell = "mrc-packed_align=mixed.json"
     (tmp_path / "retrained" / "k5-1").mkdir(parents=True)
-    shutil.copy(REPO / "benchmarks" / "cbp_k5_conv8" / "k5-1" / cell, tmp_path / "retrained" / "k5-1" / cell)
+    for name in (cell, cell.replace(".json", ".train_log.jsonl")):
+        shutil.copy(REPO / "benchmarks" / "cbp_k5_conv8" / "k5-1" / name, tmp_path / "retrained" / "k5-1" / name)
     joined = f"{tmp_path / 'retrained'}+{REPO / 'benchmarks' / 'cbp_k5_conv'}"
     rows = {
         tuple(c.strip() for c in line.split("|")[1:4]): line
         for line in run_script("summary.py", joined).stdout.splitlines()
     }
     packed = rows[("retrained+cbp_k5_conv", "multilingual-e5-small", "mrc-packed:align=mixed")]
-    assert "| 5 | **45.78 ± 13.11** |" in packed and "| 4 6 5 5 4 | ≤ 5/8 epochs: stopped 3, cap 2 |" in packed
+    assert (
+        "| 5 | **45.78 ± 13.11** |" in packed
+        and "| 4 6 5 5 4 | ≤ 5/8 epochs: stopped 1, past best 2, cap 2 |" in packed
+    )
     assert "| 5 | 37.89 ± 10.55 |" in rows[("retrained+cbp_k5_conv", "multilingual-e5-small", "softmax:align=char")]
     report = run_script("tables.py", joined).stdout
     assert "| mrc-packed:align=mixed | 58.87 ± 26.06 |" in report
