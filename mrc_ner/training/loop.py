@@ -244,8 +244,8 @@ def replaced_features(
 ) -> list:
     """This epoch's training features, from the sentences with their mentions replaced (:mod:`~mrc_ner.corpus.augmentation`).
 
-    Negative sampling keeps the run's seed, so the kept mention-free features are the same
-    ones every epoch as without replacement.
+    Negative sampling draws with the run's seed, as it does without replacement (a replaced
+    name of another length can shift the windows, and with them which features it keeps).
     """
     replaced, n = replace_mentions(sentences, rate=args.mention_replacement, seed=args.seed, epoch=epoch)
     feats, _ = tagger.features(replaced, with_labels=True)
