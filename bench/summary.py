@@ -7,7 +7,7 @@ method: the encoder, how many runs (folds × seeds), test micro F1 as mean ± st
 each run, the epoch limit and how training ended (:func:`ending`) — ``cap`` where the best dev epoch was the last
 allowed one (dev F1 still rising: the figure is a lower bound), ``stopped`` where patience ended it,
 ``past best`` where the limit came after the best epoch but before patience ran out.
-The README's summary table is this output.
+BENCHMARKS.md's table "Every converged set at a glance" is this output.
 
     python bench/summary.py benchmarks/ncbi_minilm_conv benchmarks/ncbi_e5_conv \\
         benchmarks/bc5cdr_minilm_conv benchmarks/bc2gm_minilm_conv
