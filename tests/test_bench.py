@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -299,7 +301,6 @@ def test_summary_reads_several_sets_and_marks_the_budget(tmp_path) -> None:
 
 def test_sets_joined_by_plus_take_the_first_sets_cells(tmp_path) -> None:
     """A+B: A's cells, then B's for the folds and methods A lacks; the label names both; a missing set fails."""
-    import shutil
 
     cell = "mrc-packed_align=mixed.json"
     (tmp_path / "retrained" / "k5-1").mkdir(parents=True)
@@ -456,6 +457,15 @@ def test_restored_cells_let_compare_continue_elsewhere(tmp_path, tiny_encoder, m
         assert mine["variants"]["as predicted"]["pooled"]["micro"] == row.pooled.micro.to_dict()
         assert mine["variants"]["as predicted"]["changes"] == [{}, {}]
         assert set(mine["variants"]["propagate"]["changes"][0]) == {"retyped", "added"}
+    # the same spans tested pairwise: between methods, and one method between two sets (here identical)
+    fold_args = ("--corpus", SAMPLE_CBP, "--folds", "k=3")
+    table = run_script("significance.py", tmp_path / "set", *fold_args).stdout
+    assert re.search(r"\| (softmax − crf|crf − softmax) \| 2 \| ", table)
+    shutil.copytree(tmp_path / "set", tmp_path / "again")
+    table = run_script(
+        "significance.py", tmp_path / "set", tmp_path / "again", *fold_args, "--methods", "softmax", "--runs", "k3-2"
+    ).stdout
+    assert "| softmax (set) − softmax (again) | 1 | 0 | " in table and "| +0.00 [0.00, 0.00] |" in table
     elsewhere = tmp_path / "elsewhere"
     out = run_script("restore_cells.py", tmp_path / "set", elsewhere).stdout
     assert out.count("restored ") == 4
