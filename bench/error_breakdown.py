@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,15 +35,18 @@ def read_spans(path: Path, test) -> list:
     return [[Span(a, b, label) for a, b, label in r["spans"]] for r in records]
 
 
-def committed_cells(records: Path, folds: dict):
+def committed_cells(records: Path, folds: dict, runs: Collection[str] | None = None):
     """Each committed cell's run name, file name, record, fold, gold and predicted spans, in path order.
 
     The spans must rescore exactly to the scores the cell recorded, or the script stops.
     ``records`` may join sets with ``+`` (:func:`_harness.set_files`: earlier sets' cells win).
+    ``runs``: only these run directories (``split``, ``split.seed43``, ``k5-0``); default all.
     """
     from mrc_ner.evaluation import score_spans
 
     for path in set_files(records, f"*/*{PREDICTIONS_SUFFIX}"):
+        if runs is not None and path.parent.name not in runs:
+            continue
         fold = fold_of_cell(folds, path.parent.name)
         if fold is None:
             fail(f"{path}: no fold {path.parent.name!r} in the --folds spec")

@@ -47,9 +47,7 @@ def outcome_counts(records: Path, folds: dict, runs: set[str] | None = None) -> 
 
     known_by_fold: dict[str, dict] = {}
     out: dict[str, Counter] = {}
-    for run, _, cell, fold, gold, pred in committed_cells(records, folds):
-        if runs is not None and run not in runs:
-            continue
+    for _, _, cell, fold, gold, pred in committed_cells(records, folds, runs):
         known = known_by_fold.setdefault(fold.name, annotated_strings(fold.train))
         counts = out.setdefault(cell["method"], Counter())
         for sentence, spans, predicted in zip(fold.test, gold, pred):

@@ -29,15 +29,15 @@ from _harness import RECORDS_HELP, add_fold_arguments, fail, folds_by_name, set_
 from error_breakdown import PREDICTIONS_SUFFIX, committed_cells
 
 
-def cells_with_units(records: Path, folds: dict, *, suffix: str = "") -> list[dict]:
-    """Every committed cell with ``test_units`` computed from its test spans, in path order.
+def cells_with_units(records: Path, folds: dict, runs: list[str] | None = None, *, suffix: str = "") -> list[dict]:
+    """Every committed cell (of ``runs``, default all) with ``test_units`` computed from its test spans, in path order.
 
     ``suffix`` is appended to each cell's method name, to tell the same method in two sets apart.
     """
     from mrc_ner.evaluation.significance import unit_counts, unit_keys
 
     cells = []
-    for run, _, cell, fold, gold, pred in committed_cells(records, folds):
+    for run, _, cell, fold, gold, pred in committed_cells(records, folds, runs):
         kind, keys = unit_keys(fold.test)
         units = {"kind": kind, "counts": unit_counts(gold, pred, keys)}
         cells.append(cell | {"method": cell["method"] + suffix, "fold": run, "test_units": units})
@@ -68,12 +68,12 @@ def main() -> None:
     cells, order = [], []
     for records in a.records:
         suffix = f" ({set_label(records)})" if len(a.records) > 1 else ""
-        found = cells_with_units(records, folds, suffix=suffix)
+        found = cells_with_units(records, folds, runs, suffix=suffix)
         if not found:
-            fail(f"{records}: no <fold>/<method>{PREDICTIONS_SUFFIX} files")
+            fail(f"{records}: no <fold>/<method>{PREDICTIONS_SUFFIX} files" + (f" for runs {a.runs}" if runs else ""))
         if methods:
             order += [m + suffix for m in methods]
-        cells += [c for c in found if (runs is None or c["fold"] in runs)]
+        cells += found
     if methods:
         cells = [c for c in cells if c["method"] in order]
     from mrc_ner.experiments.compare import build_report, pairs_table
