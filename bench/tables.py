@@ -12,6 +12,7 @@ folds, pooled micro F1, paired t-tests against the best row, and the per-cell ta
 
     python bench/tables.py benchmarks/ncbi_slice300
     python bench/tables.py benchmarks/cbp_k5_e1
+    python bench/tables.py benchmarks/cbp_k5_conv --runs k5-1,k5-2    # those folds' cells only
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ def table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
-def load_cells(directory: Path) -> list[dict[str, Any]]:
-    """The compare cells of a set: every ``<fold>/<method>.json`` that holds a cell's scores.
+def load_cells(directory: Path, runs: list[str] | None = None) -> list[dict[str, Any]]:
+    """The compare cells of a set (of the folds in ``runs``, default all): every ``<fold>/<method>.json``
+    that holds a cell's scores.
 
     ``directory`` may join sets with ``+`` (:func:`_harness.set_files`: earlier sets' cells win).
     A cell whose ``<method>.train_log.jsonl`` was committed beside it gets ``epochs_trained``.
@@ -89,6 +91,8 @@ def load_cells(directory: Path) -> list[dict[str, Any]]:
     for path in set_files(directory, "*/*.json"):
         record = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(record, dict) and "scores" in record and "fold" in record and "method" in record:
+            if runs is not None and record["fold"] not in runs:
+                continue
             log = path.with_name(path.stem + ".train_log.jsonl")
             if log.is_file():
                 record["epochs_trained"] = sum(
@@ -106,18 +110,22 @@ def main() -> None:
         help="a benchmarks/<set> directory of run directories or compare cells; sets of cells joined by + "
         "(A+B: A's cells, then B's for the folds and methods A lacks)",
     )
+    ap.add_argument("--runs", help="comma-separated folds whose compare cells to read (default: every fold)")
     a = ap.parse_args()
-    single = "+" not in str(a.set)
+    folds = a.runs.split(",") if a.runs else None
+    single = "+" not in str(a.set) and folds is None
     runs = [load_run(d) for d in sorted(a.set.iterdir()) if (d / "train_log.jsonl").is_file()] if single else []
     if runs:
         print(table(runs))
-    cells = load_cells(a.set)
+    cells = load_cells(a.set, folds)
     if cells:
         from mrc_ner.experiments.compare import build_report, markdown
 
         print(markdown(build_report(cells)))
     if not runs and not cells:
-        raise SystemExit(f"{a.set}: no run directories and no compare cells in it")
+        raise SystemExit(
+            f"{a.set}: no run directories and no compare cells in it" + (f" for runs {a.runs}" if folds else "")
+        )
 
 
 if __name__ == "__main__":

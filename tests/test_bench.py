@@ -274,6 +274,22 @@ def test_tables_rebuilds_committed_records() -> None:
     assert "| 10.49 | 20.79 | 10.49 |" in row  # micro, macro, pooled micro F1
 
 
+def test_tables_reads_only_the_asked_folds() -> None:
+    """--runs: the report covers those folds' cells only (one fold here, so its row is that cell's score)."""
+    out = run_script("tables.py", REPO / "benchmarks" / "cbp_k5_hf3", "--runs", "k5-2").stdout
+    row = next(line for line in out.splitlines() if line.startswith("| hf-softmax | 47.18"))
+    assert "| 32.16 |" in row and "| k5-1 |" not in out and "| k5-2 |" in out
+    both = run_script("tables.py", REPO / "benchmarks" / "cbp_k5_hf3", "--runs", "k5-1,k5-2").stdout
+    assert "| 36.38 ± 5.98 |" in next(line for line in both.splitlines() if line.startswith("| hf-softmax |"))
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "tables.py"), str(REPO / "benchmarks" / "cbp_k5_hf3"), "--runs", "k5-9"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0 and "for runs k5-9" in proc.stderr
+
+
 def test_tables_refuses_an_empty_set(tmp_path) -> None:
     proc = subprocess.run(
         [sys.executable, str(REPO / "bench" / "tables.py"), str(tmp_path)], capture_output=True, text=True, timeout=120
