@@ -18,7 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -301,13 +301,14 @@ RECORDS_HELP = (
 )
 
 
-def set_files(spec: str | Path, pattern: str) -> list[Path]:
+def set_files(spec: str | Path, pattern: str, runs: Collection[str] | None = None) -> list[Path]:
     """The files matching ``pattern`` (e.g. ``*/*.json``) in a set of committed records, in path order.
 
     ``spec`` is one ``benchmarks/<set>`` directory, or several joined by ``+``: the first
     set's files, then each later set's files whose ``<fold>/<name>`` the earlier ones lack.
     So ``benchmarks/cbp_k5_conv8+benchmarks/cbp_k5_conv`` is the five-fold set with the
     re-trained cells in place of the ones they replace. Every set must exist.
+    ``runs``: only files under these run directories (``split``, ``split.seed43``, ``k5-0``); default all.
     """
     chosen: dict[tuple[str, ...], Path] = {}
     for part in str(spec).split("+"):
@@ -315,6 +316,8 @@ def set_files(spec: str | Path, pattern: str) -> list[Path]:
         if not directory.is_dir():
             fail(f"{directory}: no such set of records")
         for path in sorted(directory.glob(pattern)):
+            if runs is not None and path.relative_to(directory).parts[0] not in runs:
+                continue
             chosen.setdefault(path.relative_to(directory).parts, path)
     return [chosen[key] for key in sorted(chosen)]
 

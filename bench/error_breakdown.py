@@ -44,9 +44,7 @@ def committed_cells(records: Path, folds: dict, runs: Collection[str] | None = N
     """
     from mrc_ner.evaluation import score_spans
 
-    for path in set_files(records, f"*/*{PREDICTIONS_SUFFIX}"):
-        if runs is not None and path.parent.name not in runs:
-            continue
+    for path in set_files(records, f"*/*{PREDICTIONS_SUFFIX}", runs):
         fold = fold_of_cell(folds, path.parent.name)
         if fold is None:
             fail(f"{path}: no fold {path.parent.name!r} in the --folds spec")

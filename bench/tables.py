@@ -79,8 +79,8 @@ def table(runs: list[dict[str, Any]]) -> str:
 
 
 def load_cells(directory: Path, runs: list[str] | None = None) -> list[dict[str, Any]]:
-    """The compare cells of a set (of the folds in ``runs``, default all): every ``<fold>/<method>.json``
-    that holds a cell's scores.
+    """The compare cells of a set (of the run directories in ``runs``, default all): every
+    ``<fold>/<method>.json`` that holds a cell's scores.
 
     ``directory`` may join sets with ``+`` (:func:`_harness.set_files`: earlier sets' cells win).
     A cell whose ``<method>.train_log.jsonl`` was committed beside it gets ``epochs_trained``.
@@ -88,11 +88,9 @@ def load_cells(directory: Path, runs: list[str] | None = None) -> list[dict[str,
     from _harness import set_files
 
     cells = []
-    for path in set_files(directory, "*/*.json"):
+    for path in set_files(directory, "*/*.json", runs):
         record = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(record, dict) and "scores" in record and "fold" in record and "method" in record:
-            if runs is not None and record["fold"] not in runs:
-                continue
             log = path.with_name(path.stem + ".train_log.jsonl")
             if log.is_file():
                 record["epochs_trained"] = sum(
@@ -110,7 +108,7 @@ def main() -> None:
         help="a benchmarks/<set> directory of run directories or compare cells; sets of cells joined by + "
         "(A+B: A's cells, then B's for the folds and methods A lacks)",
     )
-    ap.add_argument("--runs", help="comma-separated folds whose compare cells to read (default: every fold)")
+    ap.add_argument("--runs", help="comma-separated fold (run) names to read (default: every committed run)")
     a = ap.parse_args()
     folds = a.runs.split(",") if a.runs else None
     single = "+" not in str(a.set) and folds is None
