@@ -316,9 +316,9 @@ def set_files(spec: str | Path, pattern: str, runs: Collection[str] | None = Non
         if not directory.is_dir():
             fail(f"{directory}: no such set of records")
         for path in sorted(directory.glob(pattern)):
-            if runs is not None and path.relative_to(directory).parts[0] not in runs:
-                continue
-            chosen.setdefault(path.relative_to(directory).parts, path)
+            key = path.relative_to(directory).parts
+            if runs is None or key[0] in runs:
+                chosen.setdefault(key, path)
     return [chosen[key] for key in sorted(chosen)]
 
 
