@@ -502,3 +502,60 @@ def test_restored_cells_let_compare_continue_elsewhere(tmp_path, tiny_encoder, m
     assert cmp.markdown(again) == cmp.markdown(first)
     with pytest.raises(InputError, match="other settings"):
         cmp.run_comparison(folds, methods, replace(settings, max_length=64), elsewhere)
+
+
+def test_factors_pairs_two_rows_over_their_common_folds(tmp_path) -> None:
+    """bench/factors.py: per factor, both rows' mean ± std, the paired difference and t-test, pooled F1; bad rows fail by name."""
+    factors = tmp_path / "factors.json"
+    factors.write_text(
+        json.dumps(
+            {
+                "rows": [
+                    {
+                        "factor": "epochs",
+                        "budget": "1 → ≤ 5 epochs",
+                        "base": ["cbp_k5_e1", "softmax:align=char:attention_dropout=0"],
+                        "changed": ["cbp_k5_conv", "softmax:align=char"],
+                    },
+                    {
+                        "factor": "cap",
+                        "budget": "≤ 5 → ≤ 8 epochs",
+                        "base": ["cbp_k5_conv", "mrc-packed:align=mixed"],
+                        "changed": ["cbp_k5_conv8", "mrc-packed:align=mixed"],
+                    },
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    lines = run_script("factors.py", factors).stdout.splitlines()
+    assert len(lines) == 4 and lines[0].startswith("| factor |")
+    # five folds; 1-epoch test micro F1 16.56 26.18 7.49 27.77 28.47 against 24.92 49.91 29.52 39.48 45.62
+    assert (
+        "| 5 · 1 → ≤ 5 epochs | 21.30 ± 9.09 | 37.89 ± 10.55 | +16.60 ± 6.57 (0.005) | 5 of 5 | 18.03 → 35.55 |"
+        in lines[2]
+    )
+    # only the three folds retrained to 8 epochs are paired, and the loss keeps its true minus sign
+    assert (
+        "| 3 · ≤ 5 → ≤ 8 epochs | 50.13 ± 14.45 | 49.33 ± 14.36 | −0.80 ± 4.88 (0.804) | 2 of 3 | 47.24 → 46.57 |"
+        in lines[3]
+    )
+    factors.write_text(
+        json.dumps(
+            {
+                "rows": [
+                    {
+                        "factor": "x",
+                        "budget": "1",
+                        "base": ["cbp_k5_e1", "hf-softmax"],
+                        "changed": ["cbp_k5_e1", "nope"],
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "factors.py"), str(factors)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode != 0 and "row 1 (x): no committed cells of 'nope' in cbp_k5_e1" in proc.stderr
