@@ -45,11 +45,15 @@ HEADERS = [
 ]
 
 
-def row_cells(spec: list[str], root: Path) -> dict[str, dict[str, Any]]:
-    """The cells of one ``[set, method]`` row by run (fold, or ``<fold>.seed<N>``); ``ValueError`` when there are none."""
+def row_cells(spec: list[str], sets: dict[str, list[dict[str, Any]]], root: Path) -> dict[str, dict[str, Any]]:
+    """The cells of one ``[set, method]`` row by run (fold, or ``<fold>.seed<N>``); ``ValueError`` when there are none.
+
+    ``sets`` caches each set's cells, so a set that many rows name is read once.
+    """
     set_name, method = spec
-    cells = load_cells(Path("+".join(str(root / s) for s in set_name.split("+"))))
-    found = {c["fold"]: c for c in cells if c["method"] == method}
+    if set_name not in sets:
+        sets[set_name] = load_cells(Path("+".join(str(root / s) for s in set_name.split("+"))))
+    found = {c["fold"]: c for c in sets[set_name] if c["method"] == method}
     if not found:
         raise ValueError(f"no committed cells of {method!r} in {set_name}")
     return found
@@ -91,25 +95,23 @@ def signed(x: float) -> str:
     return f"{x:+.2f}".replace("-", "−")
 
 
-def _mean(ms: Any) -> str:
-    return f"{ms.mean:.2f} ± {ms.std:.2f}" if ms.n > 1 else f"{ms.mean:.2f}"
-
-
 def markdown_row(factor: dict[str, Any], fig: dict[str, Any]) -> str:
     """One markdown table row for a factor and its figures."""
+    from mrc_ner.evaluation.aggregate import format_mean_std
+    from mrc_ner.experiments.compare import format_p
+
     folds = fig["folds"]
     fold_text = f"{len(folds)} ({folds[0]})" if len(folds) == 1 else str(len(folds))
     diff = fig["diff"]
-    diff_text = f"{signed(diff.mean)} ± {diff.std:.2f}" if diff.n > 1 else signed(diff.mean)
-    p_text = "—" if fig["p"] is None else ("< 0.001" if fig["p"] < 0.001 else f"{fig['p']:.3f}")
+    diff_text = signed(diff.mean) + (f" ± {diff.std:.2f}" if diff.n > 1 else "")
     ratio = "—" if fig["time_ratio"] is None else f"{fig['time_ratio']:.2f}"
     cells = [
         factor["factor"],
         f"`{factor['base'][1]}` → `{factor['changed'][1]}`",
         f"{fold_text} · {factor['budget']}",
-        _mean(fig["base"]),
-        _mean(fig["changed"]),
-        f"{diff_text} ({p_text})",
+        format_mean_std(fig["base"].mean, fig["base"].std, n=fig["base"].n),
+        format_mean_std(fig["changed"].mean, fig["changed"].std, n=fig["changed"].n),
+        f"{diff_text} ({format_p(fig['p'])})",
         f"{fig['ahead']} of {len(folds)}",
         f"{fig['pooled'][0]:.2f} → {fig['pooled'][1]:.2f}",
         ratio,
@@ -130,10 +132,11 @@ def main() -> None:
         rows = json.loads(a.factors.read_text(encoding="utf-8"))["rows"]
     except (OSError, ValueError, KeyError, TypeError) as e:
         fail(f"{a.factors}: not a factors file ({e})")
+    sets: dict[str, list[dict[str, Any]]] = {}
     lines = ["| " + " | ".join(HEADERS) + " |", "|" + "|".join(["---"] * 3 + ["---:"] * (len(HEADERS) - 3)) + "|"]
     for i, factor in enumerate(rows, 1):
         try:
-            fig = factor_figures(row_cells(factor["base"], a.root), row_cells(factor["changed"], a.root))
+            fig = factor_figures(row_cells(factor["base"], sets, a.root), row_cells(factor["changed"], sets, a.root))
         except (KeyError, ValueError) as e:
             fail(f"{a.factors}: row {i} ({factor.get('factor', '?')}): {e}")
         lines.append(markdown_row(factor, fig))

@@ -507,26 +507,24 @@ def test_restored_cells_let_compare_continue_elsewhere(tmp_path, tiny_encoder, m
 def test_factors_pairs_two_rows_over_their_common_folds(tmp_path) -> None:
     """bench/factors.py: per factor, both rows' mean ± std, the paired difference and t-test, pooled F1; bad rows fail by name."""
     factors = tmp_path / "factors.json"
-    factors.write_text(
-        json.dumps(
-            {
-                "rows": [
-                    {
-                        "factor": "epochs",
-                        "budget": "1 → ≤ 5 epochs",
-                        "base": ["cbp_k5_e1", "softmax:align=char:attention_dropout=0"],
-                        "changed": ["cbp_k5_conv", "softmax:align=char"],
-                    },
-                    {
-                        "factor": "cap",
-                        "budget": "≤ 5 → ≤ 8 epochs",
-                        "base": ["cbp_k5_conv", "mrc-packed:align=mixed"],
-                        "changed": ["cbp_k5_conv8", "mrc-packed:align=mixed"],
-                    },
-                ]
-            }
+
+    def write_factors(*rows: tuple[str, str, list[str], list[str]]) -> None:
+        keys = ("factor", "budget", "base", "changed")
+        factors.write_text(json.dumps({"rows": [dict(zip(keys, row)) for row in rows]}), encoding="utf-8")
+
+    write_factors(
+        (
+            "epochs",
+            "1 → ≤ 5 epochs",
+            ["cbp_k5_e1", "softmax:align=char:attention_dropout=0"],
+            ["cbp_k5_conv", "softmax:align=char"],
         ),
-        encoding="utf-8",
+        (
+            "cap",
+            "≤ 5 → ≤ 8 epochs",
+            ["cbp_k5_conv", "mrc-packed:align=mixed"],
+            ["cbp_k5_conv8", "mrc-packed:align=mixed"],
+        ),
     )
     lines = run_script("factors.py", factors).stdout.splitlines()
     assert len(lines) == 4 and lines[0].startswith("| factor |")
@@ -540,21 +538,7 @@ def test_factors_pairs_two_rows_over_their_common_folds(tmp_path) -> None:
         "| 3 · ≤ 5 → ≤ 8 epochs | 50.13 ± 14.45 | 49.33 ± 14.36 | −0.80 ± 4.88 (0.804) | 2 of 3 | 47.24 → 46.57 |"
         in lines[3]
     )
-    factors.write_text(
-        json.dumps(
-            {
-                "rows": [
-                    {
-                        "factor": "x",
-                        "budget": "1",
-                        "base": ["cbp_k5_e1", "hf-softmax"],
-                        "changed": ["cbp_k5_e1", "nope"],
-                    }
-                ]
-            }
-        ),
-        encoding="utf-8",
-    )
+    write_factors(("x", "1", ["cbp_k5_e1", "hf-softmax"], ["cbp_k5_e1", "nope"]))
     proc = subprocess.run(
         [sys.executable, str(REPO / "bench" / "factors.py"), str(factors)], capture_output=True, text=True, timeout=120
     )
