@@ -227,6 +227,22 @@ def test_auto_alignment_per_method_and_the_cells_it_changes(tiny_encoder, tmp_pa
                 cmp.check_cell(directory, values, finished=True)
 
 
+def test_cells_recorded_before_a_setting_existed_are_reused(tiny_encoder, tmp_path: Path) -> None:
+    from mrc_ner.experiments.compare.cell_settings import ADDED_LATER, fingerprint
+
+    fold = cmp.load_folds("k=3", SAMPLE_CBP, only=["k3-0"])[0]
+    (spec,) = cmp.parse_methods("softmax")
+    values = cmp.cell_settings(spec, fold, tiny_settings(tiny_encoder))
+    old = {k: v for k, v in values.items() if k not in ADDED_LATER}
+    assert len(old) == len(values) - len(ADDED_LATER)
+    atomic_write_json(tmp_path / "settings.json", {"fingerprint": fingerprint(old), "settings": old})
+    assert cmp.check_cell(tmp_path, values, finished=True) is None
+    # a value other than the one the old cells had is a real difference
+    changed = {**values, "train.mention_replacement": 0.5}
+    with pytest.raises(InputError, match=r"train\.mention_replacement 0\.0 → 0\.5"):
+        cmp.check_cell(tmp_path, changed, finished=True)
+
+
 def test_init_from_keeps_the_trained_alignment_under_auto(
     tiny_char_model, tiny_word_model, sample_cbp_corpus, sample_en_corpus
 ) -> None:

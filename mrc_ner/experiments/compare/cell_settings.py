@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 SETTINGS_NAME = "settings.json"
 #: fields of the shared settings that do not change a cell's result
 IGNORED = {"keep_checkpoints", "keep_models", "progress", "train.out_dir", "train.resume"}
+#: settings added to mrc-ner after cells were first recorded, each with the value that does what those
+#: cells did: a recorded cell without the key counts as having that value
+ADDED_LATER: dict[str, Any] = {"train.mention_replacement": 0.0}
 
 
 def data_hash(sentences: Sequence[Sentence]) -> str:
@@ -104,7 +107,8 @@ def check_cell(directory: Path, values: dict[str, Any], *, finished: bool) -> st
     A finished cell from before settings were recorded is reused with a note (its
     result is kept); any recorded difference is an :class:`InputError` naming the
     settings that differ. A setting added to mrc-ner after the cell was recorded is no
-    difference while its value is ``None`` (it then means "as before").
+    difference while its value is ``None`` or its :data:`ADDED_LATER` value (either then means
+    "as before").
     """
     path = directory / SETTINGS_NAME
     if not path.is_file():
@@ -116,6 +120,7 @@ def check_cell(directory: Path, values: dict[str, Any], *, finished: bool) -> st
     if not isinstance(old, dict) or old.get("fingerprint") == fingerprint(values):
         return None
     before = old.get("settings", {}) if isinstance(old.get("settings"), dict) else {}
+    before = {**ADDED_LATER, **before}
     changed = sorted(
         k
         for k in set(before) | set(values)
