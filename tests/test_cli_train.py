@@ -50,7 +50,17 @@ def test_train_predict_evaluate_mrc(tmp_path, tiny_encoder):
 def test_train_softmax_english_word_level_and_iob_output(tmp_path, tiny_encoder):
     out = tmp_path / "m"
     r = run(
-        *train_args(SAMPLE_EN, tiny_encoder, out, "--mention-replacement", "0.3", method="softmax", max_length="32")
+        *train_args(
+            SAMPLE_EN,
+            tiny_encoder,
+            out,
+            "--mention-replacement",
+            "0.3",
+            "--schedule",
+            "cosine",
+            method="softmax",
+            max_length="32",
+        )
     )
     assert r.exit_code == 0, r.output
     assert "training mentions replaced by other names of their type" in r.output
@@ -59,6 +69,7 @@ def test_train_softmax_english_word_level_and_iob_output(tmp_path, tiny_encoder)
     # the default trains without attention-probability dropout, and the saved encoder config says so
     saved_args = json.loads((out / "training_args.json").read_text())
     assert saved_args["attention_dropout"] == 0.0 and saved_args["mention_replacement"] == 0.3
+    assert saved_args["schedule"] == "cosine"
     assert cfg["encoder_config"]["attention_probs_dropout_prob"] == 0.0
     pred = tmp_path / "p.bio"
     r = run("predict", "--model", out, SAMPLE_EN, "--out", pred)
@@ -77,6 +88,8 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, tiny_encoder):
     assert r.exit_code == 2 and "fraction" in r.output
     r = runner.invoke(app, ["train", "--train", str(SAMPLE_EN), *out_and_encoder, "--mention-replacement", "1.5"])
     assert r.exit_code == 2 and "mention replacement must be in [0, 1], got 1.5" in r.output
+    r = runner.invoke(app, ["train", "--train", str(SAMPLE_EN), *out_and_encoder, "--schedule", "step"])
+    assert r.exit_code == 2 and "'step' is not one of 'linear'," in r.output and "'constant'" in r.output
     r = runner.invoke(app, ["predict", "--model", str(tmp_path), str(SAMPLE_EN), "--out", str(tmp_path / "x.jsonl")])
     assert r.exit_code == 2 and "config.json" in r.output
 

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from mrc_ner.errors import InputError
 from mrc_ner.models import load_tagger, tagger_class
 from mrc_ner.training import (
     LoopState,
@@ -81,6 +82,29 @@ def test_scheduler_warms_up_then_decays(tiny_encoder):
         opt.step()
         sched.step()
     assert lrs[0] == 0.5 and lrs[1] == 1.0 and lrs[-1] < lrs[2]
+
+
+def lr_curve(t, schedule: str, steps: int = 10) -> list[float]:
+    opt = torch.optim.SGD(t.parameters(), lr=1.0)
+    sched = build_scheduler(opt, total_steps=steps, warmup_ratio=0.2, schedule=schedule)
+    lrs = []
+    for _ in range(steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return lrs
+
+
+def test_schedule_shapes_after_the_warmup(tiny_encoder):
+    t = tagger(tiny_encoder)
+    linear, cosine, constant = (lr_curve(t, s) for s in ("linear", "cosine", "constant"))
+    assert linear[:2] == cosine[:2] == constant[:2] == [0.5, 1.0]  # the same warmup
+    assert constant[2:] == [1.0] * 8
+    assert linear[2:] == pytest.approx([1 - i / 8 for i in range(8)])
+    assert cosine[2] == pytest.approx(1.0) and cosine[6] == pytest.approx(0.5)  # half way down at mid-decay
+    assert all(c >= lin for c, lin in zip(cosine[2:6], linear[2:6])) and cosine[-1] < linear[-1]
+    with pytest.raises(InputError, match="unknown learning-rate schedule 'step'; choose one of linear, cosine"):
+        build_scheduler(torch.optim.SGD(t.parameters(), lr=1.0), total_steps=10, warmup_ratio=0.1, schedule="step")
 
 
 def test_select_best_and_patience():

@@ -39,6 +39,22 @@ EpochsOpt = Annotated[int, typer.Option(help="Training epochs.")]
 BatchSizeOpt = Annotated[int, typer.Option(help="Batch size (features per step).")]
 EncoderLrOpt = Annotated[float, typer.Option(help="Learning rate of the encoder.")]
 WarmupRatioOpt = Annotated[float, typer.Option(help="Share of steps with linear warmup.")]
+
+
+class Schedule(str, Enum):
+    """``--schedule``: the learning rate after the warmup (``TrainArgs.schedule``)."""
+
+    linear = "linear"
+    cosine = "cosine"
+    constant = "constant"
+
+
+ScheduleOpt = Annotated[
+    Schedule,
+    typer.Option(
+        help="Learning rate after the warmup: linear or cosine decay to zero at the last allowed epoch, or constant."
+    ),
+]
 GradAccumOpt = Annotated[int, typer.Option(help="Gradient accumulation steps.")]
 MaxLengthOpt = Annotated[int, typer.Option(help="Encoder input length; longer contexts are windowed.")]
 OverlapOpt = Annotated[int, typer.Option(help="Overlap between windows, in tokens.")]
@@ -105,7 +121,8 @@ def train_args(values: dict[str, Any], **extra: Any) -> TrainArgs:
     from mrc_ner.training import TrainArgs
 
     names = {f.name for f in fields(TrainArgs)}
-    return TrainArgs(**{k: v for k, v in values.items() if k in names}, **extra)
+    plain = {k: v.value if isinstance(v, Enum) else v for k, v in values.items() if k in names}
+    return TrainArgs(**plain, **extra)
 
 
 def start_run(out: Path, *, json_: bool, threads: int | None) -> Callable[..., None]:

@@ -57,6 +57,7 @@ def compare(
     encoder_lr: opt.EncoderLrOpt = 5e-5,
     head_lr: Annotated[float, typer.Option(help="Learning rate of the heads (and CRF transitions).")] = 1e-3,
     warmup_ratio: opt.WarmupRatioOpt = 0.1,
+    schedule: opt.ScheduleOpt = opt.Schedule.linear,
     grad_accum: opt.GradAccumOpt = 1,
     seed: Annotated[int, typer.Option(help="Training seed (the same for every cell: paired comparison).")] = 42,
     seeds: Annotated[

@@ -75,6 +75,7 @@ def train(
     encoder_lr: opt.EncoderLrOpt = 5e-5,
     head_lr: Annotated[float, typer.Option(help="Learning rate of the new heads.")] = 1e-3,
     warmup_ratio: opt.WarmupRatioOpt = 0.1,
+    schedule: opt.ScheduleOpt = opt.Schedule.linear,
     grad_accum: opt.GradAccumOpt = 1,
     max_length: opt.MaxLengthOpt = 256,
     overlap: opt.OverlapOpt = 64,

@@ -37,6 +37,7 @@ class HFSoftmaxTagger(SoftmaxTagger):
         "freeze_embeddings": False,
         "negative_ratio": 1.0,
         "warmup_ratio": 0.1,
+        "schedule": "linear",
         "attention_dropout": None,  # the encoder's own, as transformers trains it
     }
 

@@ -19,6 +19,9 @@ class TrainArgs:
     head_lr: float = 1e-3
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
+    #: the learning rate after the warmup (:data:`~mrc_ner.training.preparation.SCHEDULES`): "linear" decay
+    #: to zero at the last allowed step, "cosine" (half a cosine to zero) or "constant"
+    schedule: str = "linear"
     grad_accum: int = 1
     max_grad_norm: float = 1.0
     seed: int = 42

@@ -7,7 +7,7 @@ strings them together.
 
 * AdamW with a separate (larger) learning rate for the new heads — fine-tuning the
   multilingual-e5-small conversion with one learning rate predicted all ``O``.
-* Linear warmup and decay, gradient accumulation, gradient clipping, optional bf16.
+* Linear warmup, then linear or cosine decay or a constant rate, gradient accumulation, gradient clipping, optional bf16.
 * Model selection on the dev set by entity-level micro F1 (not by training loss),
   early stopping with patience.
 * After every epoch a checkpoint (model, optimizer, scheduler, RNG states, loop state)
@@ -42,6 +42,7 @@ from mrc_ner.training.contention import CpuMeter, describe
 from mrc_ner.training.preparation import (
     build_optimizer,
     build_scheduler,
+    check_schedule,
     disable_gradient_checkpointing,
     prepare_for_training,
     set_seed,
@@ -137,6 +138,7 @@ def train(
     )
     if not 0.0 <= args.mention_replacement <= 1.0:
         raise InputError(f"mention replacement must be in [0, 1], got {args.mention_replacement}")
+    check_schedule(args.schedule)
     all_feats, _ = tagger.features(train_sentences, with_labels=True)
     feats = sample_negatives(all_feats, args.negative_ratio, args.seed)
     if not args.resume and getattr(tagger, "fresh_heads", True):
@@ -156,7 +158,7 @@ def train(
     if args.max_steps is not None:
         total_steps = min(total_steps, args.max_steps)
     optimizer = build_optimizer(tagger, args)
-    scheduler = build_scheduler(optimizer, total_steps, args.warmup_ratio)
+    scheduler = build_scheduler(optimizer, total_steps, args.warmup_ratio, schedule=args.schedule)
     model, optimizer, scheduler = accelerator.prepare(tagger, optimizer, scheduler)
     out = Path(args.out_dir) if args.out_dir else None
     state = LoopState()

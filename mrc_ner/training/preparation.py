@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -123,15 +124,32 @@ def build_optimizer(tagger: Trainable, args: TrainArgs) -> torch.optim.Optimizer
     return torch.optim.AdamW(param_groups, **kwargs)
 
 
+#: learning-rate shapes after the warmup (``TrainArgs.schedule``)
+SCHEDULES = ("linear", "cosine", "constant")
+
+
+def check_schedule(schedule: str) -> None:
+    """Refuse a schedule name that :func:`build_scheduler` does not know."""
+    if schedule not in SCHEDULES:
+        raise InputError(f"unknown learning-rate schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+
+
 def build_scheduler(
-    optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float, *, schedule: str = "linear"
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warmup for ``warmup_ratio`` of the steps, then linear decay to zero."""
+    """Linear warmup for ``warmup_ratio`` of the steps, then ``schedule``: linear or cosine decay to
+    zero at ``total_steps``, or the peak rate held (constant)."""
+    check_schedule(schedule)
     warmup = int(total_steps * warmup_ratio)
 
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / max(1, warmup)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+        left = max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+        if schedule == "constant":
+            return 1.0
+        if schedule == "cosine":
+            return 0.5 * (1.0 - math.cos(math.pi * left))
+        return left
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

@@ -32,7 +32,7 @@ SETTINGS_NAME = "settings.json"
 IGNORED = {"keep_checkpoints", "keep_models", "progress", "train.out_dir", "train.resume"}
 #: settings added to mrc-ner after cells were first recorded, each with the value that does what those
 #: cells did: a recorded cell without the key counts as having that value
-ADDED_LATER: dict[str, Any] = {"train.mention_replacement": 0.0}
+ADDED_LATER: dict[str, Any] = {"train.mention_replacement": 0.0, "train.schedule": "linear"}
 
 
 def data_hash(sentences: Sequence[Sentence]) -> str:
