@@ -87,7 +87,15 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, tiny_encoder):
     r = runner.invoke(app, ["train", "--train", str(SAMPLE_EN), *out_and_encoder, "--dev", "1.5"])
     assert r.exit_code == 2 and "fraction" in r.output
     r = runner.invoke(app, ["train", "--train", str(SAMPLE_EN), *out_and_encoder, "--mention-replacement", "1.5"])
-    assert r.exit_code == 2 and "mention replacement must be in [0, 1], got 1.5" in r.output
+    assert r.exit_code == 2 and "mention_replacement must be in [0, 1], got 1.5" in r.output
+    for option, value, expected in (
+        ("--batch-size", "0", "batch_size must be at least 1, got 0"),
+        ("--grad-accum", "0", "grad_accum must be at least 1, got 0"),
+        ("--epochs", "0", "epochs must be at least 1, got 0"),
+        ("--warmup-ratio", "1.5", "warmup_ratio must be in [0, 1], got 1.5"),
+    ):  # refused before the (missing) training file is read
+        r = runner.invoke(app, ["train", "--train", str(tmp_path / "missing.bio"), *out_and_encoder, option, value])
+        assert r.exit_code == 2 and expected in r.output and "missing.bio" not in r.output, (option, r.output)
     r = runner.invoke(app, ["train", "--train", str(SAMPLE_EN), *out_and_encoder, "--schedule", "step"])
     assert r.exit_code == 2 and "'step' is not one of 'linear'," in r.output and "'constant'" in r.output
     r = runner.invoke(app, ["predict", "--model", str(tmp_path), str(SAMPLE_EN), "--out", str(tmp_path / "x.jsonl")])

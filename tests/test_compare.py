@@ -189,6 +189,11 @@ def test_method_variants() -> None:
         cmp.parse_methods("crf:layers=2")
     with pytest.raises(InputError, match="twice"):
         cmp.parse_methods("crf,crf")
+    assert cmp.parse_methods("softmax:schedule=cosine")[0].train == {"schedule": "cosine"}
+    with pytest.raises(
+        InputError, match=r"negative_ratio must be in \[0, 1\], got 3 \(in 'softmax:negative_ratio=3'\)"
+    ):
+        cmp.parse_methods("crf, softmax:negative_ratio=3")
 
 
 def test_align_and_recipe_per_row(tiny_encoder) -> None:

@@ -107,6 +107,27 @@ def test_schedule_shapes_after_the_warmup(tiny_encoder):
         build_scheduler(torch.optim.SGD(t.parameters(), lr=1.0), total_steps=10, warmup_ratio=0.1, schedule="step")
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "expected"),
+    [
+        ("batch_size", 0, "batch_size must be at least 1, got 0"),
+        ("epochs", -1, "epochs must be at least 1"),
+        ("patience", 0, "patience must be at least 1"),
+        ("max_steps", 0, r"max_steps must be at least 1 \(or unset\), got 0"),
+        ("encoder_lr", -1e-5, "encoder_lr must be at least 0"),
+        ("negative_ratio", 2.0, r"negative_ratio must be in \[0, 1\], got 2.0"),
+        ("warmup_ratio", "0.1", r"warmup_ratio must be in \[0, 1\], got '0.1'"),
+        ("attention_dropout", 1.0, r"attention_dropout must be in \[0, 1\)"),
+        ("schedule", "step", "unknown learning-rate schedule 'step'"),
+    ],
+)
+def test_train_args_refuse_values_no_run_can_use(setting, value, expected):
+    with pytest.raises(InputError, match=expected):
+        TrainArgs(**{setting: value})
+    # the edges are allowed
+    TrainArgs(epochs=1, negative_ratio=0.0, warmup_ratio=1.0, encoder_lr=0.0, max_steps=None, attention_dropout=None)
+
+
 def test_select_best_and_patience():
     st = LoopState()
     assert select_best(st, 0.3, 1) and not select_best(st, 0.3, 2) and select_best(st, 0.5, 3)

@@ -124,11 +124,11 @@ def compare(
     else:
         specs = cmp.parse_methods(methods)  # before reading anything: a typo fails at once
         seed_list = cmp.parse_seeds(seeds) if seeds is not None else []
+        args = opt.train_args(locals())  # so does a value no run can use
         fold_data = cmp.load_folds(
             folds, corpus, seed=fold_seed, dev_docs=opt.dev_docs_value(dev_docs), only=fold or ()
         )
         lm = {k: v for k, v in {"epochs": lm_epochs, "max_steps": lm_max_steps, "lr": lm_lr}.items() if v is not None}
-        args = opt.train_args(locals())
         settings = cmp.Settings(
             encoder=encoder,
             train=args,

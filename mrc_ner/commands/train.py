@@ -125,6 +125,7 @@ def train(
     from mrc_ner.io import atomic_write_json
     from mrc_ner.models.building import build_tagger
 
+    args = opt.train_args(locals(), out_dir=str(out))  # a value no run can use fails before any reading
     say = opt.start_run(out, json_=json_, threads=threads)
     from mrc_ner.corpus.documents import ReadReport
 
@@ -173,7 +174,6 @@ def train(
     if tagger.takes_queries:
         for label, q in tagger.options["queries"].items():
             say(f"query [bold]{label}[/]: {q}")
-    args = opt.train_args(locals(), out_dir=str(out))
     if tagger.train_recipe:
         args = replace(args, **tagger.train_recipe)
         say(f"{method} trains with its own recipe: " + ", ".join(f"{k}={v}" for k, v in tagger.train_recipe.items()))

@@ -8,6 +8,11 @@ from typing import Any, Protocol
 
 from torch import nn
 
+from mrc_ner.errors import InputError
+
+#: learning-rate shapes after the warmup (``TrainArgs.schedule``)
+SCHEDULES = ("linear", "cosine", "constant")
+
 
 @dataclass
 class TrainArgs:
@@ -19,8 +24,8 @@ class TrainArgs:
     head_lr: float = 1e-3
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
-    #: the learning rate after the warmup (:data:`~mrc_ner.training.preparation.SCHEDULES`): "linear" decay
-    #: to zero at the last allowed step, "cosine" (half a cosine to zero) or "constant"
+    #: the learning rate after the warmup (:data:`SCHEDULES`): "linear" decay to zero at the last
+    #: allowed step, "cosine" (half a cosine to zero) or "constant"
     schedule: str = "linear"
     grad_accum: int = 1
     max_grad_norm: float = 1.0
@@ -44,6 +49,35 @@ class TrainArgs:
     log_every: int = 10
     #: after training, tune prediction options on dev (MRC: the start/end threshold, saved in config.json)
     calibrate: bool = True
+
+    def __post_init__(self) -> None:
+        """Refuse values no run can use, naming the setting (a bad ``--batch-size`` or compare row key
+        fails here, not deep inside the loop)."""
+        at_least_one = ("epochs", "batch_size", "grad_accum", "patience", "eval_batch_size", "log_every")
+        for name in at_least_one:
+            _check(name, getattr(self, name), lambda v: v >= 1, "at least 1")
+        for name in ("max_steps", "max_tokens"):
+            value = getattr(self, name)
+            if value is not None:
+                _check(name, value, lambda v: v >= 1, "at least 1 (or unset)")
+        for name in ("encoder_lr", "head_lr", "weight_decay", "max_grad_norm"):
+            _check(name, getattr(self, name), lambda v: v >= 0, "at least 0")
+        for name in ("warmup_ratio", "negative_ratio", "mention_replacement"):
+            _check(name, getattr(self, name), lambda v: 0 <= v <= 1, "in [0, 1]")
+        if self.attention_dropout is not None:
+            _check("attention_dropout", self.attention_dropout, lambda v: 0 <= v < 1, "in [0, 1)")
+        check_schedule(self.schedule)
+
+
+def check_schedule(schedule: str) -> None:
+    """Refuse a learning-rate schedule name that is not one of :data:`SCHEDULES`."""
+    if schedule not in SCHEDULES:
+        raise InputError(f"unknown learning-rate schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+
+
+def _check(name: str, value: Any, ok: Any, expected: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
+        raise InputError(f"training setting {name} must be {expected}, got {value!r}")
 
 
 @dataclass

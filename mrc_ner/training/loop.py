@@ -42,7 +42,6 @@ from mrc_ner.training.contention import CpuMeter, describe
 from mrc_ner.training.preparation import (
     build_optimizer,
     build_scheduler,
-    check_schedule,
     disable_gradient_checkpointing,
     prepare_for_training,
     set_seed,
@@ -136,9 +135,6 @@ def train(
         mixed_precision="bf16" if args.bf16 else "no",
         cpu=not torch.cuda.is_available(),
     )
-    if not 0.0 <= args.mention_replacement <= 1.0:
-        raise InputError(f"mention replacement must be in [0, 1], got {args.mention_replacement}")
-    check_schedule(args.schedule)
     all_feats, _ = tagger.features(train_sentences, with_labels=True)
     feats = sample_negatives(all_feats, args.negative_ratio, args.seed)
     if not args.resume and getattr(tagger, "fresh_heads", True):

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from mrc_ner.errors import InputError
-from mrc_ner.training.args import Trainable, TrainArgs
+from mrc_ner.training.args import Trainable, TrainArgs, check_schedule
 
 
 def set_seed(seed: int) -> None:
@@ -122,16 +122,6 @@ def build_optimizer(tagger: Trainable, args: TrainArgs) -> torch.optim.Optimizer
     if "fused" in torch.optim.AdamW.__init__.__code__.co_varnames:
         kwargs["fused"] = True  # measured: 0.57 s → 0.08 s per step on the 117.7M-parameter encoder
     return torch.optim.AdamW(param_groups, **kwargs)
-
-
-#: learning-rate shapes after the warmup (``TrainArgs.schedule``)
-SCHEDULES = ("linear", "cosine", "constant")
-
-
-def check_schedule(schedule: str) -> None:
-    """Refuse a schedule name that :func:`build_scheduler` does not know."""
-    if schedule not in SCHEDULES:
-        raise InputError(f"unknown learning-rate schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
 
 
 def build_scheduler(

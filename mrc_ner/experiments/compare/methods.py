@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from mrc_ner.errors import InputError
@@ -133,6 +133,10 @@ def parse_method(text: str) -> MethodSpec:
                 {*targets, *(a for a, t in ALIASES.items() if t in targets), *(f"lm_{f}" for f in lm_fields)}
             )
             raise InputError(f"method {method!r} has no setting {key!r} (in {name!r}); known: {', '.join(valid)}")
+    try:
+        replace(TrainArgs(), **spec.train)  # a value no run can use fails before any cell trains
+    except InputError as e:
+        raise InputError(f"{e.message} (in {name!r})") from None
     return spec
 
 
