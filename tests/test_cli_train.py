@@ -89,7 +89,7 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, tiny_encoder):
     r = runner.invoke(app, ["train", "--train", str(SAMPLE_EN), *out_and_encoder, "--mention-replacement", "1.5"])
     assert r.exit_code == 2 and "mention_replacement must be in [0, 1], got 1.5" in r.output
     for option, value, expected in (
-        ("--batch-size", "0", "batch_size must be at least 1, got 0"),
+        ("--batch-size", "0", "Invalid value for '--batch-size'"),  # typer's own range check
         ("--grad-accum", "0", "grad_accum must be at least 1, got 0"),
         ("--epochs", "0", "epochs must be at least 1, got 0"),
         ("--warmup-ratio", "1.5", "warmup_ratio must be in [0, 1], got 1.5"),
@@ -100,6 +100,9 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, tiny_encoder):
     assert r.exit_code == 2 and "'step' is not one of 'linear'," in r.output and "'constant'" in r.output
     r = runner.invoke(app, ["predict", "--model", str(tmp_path), str(SAMPLE_EN), "--out", str(tmp_path / "x.jsonl")])
     assert r.exit_code == 2 and "config.json" in r.output
+    for command in (["predict", str(SAMPLE_EN), "--out", str(tmp_path / "x.jsonl")], ["evaluate", str(SAMPLE_EN)]):
+        r = runner.invoke(app, [command[0], "--model", str(tmp_path), *command[1:], "--batch-size", "0"])
+        assert r.exit_code == 2 and "Invalid value for '--batch-size'" in r.output, r.output
 
 
 def test_evaluate_postprocess_applies_the_three_rules(tmp_path):

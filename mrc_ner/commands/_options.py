@@ -36,7 +36,7 @@ EncoderOpt = Annotated[
     str, typer.Option("--encoder", help="Built-in offline encoder name, HF hub id or local directory.")
 ]
 EpochsOpt = Annotated[int, typer.Option(help="Training epochs.")]
-BatchSizeOpt = Annotated[int, typer.Option(help="Batch size (features per step).")]
+BatchSizeOpt = Annotated[int, typer.Option(min=1, help="Batch size (features per step).")]
 EncoderLrOpt = Annotated[float, typer.Option(help="Learning rate of the encoder.")]
 WarmupRatioOpt = Annotated[float, typer.Option(help="Share of steps with linear warmup.")]
 

@@ -62,7 +62,7 @@ def evaluate(
             help="A trained model directory (or hub id): predict GOLD's sentences with it instead of reading PRED.",
         ),
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Prediction batch size (with --model).")] = 32,
+    batch_size: Annotated[int, typer.Option(min=1, help="Prediction batch size (with --model).")] = 32,
     device: Annotated[str, typer.Option("--device", help="With --model: " + DEVICE_HELP)] = "auto",
     format: Annotated[
         opt.CorpusFormat, typer.Option("--format", help=INPUT_FORMAT_HELP + " Applies to GOLD and PRED.")

@@ -105,7 +105,7 @@ def predict(
     plain: Annotated[
         Optional[bool], typer.Option("--plain/--columns", help="Force plain-text or column reading (default: by file).")
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Sentences' features per batch.")] = 32,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sentences' features per batch.")] = 32,
     device: Annotated[str, typer.Option("--device", help=DEVICE_HELP)] = "auto",
     quantize: opt.QuantizeOpt = opt.Quantize.none,
     backend: Annotated[
