@@ -93,6 +93,10 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, tiny_encoder):
         ("--grad-accum", "0", "grad_accum must be at least 1, got 0"),
         ("--epochs", "0", "epochs must be at least 1, got 0"),
         ("--warmup-ratio", "1.5", "warmup_ratio must be in [0, 1], got 1.5"),
+        ("--threads", "0", "Invalid value for '--threads'"),  # typer's own range checks from here on
+        ("--lambda", "2", "Invalid value for '--lambda'"),
+        ("--overlap", "-5", "Invalid value for '--overlap'"),
+        ("--query-k", "-2", "Invalid value for '--query-k'"),
     ):  # refused before the (missing) training file is read
         r = runner.invoke(app, ["train", "--train", str(tmp_path / "missing.bio"), *out_and_encoder, option, value])
         assert r.exit_code == 2 and expected in r.output and "missing.bio" not in r.output, (option, r.output)

@@ -57,7 +57,9 @@ ScheduleOpt = Annotated[
 ]
 GradAccumOpt = Annotated[int, typer.Option(help="Gradient accumulation steps.")]
 MaxLengthOpt = Annotated[int, typer.Option(help="Encoder input length; longer contexts are windowed.")]
-OverlapOpt = Annotated[int, typer.Option(help="Overlap between windows, in tokens.")]
+OverlapOpt = Annotated[
+    int, typer.Option(min=0, help="Overlap between windows, in tokens (at most half a window is used).")
+]
 AlignOpt = Annotated[
     Align,
     typer.Option(
@@ -88,7 +90,7 @@ Bf16Opt = Annotated[
 ]
 QueryKindOpt = Annotated[str, typer.Option(help="MRC queries: examples, simple or none.")]
 QueryTemplateOpt = Annotated[Optional[str], typer.Option(help="MRC query template: en, zh, cbp or a JSON path.")]
-QueryKOpt = Annotated[int, typer.Option(help="MRC: examples per query.")]
+QueryKOpt = Annotated[int, typer.Option(min=0, help="MRC: examples per query.")]
 QuerySelectOpt = Annotated[
     str,
     typer.Option(
@@ -96,7 +98,7 @@ QuerySelectOpt = Annotated[
     ),
 ]
 EndHeadOpt = Annotated[str, typer.Option(help="MRC end head: start_aware (eq. 6) or linear (eq. 5).")]
-LambdaOpt = Annotated[float, typer.Option("--lambda", help="MRC loss weight of the end head.")]
+LambdaOpt = Annotated[float, typer.Option("--lambda", min=0.0, max=1.0, help="MRC loss weight of the end head.")]
 JSON_HELP = "Print {} as JSON on stdout instead of tables; messages go to stderr, no progress bar."
 FoldSeedOpt = Annotated[int, typer.Option(help="Shuffle seed of k=N folds.")]
 DevDocsOpt = Annotated[str, typer.Option(help="k=N folds: dev documents per fold, a count or a fraction.")]
@@ -111,7 +113,7 @@ def dev_docs_value(text: str) -> int | float:
     return int(value) if value >= 1 and value.is_integer() else value
 
 
-ThreadsOpt = Annotated[Optional[int], typer.Option(help="torch CPU threads (default: all cores).")]
+ThreadsOpt = Annotated[Optional[int], typer.Option(min=1, help="torch CPU threads (default: all cores).")]
 
 
 def train_args(values: dict[str, Any], **extra: Any) -> TrainArgs:
