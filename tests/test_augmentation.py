@@ -95,5 +95,5 @@ def test_training_sees_replaced_names_and_says_so(tmp_path, tiny_encoder, sample
         logs.append([x for x in lines if "training mentions replaced" in x])
     assert logs[0] == [] and [x.split(":")[0] for x in logs[1]] == ["epoch 1", "epoch 2"]
     assert any(not torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
-    with pytest.raises(InputError, match="mention replacement must be in"):
+    with pytest.raises(InputError, match="mention_replacement must be in"):
         t.fit(sents, None, TrainArgs(epochs=1, mention_replacement=-0.1, out_dir=str(tmp_path / "bad")), progress=False)
