@@ -7,7 +7,8 @@ strings them together.
 
 * AdamW with a separate (larger) learning rate for the new heads — fine-tuning the
   multilingual-e5-small conversion with one learning rate predicted all ``O``.
-* Linear warmup, then linear or cosine decay or a constant rate, gradient accumulation, gradient clipping, optional bf16.
+* Linear warmup, then linear or cosine decay or a constant rate; gradient accumulation,
+  gradient clipping, optional bf16.
 * Model selection on the dev set by entity-level micro F1 (not by training loss),
   early stopping with patience.
 * After every epoch a checkpoint (model, optimizer, scheduler, RNG states, loop state)
