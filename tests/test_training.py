@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from mrc_ner.commands._options import Schedule
 from mrc_ner.errors import InputError
 from mrc_ner.models import load_tagger, tagger_class
 from mrc_ner.training import (
@@ -20,6 +21,7 @@ from mrc_ner.training import (
     select_best,
     set_attention_dropout,
 )
+from mrc_ner.training.args import SCHEDULES
 
 
 def tagger(tiny_encoder, method="softmax", sents=()):
@@ -72,19 +74,8 @@ def test_attention_dropout_changes_only_the_attention_probabilities(tiny_encoder
         set_attention_dropout(t, 1.0)
 
 
-def test_scheduler_warms_up_then_decays(tiny_encoder):
-    t = tagger(tiny_encoder)
-    opt = torch.optim.SGD(t.parameters(), lr=1.0)
-    sched = build_scheduler(opt, total_steps=10, warmup_ratio=0.2)
-    lrs = []
-    for _ in range(10):
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    assert lrs[0] == 0.5 and lrs[1] == 1.0 and lrs[-1] < lrs[2]
-
-
-def lr_curve(t, schedule: str, steps: int = 10) -> list[float]:
+def lr_curve(t, schedule: str = "linear", steps: int = 10) -> list[float]:
+    """The learning rate at each of ``steps`` steps with 20 % warmup and a peak of 1."""
     opt = torch.optim.SGD(t.parameters(), lr=1.0)
     sched = build_scheduler(opt, total_steps=steps, warmup_ratio=0.2, schedule=schedule)
     lrs = []
@@ -93,6 +84,11 @@ def lr_curve(t, schedule: str, steps: int = 10) -> list[float]:
         opt.step()
         sched.step()
     return lrs
+
+
+def test_scheduler_warms_up_then_decays(tiny_encoder):
+    lrs = lr_curve(tagger(tiny_encoder))
+    assert lrs[0] == 0.5 and lrs[1] == 1.0 and lrs[-1] < lrs[2]
 
 
 def test_schedule_shapes_after_the_warmup(tiny_encoder):
@@ -105,6 +101,8 @@ def test_schedule_shapes_after_the_warmup(tiny_encoder):
     assert all(c >= lin for c, lin in zip(cosine[2:6], linear[2:6])) and cosine[-1] < linear[-1]
     with pytest.raises(InputError, match="unknown learning-rate schedule 'step'; choose one of linear, cosine"):
         build_scheduler(torch.optim.SGD(t.parameters(), lr=1.0), total_steps=10, warmup_ratio=0.1, schedule="step")
+    # the CLI's choices (an Enum, so that parsing the command line imports no torch) are the loop's
+    assert [s.value for s in Schedule] == list(SCHEDULES)
 
 
 @pytest.mark.parametrize(
