@@ -535,6 +535,36 @@ def test_cli_seeds_train_each_fold_once_per_seed(tiny_encoder, tmp_path: Path) -
     assert weights["k3-1"] != weights["k3-1.seed7"]
 
 
+def test_cli_bad_tagger_value_fails_before_any_cell_trains(tiny_encoder, tmp_path: Path) -> None:
+    """A row value only its tagger checks stops the run at the start, with one line naming the row."""
+    out = tmp_path / "bad"
+    args = compare_k3_args("softmax,mrc:query=nope", out, "--encoder", str(tiny_encoder), "--fold", "k3-0")
+    result = runner.invoke(app, [*args, "--max-steps", "1", "--max-length", "40", "--overlap", "4"])
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "unknown query kind 'nope'" in lines[0] and "'mrc:query=nope'" in lines[0], lines
+    assert not list(out.glob("cells/*/*/result.json"))
+
+
+def test_rows_whose_cells_are_done_are_not_built_again(tmp_path: Path, monkeypatch) -> None:
+    from mrc_ner.experiments.compare import runs
+
+    folds = cmp.load_folds("k=3", SAMPLE_CBP, only=["k3-0", "k3-1"])
+    methods = cmp.parse_methods("softmax,crf")
+    built: list[tuple[str, str]] = []
+    monkeypatch.setattr(runs, "cell_tagger", lambda spec, fold, settings: built.append((spec.name, fold.name)))
+    done = cmp.cell_dir(tmp_path, "k3-0", "crf")
+    done.mkdir(parents=True)
+    (done / "result.json").write_text("{}", encoding="utf-8")
+    cmp.check_rows(methods, folds, cmp.Settings(encoder="unused"), tmp_path)
+    assert built == [("softmax", "k3-0"), ("crf", "k3-1")]
+    (cmp.cell_dir(tmp_path, "k3-1", "crf") / "result.json").parent.mkdir(parents=True)
+    (cmp.cell_dir(tmp_path, "k3-1", "crf") / "result.json").write_text("{}", encoding="utf-8")
+    built.clear()
+    cmp.check_rows(methods, folds, cmp.Settings(encoder="unused"), tmp_path)
+    assert built == [("softmax", "k3-0")]
+
+
 def test_cli_bad_method_is_one_error_line(tmp_path: Path) -> None:
     result = runner.invoke(app, compare_k3_args("softmax,sofmax", tmp_path / "x"))
     assert result.exit_code == 2, result.output

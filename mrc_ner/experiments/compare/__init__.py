@@ -4,7 +4,9 @@ Flow
 ----
 1. :func:`parse_methods` — ``--methods`` text → :class:`MethodSpec` rows (:mod:`.methods`).
 2. :func:`load_folds` — ``--folds`` spec + corpus → :class:`FoldData` (sentences) (:mod:`.folds`).
-3. :func:`run_comparison` — for each fold × method, :func:`run_cell` (:mod:`.cells`): build the tagger
+3. :func:`run_comparison` — first :func:`check_rows` builds each unfinished row's tagger once, so a
+   value only a tagger checks (``mrc:query=nope``) fails before any cell trains; then for
+   each fold × method, :func:`run_cell` (:mod:`.cells`): build the tagger
    (:func:`~mrc_ner.models.building.build_tagger`),
    fit on train selecting on dev (the cell directory is the training output, so it
    ends up holding the best model), predict test, score with
@@ -84,7 +86,7 @@ from mrc_ner.experiments.compare.methods import (
 )
 from mrc_ner.experiments.compare.report import build_report, report_tables, results_json, write_report
 from mrc_ner.experiments.compare.results import MethodRow, Report, scores_from_dict
-from mrc_ner.experiments.compare.runs import evaluate_models, model_row_names, run_comparison
+from mrc_ner.experiments.compare.runs import check_rows, evaluate_models, model_row_names, run_comparison
 from mrc_ner.experiments.compare.tables import (
     all_tables,
     cells_table,
@@ -118,6 +120,7 @@ __all__ = [
     "cell_tagger",
     "cells_table",
     "check_cell",
+    "check_rows",
     "csv_text",
     "data_hash",
     "detail_table",

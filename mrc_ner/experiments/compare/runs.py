@@ -19,7 +19,16 @@ from mrc_ner.experiments.compare.cell_settings import (
     model_files_stamp,
     record_cell,
 )
-from mrc_ner.experiments.compare.cells import CELL_FORMAT, RESULT_NAME, Log, Settings, cell_dir, read_cell, run_cell
+from mrc_ner.experiments.compare.cells import (
+    CELL_FORMAT,
+    RESULT_NAME,
+    Log,
+    Settings,
+    cell_dir,
+    cell_tagger,
+    read_cell,
+    run_cell,
+)
 from mrc_ner.experiments.compare.folds import FoldData, seeded_fold
 from mrc_ner.experiments.compare.methods import MethodSpec
 from mrc_ner.experiments.compare.report import Report, build_report, write_report
@@ -41,7 +50,8 @@ def run_comparison(
     With ``seeds``, every fold is trained once per seed (:func:`seeded_fold` names the runs),
     and each (fold, seed) run is one unit of the mean ± std and of the paired t-test: one
     TRAIN,DEV,TEST split then gets a spread too. The report files are rewritten after every
-    cell, so they always show what is done. ``runner`` replaces :func:`run_cell` (tests).
+    cell, so they always show what is done. ``runner`` replaces :func:`run_cell` (tests; it
+    also skips :func:`check_rows`).
     """
     say = log or (lambda m: None)
     run = runner or run_cell
@@ -54,6 +64,8 @@ def run_comparison(
         for s in (seeds or [base_seed])
     ]
     total = len(runs) * len(methods)
+    if runner is None:
+        check_rows(methods, [fold for fold, _ in runs], settings, out)
     done = 0
     for fold, run_settings in runs:
         for spec in methods:
@@ -81,6 +93,20 @@ def run_comparison(
     report = build_report(cells, [m.name for m in methods])
     write_report(report, out)
     return report
+
+
+def check_rows(methods: Sequence[MethodSpec], folds: Sequence[FoldData], settings: Settings, out: Path) -> None:
+    """Build the tagger of every row that still has a cell to train, on its first such fold, and
+    drop it: a value only a tagger checks (``mrc:query=nope``, an unknown ``end``, a missing
+    template) fails before the first cell trains, not hours later when its row's turn comes."""
+    for spec in methods:
+        fold = next((f for f in folds if read_cell(cell_dir(out, f.name, spec)) is None), None)
+        if fold is None:
+            continue
+        try:
+            cell_tagger(spec, fold, settings)  # lm-mixed: its base encoder stands in for the adapted one
+        except InputError as e:
+            raise InputError(f"{e.location_message()} (in method {spec.name!r}); stopped before training") from None
 
 
 def model_row_names(model_dirs: Sequence[str | Path]) -> list[str]:
