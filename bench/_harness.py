@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -125,26 +124,6 @@ def median(xs: Sequence[float]) -> float:
     return float(statistics.median(xs))
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _memory_gib() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 1024**2, 1)
-    except OSError:
-        pass
-    return None
-
-
 def default_threads() -> int:
     """``OMP_NUM_THREADS`` if set, else the cores this process may use (without importing torch)."""
     env = os.environ.get("OMP_NUM_THREADS")
@@ -153,28 +132,14 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _version(dist: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return None
-
-
 def machine_info(threads: int) -> dict[str, Any]:
-    """The facts a reader needs to compare figures: CPU, cores, memory, versions, torch threads, load."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    """The facts a reader needs to compare figures: CPU, cores, memory, versions, torch threads, load,
+    and the code (:mod:`mrc_ner.training.provenance`, what every compare cell records too)."""
+    from mrc_ner.training.provenance import code_version, machine_facts
+
     return {
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "memory_gib": _memory_gib(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": _version("torch"),
-        "transformers": _version("transformers"),
-        "torch_threads": threads,
+        **machine_facts(threads),
+        "code": code_version(),
         # other processes competing for the cores make every figure slower: check this is low
         "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
     }

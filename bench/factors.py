@@ -11,8 +11,10 @@ Sets are directories under ``benchmarks/`` (joined with ``+`` as in ``bench/tabl
 each factor this prints, over the folds both rows have: the folds, each row's test micro F1 as
 mean ± std, the difference changed − base (mean ± std) with its paired t-test p, the folds on
 which the change is ahead, both pooled micro F1 (every test mention's counts summed), and the
-median ratio of training seconds (changed / base, per fold: a ratio across machines when the
-cells ran on different ones). BENCHMARKS.md's table "One row per factor" is this output.
+median ratio of training seconds (changed / base, per fold), marked ``*`` when some pair of
+cells does not both record its machine (cells before 2026-12-07 record none) and ``†`` when a
+pair ran on different CPUs or torch thread counts: such a ratio compares machines as much as
+recipes. BENCHMARKS.md's table "One row per factor" is this output.
 
     python bench/factors.py benchmarks/cbp_factors.json
 """
@@ -64,6 +66,20 @@ def micro_f1(cell: dict[str, Any]) -> float:
     return 100 * cell["scores"]["micro"]["f1"]
 
 
+def machines_compare(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """``same`` when two cells recorded one CPU and thread count, ``different`` when they recorded
+    others, ``unrecorded`` when either lacks the record."""
+    ma, mb = a.get("machine"), b.get("machine")
+    if not ma or not mb:
+        return "unrecorded"
+    key = ("cpu", "torch_threads")
+    return "same" if all(ma.get(k) == mb.get(k) for k in key) else "different"
+
+
+#: the mark a training-time ratio gets when its cells' machines are not known to be one
+RATIO_MARKS = {"same": "", "unrecorded": "*", "different": "†"}
+
+
 def factor_figures(base: dict[str, dict[str, Any]], changed: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Paired figures of two rows over the folds both have (at least one)."""
     from mrc_ner.evaluation.aggregate import mean_std, paired_ttest, pool
@@ -77,7 +93,9 @@ def factor_figures(base: dict[str, dict[str, Any]], changed: dict[str, dict[str,
     diffs = [y - x for x, y in zip(a, b)]
     p = paired_ttest(b, a)[1] if len(folds) > 1 else None
     pooled = [100 * pool([scores_from_dict(row[f]["scores"]) for f in folds]).micro.f1 for row in (base, changed)]
-    ratios = [changed[f]["train_seconds"] / base[f]["train_seconds"] for f in folds if base[f]["train_seconds"]]
+    timed = [f for f in folds if base[f]["train_seconds"]]
+    ratios = [changed[f]["train_seconds"] / base[f]["train_seconds"] for f in timed]
+    machines = {machines_compare(base[f], changed[f]) for f in timed}
     return {
         "folds": folds,
         "base": mean_std(a),
@@ -87,6 +105,8 @@ def factor_figures(base: dict[str, dict[str, Any]], changed: dict[str, dict[str,
         "ahead": sum(d > 0 for d in diffs),
         "pooled": pooled,
         "time_ratio": statistics.median(ratios) if ratios else None,
+        # the worst case over the folds: one pair on other machines marks the median
+        "machines": next((m for m in ("different", "unrecorded") if m in machines), "same"),
     }
 
 
@@ -104,7 +124,7 @@ def markdown_row(factor: dict[str, Any], fig: dict[str, Any]) -> str:
     fold_text = f"{len(folds)} ({folds[0]})" if len(folds) == 1 else str(len(folds))
     diff = fig["diff"]
     diff_text = signed(diff.mean) + (f" ± {diff.std:.2f}" if diff.n > 1 else "")
-    ratio = "—" if fig["time_ratio"] is None else f"{fig['time_ratio']:.2f}"
+    ratio = "—" if fig["time_ratio"] is None else f"{fig['time_ratio']:.2f}{RATIO_MARKS[fig['machines']]}"
     cells = [
         factor["factor"],
         f"`{factor['base'][1]}` → `{factor['changed'][1]}`",

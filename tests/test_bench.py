@@ -504,6 +504,44 @@ def test_restored_cells_let_compare_continue_elsewhere(tmp_path, tiny_encoder, m
         cmp.run_comparison(folds, methods, replace(settings, max_length=64), elsewhere)
 
 
+def test_factors_marks_time_ratios_that_compare_machines(tmp_path) -> None:
+    """The training-time ratio is plain only when every pair of cells recorded one CPU and thread count."""
+    root = tmp_path / "sets"
+    base_name, changed_name = (
+        "softmax:align=char:attention_dropout=0",
+        "softmax:align=char:attention_dropout=0:schedule=constant",
+    )
+    for fold in ("k5-0", "k5-1"):
+        (root / "s" / fold).mkdir(parents=True)
+        for name in (base_name, changed_name):
+            slug = name.replace(":", "_")
+            shutil.copy(REPO / "benchmarks" / "cbp_k5_e1" / fold / f"{slug}.json", root / "s" / fold / f"{slug}.json")
+    factors = tmp_path / "factors.json"
+    factors.write_text(
+        json.dumps(
+            {"rows": [{"factor": "f", "budget": "1", "base": ["s", base_name], "changed": ["s", changed_name]}]}
+        ),
+        encoding="utf-8",
+    )
+
+    def ratio_cell(machines: dict[tuple[str, str], dict | None]) -> str:
+        for (fold, name), machine in machines.items():
+            path = root / "s" / fold / f"{name.replace(':', '_')}.json"
+            cell = json.loads(path.read_text(encoding="utf-8"))
+            cell.pop("machine", None)
+            if machine is not None:
+                cell["machine"] = machine
+            path.write_text(json.dumps(cell), encoding="utf-8")
+        return run_script("factors.py", factors, "--root", root).stdout.splitlines()[2].rstrip(" |").rsplit("| ", 1)[1]
+
+    one, other = {"cpu": "A", "torch_threads": 2}, {"cpu": "B", "torch_threads": 2}
+    everywhere = {(f, n): one for f in ("k5-0", "k5-1") for n in (base_name, changed_name)}
+    assert re.fullmatch(r"\d+\.\d\d", ratio_cell(everywhere))
+    assert ratio_cell({**everywhere, ("k5-1", changed_name): None}).endswith("*")
+    assert ratio_cell({**everywhere, ("k5-1", changed_name): other}).endswith("†")
+    assert ratio_cell({**everywhere, ("k5-0", base_name): {**one, "torch_threads": 1}}).endswith("†")
+
+
 def test_factors_pairs_two_rows_over_their_common_folds(tmp_path) -> None:
     """bench/factors.py: per factor, both rows' mean ± std, the paired difference and t-test, pooled F1; bad rows fail by name."""
     factors = tmp_path / "factors.json"

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from mrc_ner.cli import app
@@ -379,6 +380,8 @@ def test_cells_and_resume(tiny_run, monkeypatch) -> None:
             "weighted",
         }
         assert (path.parent / "model.safetensors").is_file() and not (path.parent / "checkpoint").exists()
+        assert cell["machine"]["torch_threads"] == torch.get_num_threads() and cell["machine"]["cpu"]
+        assert set(cell["code"]) == {"version", "commit", "dirty"}
     mtimes = {m: p.stat().st_mtime_ns for m, p in results.items()}
     calls: list[str] = []
     real_fit = Tagger.fit

@@ -250,3 +250,22 @@ def test_gradient_checkpointing_gives_the_same_training(tmp_path, tiny_encoder, 
     # with checkpointing each layer runs again (recomputed) in every backward pass
     assert len(used[1]) > len(used[0]) > 0
     assert all(torch.allclose(runs[0][k].float(), runs[1][k].float(), atol=1e-5) for k in runs[0])
+
+
+def test_provenance_names_this_checkout_and_machine() -> None:
+    """A cell's ``code`` is the commit of the checkout the package runs from (None outside one)."""
+    import subprocess
+    from pathlib import Path
+
+    import mrc_ner
+    from mrc_ner.training.provenance import code_version, machine_facts
+
+    checkout = Path(mrc_ner.__file__).resolve().parents[1]
+    head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True)
+    top = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    in_checkout = head.returncode == 0 and Path(top.stdout.strip()).resolve() == checkout
+    code = code_version()
+    assert code["commit"] == (head.stdout.strip() if in_checkout else None)
+    assert code["dirty"] in ((True, False) if in_checkout else (None,))
+    facts = machine_facts(3)
+    assert facts["torch_threads"] == 3 and facts["cpu"] and facts["cores"] >= 1 and facts["torch"] == torch.__version__

@@ -1,7 +1,7 @@
 """Training: the one accelerate loop shared by every method (:mod:`.loop`), its arguments
 (:mod:`.args`), preparation (:mod:`.preparation`), batches (:mod:`.batches`) and
-checkpoints (:mod:`.checkpoints`) and the other processes' load on the cores
-(:mod:`.contention`); continued masked-LM pretraining of an encoder is
+checkpoints (:mod:`.checkpoints`), the other processes' load on the cores
+(:mod:`.contention`) and the machine and code a run used (:mod:`.provenance`); continued masked-LM pretraining of an encoder is
 :mod:`mrc_ner.training.pretraining` (imported on its own: it is not re-exported here).
 """
 

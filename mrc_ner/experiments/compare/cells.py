@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
+import torch
+
 from mrc_ner.corpus.model import Sentence, Span
 from mrc_ner.corpus.stats import annotated_strings
 from mrc_ner.errors import InputError
@@ -23,6 +25,7 @@ from mrc_ner.io import atomic_write_json, atomic_write_text
 from mrc_ner.models.base import Tagger
 from mrc_ner.models.building import build_tagger
 from mrc_ner.training import CpuMeter, TrainArgs, checkpoint_seconds, find_checkpoint
+from mrc_ner.training.provenance import code_version, machine_facts
 
 RESULT_NAME = "result.json"
 PREDICTIONS_NAME = "test_predictions.jsonl"
@@ -214,6 +217,9 @@ def run_cell(
             "test": None if test_others is None else round(test_others, 2),
         },
         **({"resumed": {"earlier_seconds": round(earlier, 3)}} if resume else {}),
+        # timings compare only on one CPU (a resumed cell's earlier epochs may have run on another)
+        "machine": machine_facts(torch.get_num_threads()),
+        "code": code_version(),
         "sentences": {"train": len(fold.train), "dev": len(fold.dev), "test": len(fold.test)},
         "args": {
             "encoder": encoder or settings.encoder,

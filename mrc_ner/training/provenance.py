@@ -1,0 +1,90 @@
+"""What a run's timings and scores depend on beyond its settings: the machine and the code.
+
+A training time compares with another only when both ran on the same CPU: the same cell
+took 2,287 s on one two-core machine and 4,280 s on another. Every ``compare`` cell
+records :func:`machine_facts` and :func:`code_version`, so a table can say which ratios
+cross machines instead of leaving the reader to guess from dates.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; elsewhere what :mod:`platform` knows)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def memory_gib() -> float | None:
+    """Total memory in GiB (``/proc/meminfo``), None where it cannot be read."""
+    try:
+        for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024**2, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def package_version(dist: str) -> str | None:
+    """The installed version of a distribution, None when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def machine_facts(threads: int | None = None) -> dict[str, Any]:
+    """CPU, cores, memory, platform and library versions, and the torch threads a run used.
+
+    >>> sorted(machine_facts(2))
+    ['cores', 'cpu', 'memory_gib', 'platform', 'python', 'torch', 'torch_threads', 'transformers', 'usable_cores']
+    """
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "memory_gib": memory_gib(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": package_version("torch"),
+        "transformers": package_version("transformers"),
+        "torch_threads": threads,
+    }
+
+
+def code_version() -> dict[str, Any]:
+    """The package version, and the git commit when the package runs from a git work tree
+    (``dirty``: uncommitted changes to tracked files). ``commit`` is None for an installed wheel."""
+    info: dict[str, Any] = {"version": package_version("mrc-ner"), "commit": None, "dirty": None}
+    try:
+        git = ["git", "-C", str(_PACKAGE)]
+        top = subprocess.run([*git, "rev-parse", "--show-toplevel"], capture_output=True, text=True, timeout=10)
+        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != _PACKAGE.parent:
+            return info  # not a checkout of this project (e.g. site-packages inside some other repository)
+        head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        status = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return info
+    if head.returncode == 0:
+        info["commit"] = head.stdout.strip()
+        info["dirty"] = bool(status.stdout.strip()) if status.returncode == 0 else None
+    return info
