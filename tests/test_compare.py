@@ -142,6 +142,22 @@ def test_report_maths_against_hand_computed_figures(fabricated: Path) -> None:
     ]
 
 
+def test_cells_table_names_the_cpus_when_cells_ran_on_several(fabricated: Path) -> None:
+    """One CPU everywhere (or none recorded): no marks; cells from two CPUs, or some unrecorded: each says which."""
+    cells = read_all_cells(fabricated)
+    title, _, rows = cmp.cells_table(cmp.build_report(cells, ["B", "A", "C"]))
+    assert "CPU" not in title and "CPU" not in " ".join(cell for row in rows for cell in row)
+    one = [{**c, "machine": {"cpu": "Intel Xeon"}} for c in cells]
+    title, _, rows = cmp.cells_table(cmp.build_report(one, ["B", "A", "C"]))
+    assert "CPU" not in title and rows[2] == ["C", "50.00 (1 s)", "—", "—"]
+    mixed = [c if (c["method"], c["fold"]) == ("A", "f1") else {**c, "machine": {"cpu": "Intel Xeon"}} for c in cells]
+    mixed = [{**c, "machine": {"cpu": "AMD EPYC"}} if c["method"] == "C" else c for c in mixed]
+    title, _, rows = cmp.cells_table(cmp.build_report(mixed, ["B", "A", "C"]))
+    assert title.endswith("CPU A = AMD EPYC, B = Intel Xeon, ? = not recorded: times compare only within one CPU")
+    assert rows[1] == ["A", "80.00 (10 s, CPU B)", "70.00 (20 s, CPU ?)", "90.00 (30 s, CPU B)"]
+    assert rows[0][2] == "65.00 (5 s, others 0.9 cores, CPU B)" and rows[2][1] == "50.00 (1 s, CPU A)"
+
+
 def test_report_files(fabricated: Path) -> None:
     report = cmp.build_report(read_all_cells(fabricated), ["A", "B", "C"])
     cmp.write_report(report, fabricated)

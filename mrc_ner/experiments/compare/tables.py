@@ -98,23 +98,45 @@ def cells_table(report: Report) -> Table:
     """Micro F1 (%) and wall time of every cell: one row per method, one column per fold.
 
     A cell during which other processes kept at least a quarter of a core busy says so
-    (``others 0.9 cores``): its wall time is not the method's alone.
+    (``others 0.9 cores``): its wall time is not the method's alone. When the cells did not
+    all record one CPU (restored cells trained elsewhere, or older cells that record none),
+    each says which (``CPU A``, ``CPU ?``) and the title names them: times compare only
+    within one CPU.
     """
     folds: list[str] = []
     for r in report.rows:
         folds.extend(f for f in r.folds if f not in folds)
+    marks, legend = cpu_marks(report.cells)
     headers = ["method", *folds]
     rows = []
     for r in report.rows:
         others = r.other_cores or [None] * len(r.folds)
         got = {f: (x, w, o) for f, x, w, o in zip(r.folds, r.micro_f1, r.wall_seconds, others)}
-        rows.append([r.name, *[_cell_text(*got[f]) if f in got else DASH for f in folds]])
-    return "micro F1 (%) and wall time per cell", headers, rows
+        rows.append([r.name, *[_cell_text(*got[f], marks.get((r.name, f))) if f in got else DASH for f in folds]])
+    title = "micro F1 (%) and wall time per cell" + (f"; {legend}: times compare only within one CPU" if legend else "")
+    return title, headers, rows
 
 
-def _cell_text(f1: float, wall: float, others: float | None) -> str:
+def cpu_marks(cells: list[dict[str, Any]]) -> tuple[dict[tuple[str, str], str], str]:
+    """``(method, fold)`` → a CPU letter (``?``: not recorded), and the legend; both empty when
+    every cell recorded the same CPU or none did.
+
+    >>> cpu_marks([{"method": "m", "fold": "f0", "machine": {"cpu": "X"}}, {"method": "m", "fold": "f1"}])
+    ({('m', 'f0'): 'A', ('m', 'f1'): '?'}, 'CPU A = X, ? = not recorded')
+    """
+    cpus = {(c["method"], c["fold"]): (c.get("machine") or {}).get("cpu") for c in cells}
+    names = sorted({v for v in cpus.values() if v})
+    if len(names) + (None in cpus.values()) < 2:
+        return {}, ""
+    letter = {n: chr(ord("A") + i) if i < 26 else str(i) for i, n in enumerate(names)}
+    legend = ", ".join(f"{letter[n]} = {n}" for n in names) + (", ? = not recorded" if None in cpus.values() else "")
+    return {k: letter[v] if v else "?" for k, v in cpus.items()}, f"CPU {legend}"
+
+
+def _cell_text(f1: float, wall: float, others: float | None, cpu: str | None = None) -> str:
     shared = f", others {others:.1f} cores" if others is not None and others >= NOTABLE_CORES else ""
-    return f"{100 * f1:.2f} ({wall:.0f} s{shared})"
+    where = f", CPU {cpu}" if cpu else ""
+    return f"{100 * f1:.2f} ({wall:.0f} s{shared}{where})"
 
 
 def pairs_table(report: Report) -> Table:
