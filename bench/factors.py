@@ -68,12 +68,13 @@ def micro_f1(cell: dict[str, Any]) -> float:
 
 def machines_compare(a: dict[str, Any], b: dict[str, Any]) -> str:
     """``same`` when two cells recorded one CPU and thread count, ``different`` when they recorded
-    others, ``unrecorded`` when either lacks the record."""
-    ma, mb = a.get("machine"), b.get("machine")
-    if not ma or not mb:
+    others, ``unrecorded`` when either lacks the record (:func:`~mrc_ner.training.provenance.timing_key`)."""
+    from mrc_ner.training.provenance import timing_key
+
+    ka, kb = timing_key(a.get("machine")), timing_key(b.get("machine"))
+    if ka is None or kb is None:
         return "unrecorded"
-    key = ("cpu", "torch_threads")
-    return "same" if all(ma.get(k) == mb.get(k) for k in key) else "different"
+    return "same" if ka == kb else "different"
 
 
 #: the mark a training-time ratio gets when its cells' machines are not known to be one

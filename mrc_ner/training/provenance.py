@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,19 @@ def machine_facts(threads: int | None = None) -> dict[str, Any]:
         "transformers": package_version("transformers"),
         "torch_threads": threads,
     }
+
+
+def timing_key(machine: Mapping[str, Any] | None) -> str | None:
+    """What a recorded training time depends on, from a ``machine`` record: its CPU and torch
+    threads; two times compare when their keys are equal. None when the CPU is not recorded.
+
+    >>> timing_key({"cpu": "Intel Xeon", "torch_threads": 2}), timing_key({"cpu": "AMD EPYC"}), timing_key(None)
+    ('Intel Xeon, 2 threads', 'AMD EPYC', None)
+    """
+    if not machine or not machine.get("cpu"):
+        return None
+    threads = machine.get("torch_threads")
+    return f"{machine['cpu']}, {threads} threads" if threads else str(machine["cpu"])
 
 
 def code_version() -> dict[str, Any]:

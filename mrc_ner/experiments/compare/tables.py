@@ -12,6 +12,7 @@ from mrc_ner.evaluation.memory import HALVES
 from mrc_ner.evaluation.significance import PairedTest
 from mrc_ner.experiments.compare.results import Report, paired_f1
 from mrc_ner.training.contention import NOTABLE_CORES
+from mrc_ner.training.provenance import timing_key
 
 DASH = "—"
 
@@ -99,9 +100,9 @@ def cells_table(report: Report) -> Table:
 
     A cell during which other processes kept at least a quarter of a core busy says so
     (``others 0.9 cores``): its wall time is not the method's alone. When the cells did not
-    all record one CPU (restored cells trained elsewhere, or older cells that record none),
-    each says which (``CPU A``, ``CPU ?``) and the title names them: times compare only
-    within one CPU.
+    all record one CPU and thread count (restored cells trained elsewhere, or older cells that
+    record none), each says which (``CPU A``, ``CPU ?``) and the title names them: times
+    compare only within one.
     """
     folds: list[str] = []
     for r in report.rows:
@@ -118,13 +119,14 @@ def cells_table(report: Report) -> Table:
 
 
 def cpu_marks(cells: list[dict[str, Any]]) -> tuple[dict[tuple[str, str], str], str]:
-    """``(method, fold)`` → a CPU letter (``?``: not recorded), and the legend; both empty when
-    every cell recorded the same CPU or none did.
+    """``(method, fold)`` → a letter per CPU and thread count
+    (:func:`~mrc_ner.training.provenance.timing_key`; ``?``: not recorded), and the legend; both
+    empty when every cell recorded the same or none did.
 
     >>> cpu_marks([{"method": "m", "fold": "f0", "machine": {"cpu": "X"}}, {"method": "m", "fold": "f1"}])
     ({('m', 'f0'): 'A', ('m', 'f1'): '?'}, 'CPU A = X, ? = not recorded')
     """
-    cpus = {(c["method"], c["fold"]): (c.get("machine") or {}).get("cpu") for c in cells}
+    cpus = {(c["method"], c["fold"]): timing_key(c.get("machine")) for c in cells}
     names = sorted({v for v in cpus.values() if v})
     if len(names) + (None in cpus.values()) < 2:
         return {}, ""
