@@ -27,6 +27,10 @@ class InputError(ValueError):
         return where + self.message
 
 
+class MrcNerWarning(UserWarning):
+    """Something a user should know that does not stop the run (the CLI prints it as one yellow line)."""
+
+
 #: longest value (a line, a repr) an error message quotes before cutting it
 QUOTE_LIMIT = 200
 

@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mrc_ner"
 
 #: the layers, lowest first; a module may import its own layer and the ones below it
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "io", "memory"),
+    ("errors", "hardware", "io", "memory"),
     ("corpus",),
     ("encoding",),
     ("decoding", "evaluation"),

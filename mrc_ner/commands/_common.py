@@ -1,10 +1,11 @@
-"""What every command shares: the error boundary and the rich console."""
+"""What every command shares: the error boundary (with the one way warnings are printed) and the rich console."""
 
 from __future__ import annotations
 
 import errno
 import functools
 import json
+import warnings
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
@@ -13,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from mrc_ner.errors import InputError, as_input_error, shorten
+from mrc_ner.errors import InputError, MrcNerWarning, as_input_error, shorten
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -62,19 +63,34 @@ def report_error(error: BaseException) -> int:
     return code
 
 
+def _warning_printer(fallback: Callable[..., None]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints an :class:`MrcNerWarning` as one yellow line, others as Python does."""
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, MrcNerWarning):
+            err_console.print(f"[yellow]warning:[/] {escape(str(message))}", soft_wrap=True)
+        else:
+            fallback(message, category, *args, **kwargs)
+
+    return show
+
+
 def handles_input_errors(fn: F) -> F:
     """The error boundary of a command: any failure becomes one red line.
 
     :class:`InputError`, ``OSError`` (unreadable input, unwritable output, a full disk),
     corrupt weights or JSON and shape mismatches print ``path:line: message`` and exit
     with code 2 (:func:`~mrc_ner.errors.as_input_error`); anything else is a bug: one line,
-    exit code 1. ``mrc-ner --debug …`` raises instead, with the full traceback.
+    exit code 1. ``mrc-ner --debug …`` raises instead, with the full traceback. Meanwhile
+    an :class:`~mrc_ner.errors.MrcNerWarning` prints as one yellow ``warning:`` line.
     """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _warning_printer(warnings.showwarning)
+                return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, click.exceptions.ClickException, KeyboardInterrupt, SystemExit):
             raise
         except Exception as e:

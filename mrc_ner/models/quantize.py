@@ -3,7 +3,8 @@
 ``bf16`` keeps the float32 weights and runs :meth:`~mrc_ner.models.base.Tagger.predict`
 under ``torch.autocast(dtype=torch.bfloat16)``: matrix products in bfloat16. It pays on
 CPUs with bf16 matrix units (AVX512-BF16, AMX) and on GPUs, and can be much slower
-elsewhere; ``bench/extract_speed.py --bf16`` measures it.
+elsewhere (loading warns on a CPU without them: :func:`mrc_ner.hardware.bf16_cpu_warning`);
+``bench/extract_speed.py --bf16`` measures it.
 
 int8:
 
@@ -26,7 +27,8 @@ from typing import TYPE_CHECKING, cast
 
 from torch import nn
 
-from mrc_ner.errors import InputError
+from mrc_ner.errors import InputError, MrcNerWarning
+from mrc_ner.hardware import bf16_cpu_warning
 
 if TYPE_CHECKING:
     from mrc_ner.models.base import Tagger
@@ -77,11 +79,15 @@ def load_for_inference(directory: str | Path, *, quantize: str = "none", device:
     if quantize not in QUANTIZE_CHOICES:
         raise InputError(f"--quantize must be one of {', '.join(QUANTIZE_CHOICES)}, not {quantize!r}")
     if quantize == "int8" and str(device).startswith("cuda"):
-        raise InputError("--quantize int8 is CPU-only (torch dynamic quantization); add --cpu or drop --quantize")
+        raise InputError(
+            "--quantize int8 is CPU-only (torch dynamic quantization); run on the CPU (--device cpu; extract: --cpu) or drop --quantize"
+        )
     tagger = load_tagger(directory).to(device)
     if quantize == "int8":
         tagger = quantize_dynamic_int8(tagger)
     elif quantize == "bf16":
+        if note := bf16_cpu_warning(str(device)):
+            warnings.warn(note, MrcNerWarning, stacklevel=2)
         use_bf16_autocast(tagger)
     return tagger
 

@@ -44,6 +44,7 @@ from mrc_ner.training.preparation import (
     build_optimizer,
     build_scheduler,
     disable_gradient_checkpointing,
+    new_accelerator,
     prepare_for_training,
     set_seed,
 )
@@ -124,18 +125,12 @@ def train(
 
     Without dev sentences the last epoch is kept. Returns the final loop state.
     """
-    from accelerate import Accelerator
-
     say = log or (lambda msg: None)
     if not train_sentences:
         raise InputError("the training set is empty")
     set_seed(args.seed)
     prepare_for_training(tagger, args)
-    accelerator = Accelerator(
-        gradient_accumulation_steps=args.grad_accum,
-        mixed_precision="bf16" if args.bf16 else "no",
-        cpu=not torch.cuda.is_available(),
-    )
+    accelerator = new_accelerator(bf16=args.bf16, grad_accum=args.grad_accum)
     all_feats, _ = tagger.features(train_sentences, with_labels=True)
     feats = sample_negatives(all_feats, args.negative_ratio, args.seed)
     if not args.resume and getattr(tagger, "fresh_heads", True):

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any
+import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from mrc_ner.errors import InputError
+from mrc_ner.errors import InputError, MrcNerWarning
+from mrc_ner.hardware import bf16_cpu_warning
 from mrc_ner.training.args import Trainable, TrainArgs, check_schedule
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
 
 
 def set_seed(seed: int) -> None:
@@ -143,3 +148,29 @@ def build_scheduler(
         return left
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def new_accelerator(*, bf16: bool = False, grad_accum: int = 1) -> Accelerator:
+    """An ``Accelerator`` for one training run in this process, float32 or bf16 autocast as asked.
+
+    accelerate keeps one state per process and refuses (or silently keeps) another mixed
+    precision than the first ``Accelerator``'s; a second run in the same process (compare's
+    next row, a user's second ``fit``) may ask for another, so a single-process state with a
+    different precision is reset first, as accelerate's own tests do. A distributed launch's
+    state is never touched. On a CPU without bf16 instructions ``bf16`` warns
+    (:func:`mrc_ner.hardware.bf16_cpu_warning`).
+    """
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+    from accelerate.utils import DistributedType
+
+    wanted = "bf16" if bf16 else "no"
+    shared = AcceleratorState._shared_state
+    if shared.get("_mixed_precision") not in (None, wanted) and shared.get("distributed_type") == DistributedType.NO:
+        AcceleratorState._reset_state()
+    accelerator = Accelerator(
+        gradient_accumulation_steps=grad_accum, mixed_precision=wanted, cpu=not torch.cuda.is_available()
+    )
+    if bf16 and (note := bf16_cpu_warning(str(accelerator.device))):
+        warnings.warn(note, MrcNerWarning, stacklevel=3)
+    return accelerator

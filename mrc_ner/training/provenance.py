@@ -16,29 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mrc_ner.hardware import bf16_units, cpu_flags, cpu_model, memory_gib
+
 _PACKAGE = Path(__file__).resolve().parents[1]
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``; elsewhere what :mod:`platform` knows)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def memory_gib() -> float | None:
-    """Total memory in GiB (``/proc/meminfo``), None where it cannot be read."""
-    try:
-        for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 1024**2, 1)
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def package_version(dist: str) -> str | None:
@@ -52,14 +32,15 @@ def package_version(dist: str) -> str | None:
 
 
 def machine_facts(threads: int | None = None) -> dict[str, Any]:
-    """CPU, cores, memory, platform and library versions, and the torch threads a run used.
+    """CPU (and whether it has bf16 matrix instructions), cores, memory, platform and library versions, and the torch threads a run used.
 
     >>> sorted(machine_facts(2))
-    ['cores', 'cpu', 'memory_gib', 'platform', 'python', 'torch', 'torch_threads', 'transformers', 'usable_cores']
+    ['bf16_units', 'cores', 'cpu', 'memory_gib', 'platform', 'python', 'torch', 'torch_threads', 'transformers', 'usable_cores']
     """
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "cpu": cpu_model(),
+        "bf16_units": bf16_units(cpu_flags()),
         "cores": os.cpu_count(),
         "usable_cores": usable,
         "memory_gib": memory_gib(),

@@ -17,7 +17,13 @@ from mrc_ner.encoding.batching import length_sorted_batches
 from mrc_ner.errors import InputError
 from mrc_ner.training.args import LoopState, TrainArgs
 from mrc_ner.training.loop import train_epoch
-from mrc_ner.training.preparation import build_optimizer, build_scheduler, freeze_word_embeddings, set_seed
+from mrc_ner.training.preparation import (
+    build_optimizer,
+    build_scheduler,
+    freeze_word_embeddings,
+    new_accelerator,
+    set_seed,
+)
 from mrc_ner.training.pretraining.masked_lm import (
     HeadInfo,
     MaskedLMObjective,
@@ -118,8 +124,6 @@ def pretrain(
 
     ``log`` receives one-line messages (sizes, the held-out losses, notes).
     """
-    from accelerate import Accelerator
-
     from mrc_ner.encoding.encoders import load_encoder
 
     settings = settings or PretrainSettings()
@@ -177,7 +181,7 @@ def pretrain(
         head.init = "identity dense, log-unigram bias"
         say(f"new MLM head ({head.model_class})" + (", decoder tied to the word embeddings" if head.tied else ""))
 
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    accelerator = new_accelerator()
     batches_per_epoch = len(length_sorted_batches([len(x) for x in train_ex], settings.batch_size))
     total_steps = settings.max_steps if settings.max_steps is not None else batches_per_epoch * settings.epochs
     args = _training_args(settings, total_steps, new_head=not head.shipped)
