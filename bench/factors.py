@@ -68,10 +68,11 @@ def micro_f1(cell: dict[str, Any]) -> float:
 
 def machines_compare(a: dict[str, Any], b: dict[str, Any]) -> str:
     """``same`` when two cells recorded one CPU and thread count, ``different`` when they recorded
-    others, ``unrecorded`` when either lacks the record (:func:`~mrc_ner.training.provenance.timing_key`)."""
-    from mrc_ner.training.provenance import timing_key
+    others, ``unrecorded`` when either lacks the record or ran its epochs in more than one place
+    (:func:`~mrc_ner.training.provenance.cell_timing_key`)."""
+    from mrc_ner.training.provenance import cell_timing_key
 
-    ka, kb = timing_key(a.get("machine")), timing_key(b.get("machine"))
+    ka, kb = cell_timing_key(a), cell_timing_key(b)
     if ka is None or kb is None:
         return "unrecorded"
     return "same" if ka == kb else "different"

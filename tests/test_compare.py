@@ -16,6 +16,7 @@ from mrc_ner.experiments import compare as cmp
 from mrc_ner.io import atomic_write_json
 from mrc_ner.models.base import Tagger
 from mrc_ner.training import TrainArgs
+from mrc_ner.training.provenance import cell_timing_key, timing_key
 
 runner = CliRunner()
 SAMPLE_CBP = Path(__file__).resolve().parents[1] / "data" / "sample_cbp"
@@ -153,9 +154,17 @@ def test_cells_table_names_the_cpus_when_cells_ran_on_several(fabricated: Path) 
     mixed = [c if (c["method"], c["fold"]) == ("A", "f1") else {**c, "machine": {"cpu": "Intel Xeon"}} for c in cells]
     mixed = [{**c, "machine": {"cpu": "AMD EPYC"}} if c["method"] == "C" else c for c in mixed]
     title, _, rows = cmp.cells_table(cmp.build_report(mixed, ["B", "A", "C"]))
-    assert title.endswith("CPU A = AMD EPYC, B = Intel Xeon, ? = not recorded: times compare only within one CPU")
+    assert title.endswith(
+        "CPU A = AMD EPYC, B = Intel Xeon, ? = not recorded or mixed: times compare only within one CPU"
+    )
     assert rows[1] == ["A", "80.00 (10 s, CPU B)", "70.00 (20 s, CPU ?)", "90.00 (30 s, CPU B)"]
     assert rows[0][2] == "65.00 (5 s, others 0.9 cores, CPU B)" and rows[2][1] == "50.00 (1 s, CPU A)"
+    # a cell resumed on Intel after earlier epochs on AMD: its time belongs to neither
+    resumed = {"resumed": {"earlier_seconds": 5.0}, "epochs_ran_on": [{"cpu": "AMD EPYC"}, {"cpu": "Intel Xeon"}]}
+    moved = [{**c, **resumed} if (c["method"], c["fold"]) == ("C", "f0") else c for c in one]
+    title, _, rows = cmp.cells_table(cmp.build_report(moved, ["B", "A", "C"]))
+    assert title.endswith("CPU A = Intel Xeon, ? = not recorded or mixed: times compare only within one CPU")
+    assert rows[2][1] == "50.00 (1 s, CPU ?)" and rows[1][1] == "80.00 (10 s, CPU A)"
 
 
 def test_report_files(fabricated: Path) -> None:
@@ -398,6 +407,8 @@ def test_cells_and_resume(tiny_run, monkeypatch) -> None:
         assert (path.parent / "model.safetensors").is_file() and not (path.parent / "checkpoint").exists()
         assert cell["machine"]["torch_threads"] == torch.get_num_threads() and cell["machine"]["cpu"]
         assert set(cell["code"]) == {"version", "commit", "dirty"}
+        assert cell["epochs_ran_on"] == [{"cpu": timing_key(cell["machine"]), "commit": cell["code"]["commit"]}]
+        assert cell_timing_key(cell) == timing_key(cell["machine"]) is not None
     mtimes = {m: p.stat().st_mtime_ns for m, p in results.items()}
     calls: list[str] = []
     real_fit = Tagger.fit

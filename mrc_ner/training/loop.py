@@ -49,6 +49,7 @@ from mrc_ner.training.preparation import (
     set_seed,
 )
 from mrc_ner.training.progress import progress_bar
+from mrc_ner.training.provenance import run_place
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
@@ -163,6 +164,7 @@ def train(
         say(f"resumed after epoch {state.epoch} (step {state.step}{best})")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+    place = run_place(torch.get_num_threads())
     with progress_bar("epoch", rate=True, disable=not progress or not accelerator.is_main_process) as bar:
         for epoch in range(state.epoch, args.epochs):
             if args.max_steps is not None and state.step >= args.max_steps:
@@ -189,7 +191,7 @@ def train(
                     say(f"  batch {seen[0]}/{total}: loss {loss:.4f}, {rate:.1f} ex/s")
 
             stats = train_epoch(model, loader, optimizer, scheduler, accelerator, args, state, on_step=on_step)
-            record: dict[str, Any] = {"epoch": epoch + 1, "step": state.step, **stats}
+            record: dict[str, Any] = {"epoch": epoch + 1, "step": state.step, **stats, "ran_on": place}
             if dev_sentences:
                 scores = evaluate_epoch(tagger, dev_sentences, args)
                 record["dev"] = scores

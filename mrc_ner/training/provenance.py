@@ -65,6 +65,32 @@ def timing_key(machine: Mapping[str, Any] | None) -> str | None:
     return f"{machine['cpu']}, {threads} threads" if threads else str(machine["cpu"])
 
 
+def cell_timing_key(result: Mapping[str, Any]) -> str | None:
+    """:func:`timing_key` of a compare cell's ``result.json`` when every epoch of it ran there;
+    None when the machine is not recorded, when some epoch ran on another CPU, or when a
+    resumed cell does not say where its earlier epochs ran (``epochs_ran_on``, written since
+    each epoch's log line names its CPU).
+
+    >>> m = {"cpu": "X", "torch_threads": 2}
+    >>> cell_timing_key({"machine": m}), cell_timing_key({"machine": m, "resumed": {}})
+    ('X, 2 threads', None)
+    >>> cell_timing_key({"machine": m, "resumed": {}, "epochs_ran_on": [{"cpu": "Y, 2 threads"}, {"cpu": "X, 2 threads"}]})
+    >>> cell_timing_key({"machine": m, "resumed": {}, "epochs_ran_on": [{"cpu": "X, 2 threads"}] * 2})
+    'X, 2 threads'
+    """
+    key = timing_key(result.get("machine"))
+    epochs = result.get("epochs_ran_on")
+    if key is None or (epochs is None and "resumed" in result):
+        return None
+    return key if all(e and e.get("cpu") == key for e in epochs or ()) else None
+
+
+def run_place(threads: int | None) -> dict[str, Any]:
+    """Where this training process runs, for each epoch's log line: the timing key (CPU and
+    torch threads) and the git commit, so a cell resumed elsewhere says which epochs ran where."""
+    return {"cpu": timing_key(machine_facts(threads)), "commit": code_version()["commit"]}
+
+
 def code_version() -> dict[str, Any]:
     """The package version, and the git commit when the package runs from a git work tree
     (``dirty``: uncommitted changes to tracked files). ``commit`` is None for an installed wheel."""

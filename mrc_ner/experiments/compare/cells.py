@@ -219,6 +219,7 @@ def run_cell(
         **({"resumed": {"earlier_seconds": round(earlier, 3)}} if resume else {}),
         # timings compare only on one CPU (a resumed cell's earlier epochs may have run on another)
         "machine": machine_facts(torch.get_num_threads()),
+        "epochs_ran_on": [h.get("ran_on") for h in state.history],
         "code": code_version(),
         "sentences": {"train": len(fold.train), "dev": len(fold.dev), "test": len(fold.test)},
         "args": {

@@ -12,7 +12,7 @@ from mrc_ner.evaluation.memory import HALVES
 from mrc_ner.evaluation.significance import PairedTest
 from mrc_ner.experiments.compare.results import Report, paired_f1
 from mrc_ner.training.contention import NOTABLE_CORES
-from mrc_ner.training.provenance import timing_key
+from mrc_ner.training.provenance import cell_timing_key
 
 DASH = "—"
 
@@ -120,18 +120,21 @@ def cells_table(report: Report) -> Table:
 
 def cpu_marks(cells: list[dict[str, Any]]) -> tuple[dict[tuple[str, str], str], str]:
     """``(method, fold)`` → a letter per CPU and thread count
-    (:func:`~mrc_ner.training.provenance.timing_key`; ``?``: not recorded), and the legend; both
+    (:func:`~mrc_ner.training.provenance.cell_timing_key`; ``?``: not recorded, or epochs on more than one),
+    and the legend; both
     empty when every cell recorded the same or none did.
 
     >>> cpu_marks([{"method": "m", "fold": "f0", "machine": {"cpu": "X"}}, {"method": "m", "fold": "f1"}])
-    ({('m', 'f0'): 'A', ('m', 'f1'): '?'}, 'CPU A = X, ? = not recorded')
+    ({('m', 'f0'): 'A', ('m', 'f1'): '?'}, 'CPU A = X, ? = not recorded or mixed')
     """
-    cpus = {(c["method"], c["fold"]): timing_key(c.get("machine")) for c in cells}
+    cpus = {(c["method"], c["fold"]): cell_timing_key(c) for c in cells}
     names = sorted({v for v in cpus.values() if v})
     if len(names) + (None in cpus.values()) < 2:
         return {}, ""
     letter = {n: chr(ord("A") + i) if i < 26 else str(i) for i, n in enumerate(names)}
-    legend = ", ".join(f"{letter[n]} = {n}" for n in names) + (", ? = not recorded" if None in cpus.values() else "")
+    legend = ", ".join(f"{letter[n]} = {n}" for n in names) + (
+        ", ? = not recorded or mixed" if None in cpus.values() else ""
+    )
     return {k: letter[v] if v else "?" for k, v in cpus.items()}, f"CPU {legend}"
 
 
