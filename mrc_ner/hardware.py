@@ -3,7 +3,7 @@
 bfloat16 autocast pays only on CPUs with bf16 matrix instructions (AVX512-BF16, AMX-BF16):
 on an AVX512-BF16 AMD EPYC a bf16 training step measured 18x slower than float32 with
 torch 2.13 (BENCHMARKS.md), and a CPU without them emulates every bf16 product. Commands
-that offer ``--bf16`` or ``--quantize bf16`` ask :func:`bf16_cpu_warning` before using it,
+that offer ``--bf16`` or ``--quantize bf16`` call :func:`warn_if_bf16_is_slow` before using it,
 and every compare cell records :func:`bf16_units` beside its CPU.
 
 Linux only (``/proc/cpuinfo``); elsewhere the answers are "unknown" (None), never a guess.
@@ -12,7 +12,10 @@ Linux only (``/proc/cpuinfo``); elsewhere the answers are "unknown" (None), neve
 from __future__ import annotations
 
 import platform
+import warnings
 from pathlib import Path
+
+from mrc_ner.errors import MrcNerWarning
 
 CPUINFO = Path("/proc/cpuinfo")
 MEMINFO = Path("/proc/meminfo")
@@ -74,6 +77,13 @@ def bf16_cpu_warning(device: str, *, flags: frozenset[str] | None = None, model:
         f"bf16 autocast on {model or cpu_model()}, which has no bf16 matrix instructions "
         f"({', '.join(BF16_FLAGS)}): expect it slower than float32 here"
     )
+
+
+def warn_if_bf16_is_slow(device: str, *, stacklevel: int = 2) -> None:
+    """Warn (:class:`~mrc_ner.errors.MrcNerWarning`) when :func:`bf16_cpu_warning` has a reason;
+    ``stacklevel`` counts from the caller, as in :func:`warnings.warn`."""
+    if note := bf16_cpu_warning(device):
+        warnings.warn(note, MrcNerWarning, stacklevel=stacklevel + 1)
 
 
 def memory_gib(path: Path = MEMINFO) -> float | None:

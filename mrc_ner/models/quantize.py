@@ -3,7 +3,7 @@
 ``bf16`` keeps the float32 weights and runs :meth:`~mrc_ner.models.base.Tagger.predict`
 under ``torch.autocast(dtype=torch.bfloat16)``: matrix products in bfloat16. It pays on
 CPUs with bf16 matrix units (AVX512-BF16, AMX) and on GPUs, and can be much slower
-elsewhere (loading warns on a CPU without them: :func:`mrc_ner.hardware.bf16_cpu_warning`);
+elsewhere (loading warns on a CPU without them: :func:`mrc_ner.hardware.warn_if_bf16_is_slow`);
 ``bench/extract_speed.py --bf16`` measures it.
 
 int8:
@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, cast
 
 from torch import nn
 
-from mrc_ner.errors import InputError, MrcNerWarning
-from mrc_ner.hardware import bf16_cpu_warning
+from mrc_ner.errors import InputError
+from mrc_ner.hardware import warn_if_bf16_is_slow
 
 if TYPE_CHECKING:
     from mrc_ner.models.base import Tagger
@@ -86,8 +86,7 @@ def load_for_inference(directory: str | Path, *, quantize: str = "none", device:
     if quantize == "int8":
         tagger = quantize_dynamic_int8(tagger)
     elif quantize == "bf16":
-        if note := bf16_cpu_warning(str(device)):
-            warnings.warn(note, MrcNerWarning, stacklevel=2)
+        warn_if_bf16_is_slow(str(device), stacklevel=2)
         use_bf16_autocast(tagger)
     return tagger
 

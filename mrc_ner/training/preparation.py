@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 import random
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from mrc_ner.errors import InputError, MrcNerWarning
-from mrc_ner.hardware import bf16_cpu_warning
+from mrc_ner.errors import InputError
+from mrc_ner.hardware import warn_if_bf16_is_slow
 from mrc_ner.training.args import Trainable, TrainArgs, check_schedule
 
 if TYPE_CHECKING:
@@ -158,7 +157,7 @@ def new_accelerator(*, bf16: bool = False, grad_accum: int = 1) -> Accelerator:
     next row, a user's second ``fit``) may ask for another, so a single-process state with a
     different precision is reset first, as accelerate's own tests do. A distributed launch's
     state is never touched. On a CPU without bf16 instructions ``bf16`` warns
-    (:func:`mrc_ner.hardware.bf16_cpu_warning`).
+    (:func:`mrc_ner.hardware.warn_if_bf16_is_slow`).
     """
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
@@ -171,6 +170,6 @@ def new_accelerator(*, bf16: bool = False, grad_accum: int = 1) -> Accelerator:
     accelerator = Accelerator(
         gradient_accumulation_steps=grad_accum, mixed_precision=wanted, cpu=not torch.cuda.is_available()
     )
-    if bf16 and (note := bf16_cpu_warning(str(accelerator.device))):
-        warnings.warn(note, MrcNerWarning, stacklevel=3)
+    if bf16:
+        warn_if_bf16_is_slow(str(accelerator.device), stacklevel=3)
     return accelerator

@@ -32,7 +32,8 @@ def package_version(dist: str) -> str | None:
 
 
 def machine_facts(threads: int | None = None) -> dict[str, Any]:
-    """CPU (and whether it has bf16 matrix instructions), cores, memory, platform and library versions, and the torch threads a run used.
+    """CPU (and whether it has bf16 matrix instructions), cores, memory, platform and library
+    versions, and the torch threads a run used.
 
     >>> sorted(machine_facts(2))
     ['bf16_units', 'cores', 'cpu', 'memory_gib', 'platform', 'python', 'torch', 'torch_threads', 'transformers', 'usable_cores']
@@ -88,7 +89,7 @@ def cell_timing_key(result: Mapping[str, Any]) -> str | None:
 def run_place(threads: int | None) -> dict[str, Any]:
     """Where this training process runs, for each epoch's log line: the timing key (CPU and
     torch threads) and the git commit, so a cell resumed elsewhere says which epochs ran where."""
-    return {"cpu": timing_key(machine_facts(threads)), "commit": code_version()["commit"]}
+    return {"cpu": timing_key({"cpu": cpu_model(), "torch_threads": threads}), "commit": code_version()["commit"]}
 
 
 def code_version() -> dict[str, Any]:

@@ -120,9 +120,8 @@ def cells_table(report: Report) -> Table:
 
 def cpu_marks(cells: list[dict[str, Any]]) -> tuple[dict[tuple[str, str], str], str]:
     """``(method, fold)`` → a letter per CPU and thread count
-    (:func:`~mrc_ner.training.provenance.cell_timing_key`; ``?``: not recorded, or epochs on more than one),
-    and the legend; both
-    empty when every cell recorded the same or none did.
+    (:func:`~mrc_ner.training.provenance.cell_timing_key`; ``?``: not recorded, or epochs on more
+    than one), and the legend; both empty when every cell recorded the same or none did.
 
     >>> cpu_marks([{"method": "m", "fold": "f0", "machine": {"cpu": "X"}}, {"method": "m", "fold": "f1"}])
     ({('m', 'f0'): 'A', ('m', 'f1'): '?'}, 'CPU A = X, ? = not recorded or mixed')
